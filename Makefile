@@ -1,0 +1,49 @@
+# twinmq — the two commands: `make run` and `make test` (README.md).
+# Every dependency is a Debian package, installed here when missing.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CONFIG     ?= conf/broker.xml
+
+DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-dev \
+  flatbuffers-compiler libtinyxml2-dev doctest-dev libspdlog-dev libfmt-dev python3-stomp \
+  iproute2 procps util-linux
+
+.PHONY: all deps build run test test-asan bench clean
+
+all: build
+
+# Installs only what is missing, so a warm machine does not touch apt.
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/twinmq --config $(CONFIG)
+
+test: build
+	test/run_all $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	test/run_all $(ASAN_BUILD)
+
+bench: build
+	src/tools/bench/standard_scenarios $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

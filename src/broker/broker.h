@@ -1,0 +1,177 @@
+// broker/broker.h — the broker: destinations, subscriptions, dispatch, acks,
+// transactions, redelivery, dead-lettering and expiry. The only entry point for
+// sessions (stomp/) and, later, for the journal's recovery and the slave link.
+//
+// DESIGN
+//  - No libuv, sockets or files here: the broker is driven by calls and talks back
+//    through broker::Client and EventSinks, so it is unit-tested in-process.
+//  - Every state change is decided here, then recorded as an Event through
+//    EventLog::append() and applied through apply() — the same apply() that recovery
+//    and the slave use. Mutating operations return the Seq of their last event (Seq{0}
+//    when they changed nothing), which the session uses to hold the receipt in the
+//    ReplyGate.
+//  - Queues (/queue/X) load-balance: round-robin across subscriptions that have room
+//    in their prefetch window (client / client-individual ack: unacked deliveries count
+//    against it; auto: delivered = acked) and whose Client::can_accept(). Priority
+//    0-9, higher first, FIFO within a priority; per-producer order is kept.
+//  - Topics (/topic/X) fan out to current subscriptions; no subscriber = dropped
+//    (unless durable subscriptions exist, which keep a backlog). A slow non-durable
+//    topic subscriber has a bounded pending list (oldest dropped past the limit, logged).
+//  - Redelivery: unacked messages return to their queue when the consumer detaches,
+//    NACKs them, or unsubscribes; they are redelivered flagged redelivered. When the
+//    redelivery count would exceed the policy's maximumRedeliveries the message moves
+//    to the dead-letter queue (event MessageDeadLettered).
+//  - Expiry: an expired message is never delivered; it is removed (event, reason
+//    expired) when dispatch meets it and by tick()'s periodic sweep.
+//  - Transactions are per connection: sends are invisible until commit; acks in a
+//    transaction take effect at commit; abort undoes both (acked messages return to
+//    the subscription's unacked set). Unfinished transactions abort on detach.
+//
+// Lifecycle: owned by app::Runtime; loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/client.h"
+#include "broker/event.h"
+#include "broker/event_log.h"
+#include "broker/message.h"
+#include "broker/reply_gate.h"
+
+namespace twinmq::broker {
+
+enum class Errc {
+  ok = 0,
+  invalid_destination,     // not /queue/X or /topic/X (or temp-*), or empty name
+  duplicate_subscription,  // SUBSCRIBE id already used on this connection
+  unknown_subscription,    // UNSUBSCRIBE / ACK names a subscription that does not exist
+  unknown_ack_id,          // ACK/NACK of an id that is not an unacked delivery
+  unknown_transaction,     // COMMIT/ABORT/SEND/ACK with a transaction never begun
+  duplicate_transaction,   // BEGIN of a transaction already open
+  invalid_subscription,    // e.g. durable subscription without client-id, on a queue
+  persistence_unavailable, // the store refuses persistent work (disk full / I/O error)
+};
+
+enum class AckMode : std::uint8_t { auto_ack, client, client_individual };
+
+// Destination policy (ActiveMQ policyEntry), resolved per destination name.
+struct DestinationPolicy {
+  std::uint32_t maximum_redeliveries = 6;
+  std::string dead_letter_queue = "/queue/DLQ";
+  std::uint32_t queue_prefetch = 1000;
+  std::uint32_t topic_prefetch = 1000;
+  // Pending messages kept for a slow non-durable topic subscriber before dropping.
+  std::uint32_t topic_pending_limit = 10000;
+};
+
+struct BrokerOptions {
+  std::string id_prefix;  // message ids are "ID:<id_prefix>-<n>"
+  // Policy for a destination name; default-constructed policy if unset.
+  std::function<DestinationPolicy(std::string_view destination)> policy_for;
+};
+
+struct SendRequest {
+  std::string_view destination;
+  std::span<const HeaderView> headers;  // user headers, passed on to MESSAGE frames
+  std::string_view body;
+  bool persistent = false;
+  std::uint8_t priority = 4;
+  std::int64_t expires_ms = 0;
+  std::string_view transaction;  // empty = not transacted
+};
+
+struct SubscribeRequest {
+  std::string_view id;
+  std::string_view destination;
+  AckMode ack = AckMode::auto_ack;
+  std::uint32_t prefetch = 0;          // 0 = the destination policy's default
+  std::string_view durable_name;       // activemq.subscriptionName (topics only)
+};
+
+// How an ACK/NACK names the message (by STOMP version):
+//  1.2: `id` = the ack_tag we sent in the MESSAGE's ack header (as decimal text);
+//  1.1: `message-id` + `subscription`;  1.0: `message-id` only.
+struct AckRequest {
+  bool nack = false;
+  std::string_view ack_id;        // 1.2
+  std::string_view message_id;    // 1.0 / 1.1 ("ID:...")
+  std::string_view subscription;  // 1.1
+  std::string_view transaction;   // empty = not transacted
+};
+
+class Broker {
+ public:
+  explicit Broker(BrokerOptions options);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // --- sessions ---------------------------------------------------------------
+  ConnId attach(Client& client, std::string_view client_id);
+  // Aborts open transactions, returns unacked messages to their queues (redelivered),
+  // drops non-durable subscriptions, marks durable ones offline.
+  void detach(ConnId conn);
+
+  Result<Seq> send(ConnId conn, const SendRequest& req);
+  Result<Seq> subscribe(ConnId conn, const SubscribeRequest& req);
+  // `durable_remove` = also delete the durable subscription (ActiveMQ: UNSUBSCRIBE
+  // with activemq.subscriptionName).
+  Result<Seq> unsubscribe(ConnId conn, std::string_view id, bool durable_remove = false);
+  Result<Seq> ack(ConnId conn, const AckRequest& req);
+  Result<Seq> begin(ConnId conn, std::string_view tx);
+  Result<Seq> commit(ConnId conn, std::string_view tx);
+  Result<Seq> abort(ConnId conn, std::string_view tx);
+
+  // The client's output drained below its low watermark: dispatch to it again.
+  void resume(ConnId conn);
+
+  // Periodic housekeeping from the runtime's timer: expiry sweep.
+  void tick(std::int64_t now_ms);
+
+  // The store refuses persistent work (disk full, I/O error): persistent sends fail
+  // with persistence_unavailable carrying this reason, until cleared with "".
+  void set_persistence_refusal(std::string reason);
+
+  // --- recovery and the slave -------------------------------------------------
+  // Applies an event decided elsewhere (replayed from the journal, or streamed by the
+  // master) without appending it to the log. Messages applied this way are available
+  // for dispatch exactly as if sent here.
+  void apply(const Event& event);
+  // Continues message-id numbering after recovery.
+  void set_next_message_id(std::uint64_t next);
+
+  EventLog& event_log() { return log_; }
+  ReplyGate& reply_gate() { return gate_; }
+  // Call after advancing a gate source: notifies each waiting client.
+  void notify_released();
+
+  // --- observation (status, tests) --------------------------------------------
+  struct DestinationStats {
+    std::string name;
+    std::size_t depth = 0;       // messages waiting (not yet delivered)
+    std::size_t inflight = 0;    // delivered, not yet acked
+    std::size_t consumers = 0;
+    std::uint64_t enqueued = 0;  // total accepted
+    std::uint64_t dequeued = 0;  // total removed (acked, expired, dead-lettered)
+  };
+  std::vector<DestinationStats> stats() const;
+  std::size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  EventLog log_;
+  ReplyGate gate_{log_};
+};
+
+// Key naming a durable subscription's backlog in events.
+std::string durable_key(std::string_view client_id, std::string_view name);
+
+}  // namespace twinmq::broker

@@ -1,0 +1,86 @@
+// broker/event.h — a state change, as the event log numbers it, the journal
+// writes it and the replication link streams it (one encoding for all: see
+// schemas/event.fbs).
+//
+// Rules (DESIGN.md "Lessons"): an event is the *result* of a validated change, decided
+// once, on the master. Applying the same events in the same order to an empty broker
+// (recovery, or a slave) yields the same queues, durable subscriptions and message
+// sets. Which consumer holds which unacked message is NOT an event (it is not mirrored:
+// after a failover unacked messages are redelivered).
+//
+// Views inside an event are valid only during EventLog::append / Broker::apply.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "broker/message.h"
+
+namespace twinmq::broker {
+
+// A message became available on a destination. For /queue/X it is queued there; for
+// /topic/X it is queued for every durable subscription of that topic that exists at
+// this point in the log (and delivered to live non-durable subscribers, which is not
+// state). Topic messages with no durable subscription produce no event.
+struct MessageEnqueued {
+  MessageRef message;
+};
+
+enum class RemovalReason : std::uint8_t { acked = 0, expired = 1, discarded = 2 };
+
+// A message left a queue (or a durable subscription's backlog) for good.
+// `queue` is a queue name ("/queue/X") or a durable subscription key (see durable_key).
+struct MessageRemoved {
+  std::string_view queue;
+  std::uint64_t message_id = 0;
+  bool persistent = false;
+  RemovalReason reason = RemovalReason::acked;
+};
+
+// A message exceeded maximumRedeliveries (or was poisoned) and moved, keeping its id,
+// from `queue` to the dead-letter queue `dlq`.
+struct MessageDeadLettered {
+  std::string_view queue;
+  std::uint64_t message_id = 0;
+  bool persistent = false;
+  std::string_view dlq;
+};
+
+struct AckedMessage {
+  std::string_view queue;
+  std::uint64_t message_id = 0;
+  bool persistent = false;
+};
+
+// A transaction's sends and acks, applied atomically (all or nothing after a crash).
+struct TransactionCommitted {
+  std::span<const MessageRef> sends;
+  std::span<const AckedMessage> acks;
+};
+
+struct DestinationAdded { std::string_view name; };
+struct DestinationRemoved { std::string_view name; };
+
+// ActiveMQ-style durable topic subscription: CONNECT client-id + SUBSCRIBE
+// activemq.subscriptionName. Its key (durable_key) names its backlog in
+// MessageRemoved / MessageDeadLettered.
+struct DurableSubscriptionAdded {
+  std::string_view client_id;
+  std::string_view name;
+  std::string_view topic;
+};
+struct DurableSubscriptionRemoved {
+  std::string_view client_id;
+  std::string_view name;
+};
+
+using Event = std::variant<MessageEnqueued, MessageRemoved, MessageDeadLettered,
+                           TransactionCommitted, DestinationAdded, DestinationRemoved,
+                           DurableSubscriptionAdded, DurableSubscriptionRemoved>;
+
+// Whether the event carries persistent state (the journal writes only those).
+bool is_persistent(const Event& e);
+
+}  // namespace twinmq::broker

@@ -1,0 +1,94 @@
+// config/config.h — the typed configuration every other module sees.
+//
+// Loaded from ActiveMQ-style XML by config/xml_loader (tinyxml2), with ${name}
+// substitution from -Dname=value overrides and the environment. Defaults here are the
+// documented defaults (README "Configuration reference").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/broker.h"  // DestinationPolicy
+
+namespace twinmq::config {
+
+// scheme://host:port?opt=value&...  (stomp:// for clients, tcp:// for replication)
+struct Endpoint {
+  std::string scheme;
+  std::string host;
+  std::uint16_t port = 0;  // 0 = let the OS choose (tests); the bound port is logged
+};
+
+// STOMP transport options (ActiveMQ names, as query options on the stomp:// URI).
+struct StompOptions {
+  std::size_t max_frame_size = 10u << 20;        // wireFormat.maxFrameSize
+  std::size_t max_header_section = 64u << 10;    // wireFormat.maxHeaderSize (our name; bytes of command + headers)
+  std::size_t max_headers = 1000;                // wireFormat.maxHeaders
+  std::uint32_t connect_timeout_ms = 30000;      // transport.connectAttemptTimeout: CONNECT must arrive within
+  double heart_beat_grace = 1.5;                 // transport.hbGracePeriodMultiplier
+  std::uint32_t server_heart_beat_ms = 10000;    // what we offer (sx, sy) in CONNECTED
+  std::size_t max_pending_output = 64u << 20;    // a consumer further behind than this is closed
+};
+
+struct TransportConnector {
+  std::string name;   // "stomp", "replication", ...
+  std::string uri;    // as written (for logs)
+  Endpoint endpoint;
+  StompOptions stomp; // for stomp:// connectors
+  int line = 0;       // where it was declared
+};
+
+struct PolicyEntry {
+  std::string pattern;     // ActiveMQ wildcard: ">" everything, "orders.>" prefix, "a.*.c"
+  bool is_topic = false;   // queue="..." or topic="..."
+  broker::DestinationPolicy policy;
+};
+
+struct JournalConfig {
+  std::string directory;              // default: <dataDirectory>/journal
+  bool sync_on_write = true;          // fdatasync before receipts
+  std::uint64_t max_segment_size = 32ull << 20;
+};
+
+struct User {
+  std::string username;
+  std::string password;
+  std::string groups;
+};
+
+struct ReplicationConfig {
+  // Slave side: masterConnectorURI or <masterConnector remoteURI userName password>.
+  std::optional<Endpoint> master;
+  std::string master_uri;
+  std::string user_name;
+  std::string password;
+  bool shutdown_on_master_failure = false;
+  // Master side.
+  bool wait_for_slave = false;
+  bool shutdown_on_slave_failure = false;
+  int minimum_replicas = 0;
+  std::uint32_t heart_beat_ms = 500;
+  std::uint32_t link_timeout_ms = 3000;
+};
+
+struct Config {
+  std::string source_file;
+  std::string broker_name = "localhost";
+  std::string data_directory = "data";
+  bool persistent = true;
+  std::vector<TransportConnector> connectors;
+  std::vector<PolicyEntry> policies;   // first match wins, in file order
+  JournalConfig journal;
+  std::vector<User> users;
+  ReplicationConfig replication;
+
+  // The policy for a destination ("/queue/x" or "/topic/x"): first matching entry,
+  // else defaults.
+  broker::DestinationPolicy policy_for(std::string_view destination) const;
+  // The first connector with scheme "stomp" (nullptr if none).
+  const TransportConnector* stomp_connector() const;
+};
+
+}  // namespace twinmq::config
