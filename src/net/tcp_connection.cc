@@ -1,0 +1,241 @@
+#include "net/tcp_connection.h"
+
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace twinmq::net {
+
+namespace {
+// A connection whose idle buffers grew beyond this gives the memory back, so 5,000
+// idle connections cost only their handles.
+constexpr std::size_t kKeepCapacity = 16u << 10;
+
+void release_if_large(std::string& s) {
+  if (s.empty() && s.capacity() > kKeepCapacity) std::string().swap(s);
+}
+}  // namespace
+
+TcpConnection::TcpConnection(Loop& loop, ConnectionHandler* handler)
+    : HandleBase(loop), handler_(handler) {
+  uv_tcp_init(loop.uv(), &tcp_);
+  bind_handle(&tcp_, this);
+}
+
+TcpConnection::~TcpConnection() {
+  loop_.cancel_flush(this);
+  if (handler_) handler_->on_close(close_status_);
+}
+
+TcpConnection* TcpConnection::accept(Loop& loop, uv_stream_t* server, ConnectionHandler* handler) {
+  auto* c = new TcpConnection(loop, handler);
+  if (int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp_)); rc != 0) {
+    spdlog::warn("accept failed: {}", uv_strerror(rc));
+    c->handler_ = nullptr;
+    c->close_with(rc);
+    return nullptr;
+  }
+  uv_tcp_nodelay(&c->tcp_, 1);
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    c->peer_ = format_address(reinterpret_cast<sockaddr*>(&addr));
+  }
+  c->start_reading();
+  return c;
+}
+
+TcpConnection* TcpConnection::connect(Loop& loop, const sockaddr* addr, ConnectionHandler* handler) {
+  auto* c = new TcpConnection(loop, handler);
+  c->peer_ = format_address(addr);
+  c->connect_req_.data = static_cast<HandleBase*>(c);
+  if (int rc = uv_tcp_connect(&c->connect_req_, &c->tcp_, addr, &TcpConnection::on_connect); rc != 0) {
+    // Report asynchronously-shaped: the handler learns through on_connected + on_close.
+    if (c->handler_) c->handler_->on_connected(rc);
+    c->close_with(rc);
+  }
+  return c;
+}
+
+void TcpConnection::on_connect(uv_connect_t* req, int status) noexcept {
+  auto* self = static_cast<TcpConnection*>(static_cast<HandleBase*>(req->data));
+  if (self->closing_) return;
+  if (status == 0) {
+    uv_tcp_nodelay(&self->tcp_, 1);
+    self->start_reading();
+  }
+  if (self->handler_) self->handler_->on_connected(status);
+  if (status != 0 && !self->closing_) self->close_with(status);
+}
+
+void TcpConnection::start_reading() {
+  if (closing_ || reading_) return;
+  reading_ = true;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConnection::on_alloc,
+                &TcpConnection::on_read);
+}
+
+void TcpConnection::pause_reading() {
+  if (closing_ || !reading_) return;
+  read_paused_ = true;
+  reading_ = false;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+}
+
+void TcpConnection::resume_reading() {
+  if (!read_paused_ || close_when_drained_) return;
+  read_paused_ = false;
+  start_reading();
+}
+
+void TcpConnection::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) noexcept {
+  auto* self = owner_of<TcpConnection>(h);
+  // One buffer per loop: the data is consumed (or its split tail copied) inside
+  // on_read, before the next read can reuse it.
+  *buf = uv_buf_init(self->loop_.read_buffer(), static_cast<unsigned>(self->loop_.read_buffer_size()));
+}
+
+void TcpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* self = owner_of<TcpConnection>(s);
+  if (self->closing_) return;
+  if (nread > 0) {
+    if (self->close_when_drained_) return;  // no longer listening to this peer
+    if (self->handler_) self->handler_->on_data(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+    return;
+  }
+  if (nread < 0) self->close_with(static_cast<int>(nread));
+}
+
+void TcpConnection::commit_output() {
+  if (closing_ || flush_registered_ || pending_.empty()) return;
+  flush_registered_ = true;
+  loop_.want_flush(this);
+  if (queued_bytes() >= marks_.high) above_high_ = true;
+}
+
+void TcpConnection::flush() {
+  flush_registered_ = false;
+  if (closing_ || write_in_flight_ || pending_.empty()) return;
+  inflight_.swap(pending_);
+  pending_.clear();
+  inflight_off_ = 0;
+  // Most writes complete at once on a healthy socket: skip the write request then.
+  uv_buf_t b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+  if (n == static_cast<int>(inflight_.size())) {
+    after_write(0);
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close_with(n);
+    return;
+  }
+  if (n > 0) inflight_off_ = static_cast<std::size_t>(n);
+  b = uv_buf_init(inflight_.data() + inflight_off_, static_cast<unsigned>(inflight_.size() - inflight_off_));
+  write_req_.data = static_cast<HandleBase*>(this);
+  write_in_flight_ = true;
+  if (int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, &TcpConnection::on_write); rc != 0) {
+    write_in_flight_ = false;
+    close_with(rc);
+  }
+}
+
+void TcpConnection::on_write(uv_write_t* req, int status) noexcept {
+  auto* self = static_cast<TcpConnection*>(static_cast<HandleBase*>(req->data));
+  self->write_in_flight_ = false;
+  if (self->closing_) return;  // the object stays alive until the close callback
+  self->after_write(status);
+}
+
+void TcpConnection::after_write(int status) {
+  if (status < 0) {
+    close_with(status);
+    return;
+  }
+  inflight_.clear();
+  inflight_off_ = 0;
+  release_if_large(inflight_);
+  if (!pending_.empty()) {
+    flush();
+    if (closing_) return;
+  } else {
+    release_if_large(pending_);
+  }
+  maybe_drained();
+  if (close_when_drained_ && queued_bytes() == 0 && !closing_) close_with(close_status_);
+}
+
+void TcpConnection::maybe_drained() {
+  if (above_high_ && queued_bytes() < marks_.low) {
+    above_high_ = false;
+    if (handler_) handler_->on_drained();
+  }
+}
+
+void TcpConnection::close_with(int status) {
+  if (closing_) return;
+  close_status_ = status;
+  close_timer_.reset();
+  loop_.cancel_flush(this);
+  close_handle(reinterpret_cast<uv_handle_t*>(&tcp_));
+}
+
+void TcpConnection::close_after_flush(std::uint64_t bound_ms) {
+  if (closing_ || close_when_drained_) return;
+  close_when_drained_ = true;
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+  if (queued_bytes() == 0) {
+    close_with(0);
+    return;
+  }
+  flush();
+  if (closing_) return;
+  if (queued_bytes() == 0) {
+    close_with(0);
+    return;
+  }
+  // A peer that never reads must not keep the connection (and its buffers) forever.
+  close_timer_ = Timer::create(loop_);
+  close_timer_->start(bound_ms, 0, [this] { close_with(UV_ETIMEDOUT); });
+}
+
+Result<sockaddr_storage> resolve(const std::string& host, std::uint16_t port) {
+  sockaddr_storage out{};
+  std::string h = host == "localhost" ? "127.0.0.1" : host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (uv_ip4_addr(h.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return out;
+  if (uv_ip6_addr(h.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0) return out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(h.c_str(), nullptr, &hints, &res); rc != 0 || !res) {
+    return make_error(Errc::resolve_failed, "cannot resolve host '" + host + "': " + gai_strerror(rc));
+  }
+  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (out.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&out)->sin_port = htons(port);
+  else reinterpret_cast<sockaddr_in6*>(&out)->sin6_port = htons(port);
+  return out;
+}
+
+std::string format_address(const sockaddr* addr) {
+  char ip[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (addr->sa_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(addr);
+    uv_ip4_name(a, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(addr);
+  uv_ip6_name(a, ip, sizeof ip);
+  port = ntohs(a->sin6_port);
+  return "[" + std::string(ip) + "]:" + std::to_string(port);
+}
+
+}  // namespace twinmq::net

@@ -1,0 +1,171 @@
+// Unit tests for src/net: real sockets on loopback, one loop, no sleeps — every wait
+// is the loop running until the test's own condition stops it (bounded by a timer).
+#include <doctest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "net/async_queue.h"
+#include "net/loop.h"
+#include "net/tcp_connection.h"
+#include "net/tcp_listener.h"
+#include "net/timer.h"
+
+using namespace twinmq;
+using namespace twinmq::net;
+
+namespace {
+
+// Runs the loop until `done` or a 5 s deadline (a failing test must not hang).
+template <class Pred>
+bool run_until(Loop& loop, Pred done) {
+  bool timed_out = false;
+  auto guard = Timer::create(loop);
+  guard->start(5000, 0, [&] { timed_out = true; loop.stop(); });
+  auto poll = Timer::create(loop);
+  poll->start(1, 1, [&] { if (done()) loop.stop(); });
+  loop.run();
+  return !timed_out && done();
+}
+
+struct Recorder : ConnectionHandler {
+  std::string got;
+  int connected = 1;
+  bool closed = false;
+  int close_status = 0;
+  bool drained = false;
+  TcpConnection* conn = nullptr;
+  void on_connected(int status) override { connected = status; }
+  void on_data(std::string_view b) override { got.append(b); }
+  void on_drained() override { drained = true; }
+  void on_close(int status) override { closed = true; close_status = status; conn = nullptr; }
+};
+
+// Server side: echoes everything back.
+struct Echo : ConnectionHandler {
+  TcpConnection* conn = nullptr;
+  bool closed = false;
+  void on_data(std::string_view b) override {
+    conn->output().append(b);
+    conn->commit_output();
+  }
+  void on_close(int) override { closed = true; conn = nullptr; }
+};
+
+}  // namespace
+
+TEST_CASE("listener on port 0 reports the bound port, echo round trip, clean loop close") {
+  Loop loop;
+  Echo echo;
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
+    echo.conn = TcpConnection::accept(loop, self.stream(), &echo);
+  });
+  REQUIRE(l.has_value());
+  CHECK((*l)->port() != 0);
+  auto addr = resolve("127.0.0.1", (*l)->port());
+  REQUIRE(addr.has_value());
+  Recorder client;
+  client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
+  REQUIRE(run_until(loop, [&] { return client.connected == 0; }));
+  std::string payload(200000, 'x');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  client.conn->output().append(payload);
+  client.conn->commit_output();
+  REQUIRE(run_until(loop, [&] { return client.got.size() == payload.size(); }));
+  CHECK(client.got == payload);
+  client.conn->close();
+  REQUIRE(run_until(loop, [&] { return client.closed && echo.closed; }));
+  l->reset();
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("close_after_flush delivers queued output before closing") {
+  Loop loop;
+  struct Farewell : ConnectionHandler {
+    TcpConnection* conn = nullptr;
+    bool closed = false;
+    void on_data(std::string_view) override {
+      conn->output().append("ERROR\nmessage:bye\n\n");
+      conn->output().push_back('\0');
+      conn->commit_output();
+      conn->close_after_flush();
+    }
+    void on_close(int) override { closed = true; }
+  } server;
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
+    server.conn = TcpConnection::accept(loop, self.stream(), &server);
+  });
+  REQUIRE(l.has_value());
+  auto addr = resolve("127.0.0.1", (*l)->port());
+  Recorder client;
+  client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
+  REQUIRE(run_until(loop, [&] { return client.connected == 0; }));
+  client.conn->output().append("garbage\n");
+  client.conn->commit_output();
+  REQUIRE(run_until(loop, [&] { return client.closed; }));
+  CHECK(client.got.find("message:bye") != std::string::npos);
+  CHECK(client.close_status == UV_EOF);
+  CHECK(server.closed);
+  l->reset();
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("connecting to a closed port reports ECONNREFUSED, then closes") {
+  Loop loop;
+  std::uint16_t port = 0;
+  {
+    auto l = TcpListener::listen(loop, "127.0.0.1", 0, [](TcpListener&) {});
+    REQUIRE(l.has_value());
+    port = (*l)->port();
+  }
+  auto addr = resolve("127.0.0.1", port);
+  Recorder client;
+  TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
+  REQUIRE(run_until(loop, [&] { return client.closed; }));
+  CHECK(client.connected == UV_ECONNREFUSED);
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("bind to an address in use names the address") {
+  Loop loop;
+  auto a = TcpListener::listen(loop, "127.0.0.1", 0, [](TcpListener&) {});
+  REQUIRE(a.has_value());
+  auto b = TcpListener::listen(loop, "127.0.0.1", (*a)->port(), [](TcpListener&) {});
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().message.find("127.0.0.1:" + std::to_string((*a)->port())) != std::string::npos);
+  CHECK(b.error().message.find("address already in use") != std::string::npos);
+  a->reset();
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("async queue delivers every item pushed from another thread") {
+  Loop loop;
+  std::size_t received = 0;
+  std::uint64_t sum = 0;
+  auto q = AsyncQueue<int>::create(loop, [&](std::vector<int>& items) {
+    received += items.size();
+    for (int i : items) sum += static_cast<std::uint64_t>(i);
+  });
+  std::thread producer([&] {
+    for (int i = 1; i <= 10000; ++i) q->push(i);
+  });
+  bool ok = run_until(loop, [&] { return received == 10000; });
+  producer.join();
+  CHECK(ok);
+  CHECK(sum == 10000ull * 10001 / 2);
+  q.reset();
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("shutdown closes handles that are still open") {
+  Loop loop;
+  auto t = Timer::create(loop);
+  t->start(100000, 0, [] {});
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [](TcpListener&) {});
+  REQUIRE(l.has_value());
+  // Release ownership without closing: shutdown must still close and free them.
+  t.release();
+  (void)l->release();
+  CHECK(loop.shutdown() == 0);
+}
