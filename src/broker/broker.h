@@ -75,6 +75,9 @@ struct BrokerOptions {
   std::string id_prefix;  // message ids are "ID:<id_prefix>-<n>"
   // Policy for a destination name; default-constructed policy if unset.
   std::function<DestinationPolicy(std::string_view destination)> policy_for;
+  // Wall clock in ms since the epoch, used for message timestamps and expiry at
+  // dispatch; empty = the system clock (twinmq::wall_ms). Tests set a fake one.
+  std::function<std::int64_t()> now_ms;
 };
 
 struct SendRequest {
@@ -122,7 +125,10 @@ class Broker {
   Result<Seq> send(ConnId conn, const SendRequest& req);
   Result<Seq> subscribe(ConnId conn, const SubscribeRequest& req);
   // `durable_remove` = also delete the durable subscription (ActiveMQ: UNSUBSCRIBE
-  // with activemq.subscriptionName).
+  // with activemq.subscriptionName). When no live subscription of this connection has
+  // this id and durable_remove is set, `id` is taken as the durable subscription's
+  // name (with the connection's client-id): that removes an offline durable
+  // subscription, as ActiveMQ's UNSUBSCRIBE with only activemq.subscriptionName does.
   Result<Seq> unsubscribe(ConnId conn, std::string_view id, bool durable_remove = false);
   Result<Seq> ack(ConnId conn, const AckRequest& req);
   Result<Seq> begin(ConnId conn, std::string_view tx);

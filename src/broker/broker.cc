@@ -1,0 +1,225 @@
+// broker/broker.cc — the Broker facade: sessions (attach/detach), SEND, flow control,
+// the reply gate hook and observation. The design comment is in broker.h; how the
+// pieces fit is in broker_impl.h. Other jobs live in subscribe.cc, ack.cc,
+// transaction.cc, apply.cc, dispatch.cc, redelivery.cc, expiry.cc and durable.cc.
+#include "broker/broker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "broker/broker_impl.h"
+
+namespace twinmq::broker {
+
+Broker::Impl::Impl(Broker& b, BrokerOptions opts) : broker(b), options(std::move(opts)) {}
+
+Broker::Broker(BrokerOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
+
+Broker::~Broker() = default;
+
+Seq Broker::Impl::emit(const Event& e) {
+  const Seq seq = broker.log_.append(e);
+  apply_event(e);
+  return seq;
+}
+
+Connection& Broker::Impl::conn(ConnId id) {
+  auto it = conns.find(id);
+  TWINMQ_ASSERT(it != conns.end(), "call for a connection that is not attached");
+  return *it->second;
+}
+
+std::int64_t Broker::Impl::now_ms() const { return options.now_ms ? options.now_ms() : wall_ms(); }
+
+DestinationPolicy Broker::Impl::policy_for(std::string_view name) const {
+  return options.policy_for ? options.policy_for(name) : DestinationPolicy{};
+}
+
+Queue* Broker::Impl::find_queue(std::string_view name) {
+  auto it = queues.find(name);
+  return it == queues.end() ? nullptr : it->second.get();
+}
+
+Topic* Broker::Impl::find_topic(std::string_view name) {
+  auto it = topics.find(name);
+  return it == topics.end() ? nullptr : it->second.get();
+}
+
+Queue* Broker::Impl::find_durable(std::string_view key) {
+  auto it = durables.find(key);
+  return it == durables.end() ? nullptr : it->second.get();
+}
+
+Queue* Broker::Impl::find_store(std::string_view name) {
+  // Destination names start with '/', durable keys never do (see durable_key).
+  return name.starts_with('/') ? find_queue(name) : find_durable(name);
+}
+
+Queue& Broker::Impl::make_queue(std::string_view name) {
+  if (Queue* q = find_queue(name)) return *q;
+  auto q = std::make_unique<Queue>(std::string(name), policy_for(name));
+  Queue& ref = *q;
+  queues.emplace(std::string(name), std::move(q));
+  return ref;
+}
+
+Topic& Broker::Impl::make_topic(std::string_view name) {
+  if (Topic* t = find_topic(name)) return *t;
+  auto t = std::make_unique<Topic>(std::string(name), policy_for(name));
+  Topic& ref = *t;
+  topics.emplace(std::string(name), std::move(t));
+  return ref;
+}
+
+Seq Broker::Impl::ensure_destination(std::string_view name, DestKind kind, Seq last) {
+  const bool exists = kind == DestKind::topic ? find_topic(name) != nullptr : find_queue(name) != nullptr;
+  return exists ? last : emit(DestinationAdded{name});
+}
+
+MessageRef Broker::Impl::make_message(const SendRequest& req, std::uint64_t id) {
+  MessageInit init;
+  init.id = id;
+  init.id_prefix = options.id_prefix;
+  init.destination = req.destination;
+  init.headers = req.headers;
+  init.body = req.body;
+  init.persistent = req.persistent;
+  init.priority = std::min<std::uint8_t>(req.priority, 9);
+  init.expires_ms = req.expires_ms;
+  init.timestamp_ms = now_ms();
+  return Message::create(init);
+}
+
+MessageRef Broker::Impl::with_id(const Message& draft, std::uint64_t id) {
+  MessageInit init;
+  init.id = id;
+  init.id_prefix = options.id_prefix;
+  init.destination = draft.destination();
+  init.headers = draft.headers();
+  init.body = draft.body();
+  init.persistent = draft.persistent();
+  init.priority = draft.priority();
+  init.expires_ms = draft.expires_ms();
+  init.timestamp_ms = draft.timestamp_ms();
+  return Message::create(init);
+}
+
+// --- sessions -------------------------------------------------------------------
+
+ConnId Broker::attach(Client& client, std::string_view client_id) {
+  Impl& im = *impl_;
+  const ConnId id{im.next_conn++};
+  auto c = std::make_unique<Connection>();
+  c->id = id;
+  c->client = &client;
+  c->client_id = std::string(client_id);
+  im.conns.emplace(id, std::move(c));
+  return id;
+}
+
+void Broker::detach(ConnId id) {
+  Impl& im = *impl_;
+  auto it = im.conns.find(id);
+  if (it == im.conns.end()) return;
+  Connection& c = *it->second;
+  // 1. Open transactions abort: their sends vanish, their acks are undone, so
+  // 2. every delivery still held goes back to its queue (or durable backlog) below.
+  for (auto& [name, tx] : c.txs) im.abort_tx(tx);
+  c.txs.clear();
+  for (auto& [sid, s] : c.subs) im.remove_subscription(*s, Seq{0});
+  c.subs.clear();
+  gate_.forget(id);
+  im.conns.erase(it);
+  // 3. What came back is dispatched to the remaining consumers.
+  im.run_dispatch();
+}
+
+std::size_t Broker::connection_count() const { return impl_->conns.size(); }
+
+Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
+  Impl& im = *impl_;
+  Connection& c = im.conn(id);
+  const DestKind kind = classify_destination(req.destination);
+  if (kind == DestKind::invalid)
+    return make_error(Errc::invalid_destination,
+                      fmt::format("destination '{}' is not valid: use {}", req.destination,
+                                  kDestinationForms));
+  if (req.persistent && !im.refusal.empty())
+    return make_error(Errc::persistence_unavailable, im.refusal);
+
+  if (!req.transaction.empty()) {
+    Transaction* tx = im.find_tx(c, req.transaction);
+    if (tx == nullptr)
+      return make_error(Errc::unknown_transaction,
+                        fmt::format("transaction '{}' is not open on this connection",
+                                    req.transaction));
+    tx->sends.push_back(im.make_message(req, 0));
+    return Seq{0};
+  }
+
+  Seq last = im.ensure_destination(req.destination, kind, Seq{0});
+  if (kind == DestKind::queue) {
+    last = im.emit(MessageEnqueued{im.make_message(req, im.next_message_id++)});
+  } else {
+    Topic& t = *im.find_topic(req.destination);
+    t.count_published();
+    // No subscriber of any kind: the message goes nowhere and is not state.
+    if (!t.subscribers().empty() || !t.durables().empty()) {
+      MessageRef m = im.make_message(req, im.next_message_id++);
+      if (!t.durables().empty()) last = im.emit(MessageEnqueued{m});
+      im.fan_out(t, m);
+    }
+  }
+  im.run_dispatch();
+  return last;
+}
+
+void Broker::resume(ConnId id) {
+  Impl& im = *impl_;
+  Connection& c = im.conn(id);
+  for (auto& [sid, s] : c.subs) im.room_opened(*s);
+  im.run_dispatch();
+}
+
+void Broker::set_persistence_refusal(std::string reason) { impl_->refusal = std::move(reason); }
+
+void Broker::set_next_message_id(std::uint64_t next) { impl_->next_message_id = next; }
+
+void Broker::notify_released() {
+  Impl& im = *impl_;
+  const Seq released = gate_.released();
+  for (ConnId id : gate_.take_waiting()) {
+    auto it = im.conns.find(id);
+    if (it != im.conns.end()) it->second->client->on_released(released);
+  }
+}
+
+std::vector<Broker::DestinationStats> Broker::stats() const {
+  const Impl& im = *impl_;
+  std::vector<DestinationStats> out;
+  out.reserve(im.queues.size() + im.topics.size() + im.durables.size());
+  auto store_stats = [&](const Queue& q) {
+    out.push_back(DestinationStats{q.name(), q.depth(), q.inflight(), q.consumers().size(),
+                                   q.enqueued(), q.dequeued()});
+  };
+  for (const auto& [name, q] : im.queues) store_stats(*q);
+  for (const auto& [key, q] : im.durables) store_stats(*q);
+  for (const auto& [name, t] : im.topics) {
+    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed()};
+    for (Subscription* sub : t->subscribers()) {
+      s.depth += sub->pending().size();
+      s.inflight += sub->held();
+    }
+    for (const Queue* d : t->durables())
+      if (d->durable->active != nullptr) ++s.consumers;
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DestinationStats& a, const DestinationStats& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace twinmq::broker

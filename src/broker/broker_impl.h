@@ -1,0 +1,118 @@
+// broker/broker_impl.h — Broker::Impl, shared by the broker's .cc files (one job each:
+// broker.cc sessions and sends, subscribe.cc, apply.cc, dispatch.cc, ack.cc,
+// redelivery.cc, transaction.cc, expiry.cc, durable.cc).
+//
+// THE ONE RULE: a state change is decided here, then emit(event) appends it to the log
+// and applies it through apply_event() — the same function recovery and the slave
+// reach through Broker::apply(). Code that decides a change never edits the store
+// itself; it only moves what the log does not mirror (which consumer holds what).
+//
+// Dispatch is deferred to the end of each public call (run_dispatch): apply_event and
+// everything that opens room only marks queues dirty. So a consumer never receives a
+// message in the middle of the event sequence that produced it, and Client callbacks
+// (deliver) never run while a data structure is half-updated.
+//
+// Lifecycle: owned by Broker (unique_ptr), loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker.h"
+#include "broker/connection.h"
+#include "broker/destination.h"
+#include "broker/queue.h"
+#include "broker/string_map.h"
+#include "broker/subscription.h"
+#include "broker/topic.h"
+
+namespace twinmq::broker {
+
+struct Broker::Impl {
+  Impl(Broker& broker, BrokerOptions opts);
+
+  // --- the event path ------------------------------------------------------------
+  Seq emit(const Event& e);
+  void apply_event(const Event& e);
+  void apply_enqueued(const MessageRef& m);
+  void apply_removed(std::string_view store, std::uint64_t id);
+  void apply_dead_lettered(const MessageDeadLettered& e);
+  void apply_durable_added(const DurableSubscriptionAdded& e);
+  void apply_durable_removed(const DurableSubscriptionRemoved& e);
+  void apply_destination_removed(std::string_view name);
+
+  // --- destinations ----------------------------------------------------------------
+  DestinationPolicy policy_for(std::string_view name) const;
+  Queue* find_queue(std::string_view name);
+  Topic* find_topic(std::string_view name);
+  Queue* find_durable(std::string_view key);
+  // The queue a MessageRemoved / MessageDeadLettered names: a queue or a durable key.
+  Queue* find_store(std::string_view name);
+  Queue& make_queue(std::string_view name);   // apply side: create if absent
+  Topic& make_topic(std::string_view name);   // apply side: create if absent
+  // Decide side: emits DestinationAdded if the destination does not exist yet.
+  Seq ensure_destination(std::string_view name, DestKind kind, Seq last);
+
+  // --- messages ------------------------------------------------------------------
+  std::int64_t now_ms() const;
+  MessageRef make_message(const SendRequest& req, std::uint64_t id);
+  MessageRef with_id(const Message& draft, std::uint64_t id);
+
+  // --- dispatch ------------------------------------------------------------------
+  void mark_dirty(Queue& q);
+  void run_dispatch();
+  void dispatch_queue(Queue& q);
+  void deliver_from_queue(Subscription& s, Queue& q, QueueEntry e);
+  void fan_out(Topic& t, const MessageRef& m);
+  void deliver_topic(Subscription& s, const MessageRef& m);
+  void drain_pending(Subscription& s);
+  void park_pending(Subscription& s, const MessageRef& m);
+  // Window room opened on `s`: its queue to dispatch, or its pending list to drain.
+  void room_opened(Subscription& s);
+
+  // --- settling deliveries -------------------------------------------------------
+  Result<std::pair<Subscription*, std::size_t>> resolve_ack(Connection& c, const AckRequest& req);
+  Seq settle_ack(Subscription& s, std::size_t index, Seq last);
+  Seq settle_nack(Subscription& s, std::size_t index, Seq last);
+
+  // --- redelivery and dead-lettering -----------------------------------------------
+  // Gives a held message back to its queue, counting one more delivery; dead-letters
+  // it when that exceeds maximumRedeliveries.
+  Seq give_back(Queue& q, Unacked u, Seq last);
+  Seq dead_letter(Queue& q, std::uint64_t id, bool persistent, Seq last);
+  // Unregisters `s` from its queue/topic and gives back (or drops) what it holds.
+  Seq remove_subscription(Subscription& s, Seq last);
+
+  // --- transactions --------------------------------------------------------------
+  Transaction* find_tx(Connection& c, std::string_view name);
+  void abort_tx(Transaction& tx);
+  void forget_tx_acks(Connection& c, const Subscription& s);
+
+  // --- durable subscriptions -----------------------------------------------------
+  Seq attach_durable(Connection& c, Subscription& s, std::string_view topic, Seq last);
+
+  // --- expiry --------------------------------------------------------------------
+  Seq sweep_expired(std::int64_t now_ms);
+
+  Connection& conn(ConnId id);
+
+  Broker& broker;
+  BrokerOptions options;
+  std::uint64_t next_message_id = 1;
+  std::uint64_t next_conn = 1;
+  std::string refusal;
+  bool dispatching = false;
+
+  StringMap<std::unique_ptr<Queue>> queues;    // /queue/ and /temp-queue/
+  StringMap<std::unique_ptr<Topic>> topics;    // /topic/ and /temp-topic/
+  StringMap<std::unique_ptr<Queue>> durables;  // by durable_key()
+  std::unordered_map<ConnId, std::unique_ptr<Connection>> conns;
+  std::vector<Queue*> dirty;
+  std::vector<Queue*> dirty_scratch;
+  std::vector<ExpiredMessage> expired_scratch;
+};
+
+}  // namespace twinmq::broker

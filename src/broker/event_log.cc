@@ -1,0 +1,24 @@
+// broker/event_log.cc — numbering state changes and handing them to the sinks.
+#include "broker/event_log.h"
+
+#include <algorithm>
+
+namespace twinmq::broker {
+
+Seq EventLog::append(const Event& event) {
+  last_ = Seq{last_.value + 1};
+  // Sinks run synchronously and in registration order; a sink must not add or remove
+  // sinks from inside on_event (the runtime registers them before traffic starts).
+  for (EventSink* sink : sinks_) sink->on_event(last_, event);
+  return last_;
+}
+
+void EventLog::add_sink(EventSink* sink) {
+  if (std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end()) sinks_.push_back(sink);
+}
+
+void EventLog::remove_sink(EventSink* sink) {
+  sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+}
+
+}  // namespace twinmq::broker

@@ -1,0 +1,168 @@
+// broker/queue.cc — the sorted priority lanes of a Queue (see queue.h).
+#include "broker/queue.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "base/assert.h"
+
+namespace twinmq::broker {
+
+namespace {
+constexpr auto kIdOf = [](const QueueEntry& e) { return e.id; };
+// Compact a lane when tombstones are both many and the majority: amortised O(1)
+// per removal, and a lane never holds more than about twice its live entries.
+constexpr std::uint32_t kCompactMinTombstones = 32;
+}  // namespace
+
+void Queue::note_expiry(const Message& m) {
+  if (m.expires_ms() == 0) return;
+  next_expiry_ = std::min(next_expiry_, m.expires_ms());
+  sweep_min_ = std::min(sweep_min_, m.expires_ms());
+}
+
+void Queue::push(QueueEntry e) {
+  TWINMQ_ASSERT(e.msg, "pushing an empty queue entry");
+  const int p = e.msg->priority();
+  Lane& lane = lanes_[p];
+  note_expiry(*e.msg);
+  if (lane.ring.empty() || lane.ring.back().id < e.id) {
+    lane.ring.push_back(std::move(e));
+  } else {
+    const std::size_t pos = lane.ring.lower_bound(e.id, kIdOf);
+    lane.ring.insert(pos, std::move(e));
+    if (sweep_lane_ == p && pos < sweep_pos_) ++sweep_pos_;
+  }
+  ++lane.live;
+  ++depth_;
+  live_mask_ |= 1u << p;
+}
+
+void Queue::pop_front_of(int p) {
+  lanes_[p].ring.pop_front();
+  if (sweep_lane_ == p && sweep_pos_ > 0) --sweep_pos_;
+}
+
+QueueEntry* Queue::front() {
+  if (live_mask_ == 0) return nullptr;
+  const int p = 31 - std::countl_zero(live_mask_);
+  Lane& lane = lanes_[p];
+  while (!lane.ring.front().msg) {
+    pop_front_of(p);
+    --lane.tombstones;
+  }
+  return &lane.ring.front();
+}
+
+QueueEntry Queue::take_front() {
+  QueueEntry* f = front();
+  TWINMQ_ASSERT(f != nullptr, "take_front on an empty queue");
+  const int p = f->msg->priority();
+  QueueEntry e = std::move(*f);
+  Lane& lane = lanes_[p];
+  pop_front_of(p);
+  if (--lane.live == 0) live_mask_ &= ~(1u << p);
+  --depth_;
+  ++inflight_;
+  return e;
+}
+
+void Queue::give_back(QueueEntry e) {
+  TWINMQ_ASSERT(inflight_ > 0, "a consumer gave back a message the queue never handed out");
+  --inflight_;
+  push(std::move(e));
+}
+
+bool Queue::release_held() {
+  if (inflight_ == 0) return false;
+  --inflight_;
+  return true;
+}
+
+bool Queue::remove_ready(std::uint64_t id, QueueEntry* out) {
+  for (int p = kLanes - 1; p >= 0; --p) {
+    Lane& lane = lanes_[p];
+    if (lane.live == 0) continue;
+    std::size_t pos = lane.ring.lower_bound(id, kIdOf);
+    // A tombstone may share the id of a live entry (removed, then given back).
+    while (pos < lane.ring.size() && lane.ring[pos].id == id && !lane.ring[pos].msg) ++pos;
+    if (pos == lane.ring.size() || lane.ring[pos].id != id) continue;
+    QueueEntry& e = lane.ring[pos];
+    *out = QueueEntry{std::move(e.msg), e.id, e.redelivery_count, e.redelivered};
+    --depth_;
+    if (--lane.live == 0) live_mask_ &= ~(1u << p);
+    ++lane.tombstones;
+    while (!lane.ring.empty() && !lane.ring.front().msg) {
+      pop_front_of(p);
+      --lane.tombstones;
+    }
+    maybe_compact(p);
+    return true;
+  }
+  return false;
+}
+
+void Queue::maybe_compact(int p) {
+  Lane& lane = lanes_[p];
+  if (lane.tombstones < kCompactMinTombstones || lane.tombstones <= lane.live) return;
+  std::size_t kept_before_cursor = 0;
+  const bool cursor_here = sweep_lane_ == p;
+  const std::size_t cursor = sweep_pos_;
+  lane.ring.erase_if([](const QueueEntry& e) { return !e.msg; },
+                     [&](std::size_t old_index, std::size_t) {
+                       if (cursor_here && old_index < cursor) ++kept_before_cursor;
+                     });
+  lane.tombstones = 0;
+  if (cursor_here) sweep_pos_ = kept_before_cursor;
+}
+
+void Queue::drop_all() {
+  for (Lane& lane : lanes_) {
+    lane.ring.clear();
+    lane.live = lane.tombstones = 0;
+  }
+  live_mask_ = 0;
+  depth_ = 0;
+  next_expiry_ = sweep_min_ = kNever;
+  sweep_lane_ = 0;
+  sweep_pos_ = 0;
+}
+
+std::size_t Queue::collect_expired(std::int64_t now_ms, std::size_t budget,
+                                   std::vector<ExpiredMessage>& out) {
+  if (next_expiry_ > now_ms) return 0;
+  std::size_t examined = 0;
+  while (sweep_lane_ < kLanes) {
+    Lane& lane = lanes_[sweep_lane_];
+    while (sweep_pos_ < lane.ring.size()) {
+      if (examined == budget) return examined;  // resume here on the next tick
+      const QueueEntry& e = lane.ring[sweep_pos_++];
+      ++examined;
+      if (!e.msg || e.msg->expires_ms() == 0) continue;
+      if (e.msg->expired_at(now_ms))
+        out.push_back(ExpiredMessage{e.id, e.msg->persistent()});
+      else
+        sweep_min_ = std::min(sweep_min_, e.msg->expires_ms());
+    }
+    ++sweep_lane_;
+    sweep_pos_ = 0;
+  }
+  // A full pass: every unexpired ready message was seen (or pushed since, which
+  // lowered sweep_min_ too), so sweep_min_ is the true earliest expiry.
+  next_expiry_ = sweep_min_;
+  sweep_min_ = kNever;
+  sweep_lane_ = 0;
+  sweep_pos_ = 0;
+  return examined;
+}
+
+void Queue::remove_consumer(Subscription* s) {
+  auto it = std::find(consumers_.begin(), consumers_.end(), s);
+  if (it == consumers_.end()) return;
+  const std::size_t index = static_cast<std::size_t>(it - consumers_.begin());
+  consumers_.erase(it);
+  if (index < rr_) --rr_;
+  if (rr_ >= consumers_.size()) rr_ = 0;
+}
+
+}  // namespace twinmq::broker

@@ -1,0 +1,150 @@
+// broker/queue.h — Queue: the messages of one /queue/ destination (or of one durable
+// topic subscription's backlog) that wait for a consumer, and the consumers that
+// take them round-robin.
+//
+// Store layout: ten priority lanes (0..9), each a Ring of small entries kept sorted
+// by message id. Ids are assigned in enqueue order (transacted sends get theirs at
+// commit), so a lane normally only grows at the back and drains at the front; the
+// sort order is what lets
+//   - apply(MessageRemoved) on a slave / during recovery find a message by id with a
+//     binary search instead of a scan or a per-message index, and
+//   - a message returned by a consumer (NACK, detach) slot back in ahead of every
+//     never-delivered message of its priority, in original order among returned ones.
+// Messages that arrive out of id order (dead-lettered into a DLQ, keeping their id)
+// are inserted at their id's place, so a DLQ is ordered by original send order.
+//
+// A removal from the middle (slave acks, expiry, dead-lettering) leaves a tombstone
+// (entry with a null MessageRef: the message memory goes at once, 24 bytes stay);
+// tombstones are popped when they reach the front and compacted away when they
+// outnumber live entries, so removal is O(log n) amortised.
+//
+// "Ready" messages live in the lanes. A message handed to a consumer leaves the lanes
+// and is only counted (inflight_) — the consumer's Subscription holds the reference.
+// That is why apply(MessageRemoved) treats "not in the lanes" as "held by a consumer".
+//
+// Lifecycle: owned by Broker::Impl (queues_ or durables_ map), destroyed only with no
+// consumers attached. Loop thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/broker.h"
+#include "broker/message.h"
+#include "broker/ring.h"
+
+namespace twinmq::broker {
+
+class Subscription;
+
+struct QueueEntry {
+  MessageRef msg;  // null: tombstone of a removed message (id kept for the sort order)
+  std::uint64_t id = 0;
+  std::uint32_t redelivery_count = 0;
+  bool redelivered = false;
+};
+
+struct ExpiredMessage {
+  std::uint64_t id;
+  bool persistent;
+};
+
+class Queue {
+ public:
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+  // What makes a Queue a durable subscription's backlog (null for a /queue/).
+  struct Durable {
+    std::string client_id;
+    std::string name;
+    std::string topic;
+    Subscription* active = nullptr;  // at most one live consumer
+  };
+
+  Queue(std::string name, DestinationPolicy policy) : name_(std::move(name)), policy_(std::move(policy)) {}
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  const std::string& name() const { return name_; }
+  const DestinationPolicy& policy() const { return policy_; }
+
+  // --- the store ---------------------------------------------------------------
+  // Adds a ready message at its id's place in its priority lane.
+  void push(QueueEntry e);
+  // The next message to dispatch (highest priority, lowest id), or null.
+  QueueEntry* front();
+  // Removes front() and counts it as held by a consumer.
+  QueueEntry take_front();
+  // A consumer gave a held message back (NACK, detach): ready again.
+  void give_back(QueueEntry e);
+  // Removes a ready message by id (tombstone). False if no ready message has that id.
+  bool remove_ready(std::uint64_t id, QueueEntry* out);
+  // A held message left for good (acked, or moved on by its holder).
+  bool release_held();
+  // Drops every ready message (destination or durable subscription removed).
+  void drop_all();
+
+  std::size_t depth() const { return depth_; }
+  std::size_t inflight() const { return inflight_; }
+  std::uint64_t enqueued() const { return enqueued_; }
+  std::uint64_t dequeued() const { return dequeued_; }
+  void count_enqueued() { ++enqueued_; }
+  void count_dequeued() { ++dequeued_; }
+
+  // --- expiry ------------------------------------------------------------------
+  // Earliest expiry among ready messages (kNever if none expire); may be early, never late.
+  std::int64_t next_expiry() const { return next_expiry_; }
+  // Examines up to `budget` entries, continuing where the previous call stopped, and
+  // appends expired ready messages to `out`. Returns the number examined.
+  std::size_t collect_expired(std::int64_t now_ms, std::size_t budget,
+                              std::vector<ExpiredMessage>& out);
+
+  // --- consumers ---------------------------------------------------------------
+  const std::vector<Subscription*>& consumers() const { return consumers_; }
+  void add_consumer(Subscription* s) { consumers_.push_back(s); }
+  void remove_consumer(Subscription* s);
+  // Round-robin cursor over consumers(): the index to try first.
+  std::size_t next_consumer() const { return rr_ < consumers_.size() ? rr_ : 0; }
+  void consumer_served(std::size_t index) { rr_ = index + 1 < consumers_.size() ? index + 1 : 0; }
+
+  // Set while the queue sits in Broker::Impl's dirty list.
+  bool dirty = false;
+  std::unique_ptr<Durable> durable;
+
+ private:
+  static constexpr int kLanes = 10;
+  struct Lane {
+    Ring<QueueEntry> ring;
+    std::uint32_t live = 0;
+    std::uint32_t tombstones = 0;
+  };
+
+  void pop_front_of(int lane);
+  void maybe_compact(int lane);
+  void note_expiry(const Message& m);
+
+  std::string name_;
+  DestinationPolicy policy_;
+  std::array<Lane, kLanes> lanes_;
+  std::uint32_t live_mask_ = 0;  // bit p set = lane p has live entries
+  std::size_t depth_ = 0;
+  std::size_t inflight_ = 0;
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t dequeued_ = 0;
+
+  std::int64_t next_expiry_ = kNever;
+  // Sweep cursor (lane, index) and the earliest unexpired expiry seen by this pass;
+  // every lane mutation keeps the cursor pointing at the same next entry.
+  int sweep_lane_ = 0;
+  std::size_t sweep_pos_ = 0;
+  std::int64_t sweep_min_ = kNever;
+
+  std::vector<Subscription*> consumers_;
+  std::size_t rr_ = 0;
+};
+
+}  // namespace twinmq::broker

@@ -1,0 +1,151 @@
+// broker/transaction.cc — BEGIN, COMMIT, ABORT.
+//
+// COMMIT, in order:
+//   1. refuse (changing nothing) if it holds persistent sends and the store refuses;
+//   2. DestinationAdded for every destination the sends need that does not exist yet;
+//   3. give the sends their ids (in send order, after every id already used);
+//   4. ONE TransactionCommitted event with the sends that are state (queue sends, and
+//      topic sends that durable subscriptions will keep) and the acks that are state
+//      (deliveries from queues and durable backlogs) — applied atomically;
+//   5. what is not state: topic fan-out to live subscribers, settling the acked
+//      deliveries, giving back the NACKed ones (which may dead-letter: more events);
+//   6. dispatch.
+// ABORT (and detach) drops the sends and turns acked deliveries back into plain
+// unacked ones, still held by their subscription: they are redelivered only if that
+// consumer goes away or NACKs them, as if the ACK had never been sent.
+#include <fmt/format.h>
+
+#include "broker/broker_impl.h"
+
+namespace twinmq::broker {
+
+Transaction* Broker::Impl::find_tx(Connection& c, std::string_view name) {
+  auto it = c.txs.find(name);
+  return it == c.txs.end() ? nullptr : &it->second;
+}
+
+void Broker::Impl::abort_tx(Transaction& tx) {
+  for (const TxAck& a : tx.acks) {
+    std::size_t index = 0;
+    if (a.sub != nullptr && a.sub->find_tag(a.tag, DeliveryState::tx_settled, &index))
+      a.sub->unacked()[index].state = DeliveryState::held;
+  }
+  tx.acks.clear();
+  tx.sends.clear();
+}
+
+void Broker::Impl::forget_tx_acks(Connection& c, const Subscription& s) {
+  for (auto& [name, tx] : c.txs)
+    for (TxAck& a : tx.acks)
+      if (a.sub == &s) {
+        std::size_t index = 0;
+        if (a.sub->find_tag(a.tag, DeliveryState::tx_settled, &index))
+          a.sub->unacked()[index].state = DeliveryState::held;
+        a.sub = nullptr;
+      }
+}
+
+Result<Seq> Broker::begin(ConnId id, std::string_view tx) {
+  Impl& im = *impl_;
+  Connection& c = im.conn(id);
+  if (tx.empty())
+    return make_error(Errc::unknown_transaction, "a transaction needs a non-empty name");
+  if (c.txs.contains(tx))
+    return make_error(Errc::duplicate_transaction,
+                      fmt::format("transaction '{}' is already open on this connection", tx));
+  c.txs.emplace(std::string(tx), Transaction{});
+  return Seq{0};
+}
+
+Result<Seq> Broker::abort(ConnId id, std::string_view tx) {
+  Impl& im = *impl_;
+  Connection& c = im.conn(id);
+  auto it = c.txs.find(tx);
+  if (it == c.txs.end())
+    return make_error(Errc::unknown_transaction,
+                      fmt::format("transaction '{}' is not open on this connection", tx));
+  im.abort_tx(it->second);
+  c.txs.erase(it);
+  return Seq{0};
+}
+
+Result<Seq> Broker::commit(ConnId id, std::string_view name) {
+  Impl& im = *impl_;
+  Connection& c = im.conn(id);
+  auto it = c.txs.find(name);
+  if (it == c.txs.end())
+    return make_error(Errc::unknown_transaction,
+                      fmt::format("transaction '{}' is not open on this connection", name));
+  Transaction& tx = it->second;
+
+  // 1.
+  if (!im.refusal.empty())
+    for (const MessageRef& m : tx.sends)
+      if (m->persistent()) return make_error(Errc::persistence_unavailable, im.refusal);
+
+  // 2.
+  Seq last{0};
+  for (const MessageRef& m : tx.sends)
+    last = im.ensure_destination(m->destination(), classify_destination(m->destination()), last);
+
+  // 3.
+  std::vector<MessageRef> sends;
+  std::vector<MessageRef> state_sends;
+  sends.reserve(tx.sends.size());
+  for (const MessageRef& draft : tx.sends) {
+    MessageRef m = im.with_id(*draft, im.next_message_id++);
+    const std::string_view dest = m->destination();
+    if (classify_destination(dest) == DestKind::queue || !im.find_topic(dest)->durables().empty())
+      state_sends.push_back(m);
+    sends.push_back(std::move(m));
+  }
+  struct Settle {
+    Subscription* sub;
+    std::size_t index;
+    bool nack;
+  };
+  std::vector<Settle> settles;
+  std::vector<AckedMessage> state_acks;
+  for (const TxAck& a : tx.acks) {
+    std::size_t index = 0;
+    if (a.sub == nullptr || !a.sub->find_tag(a.tag, DeliveryState::tx_settled, &index)) continue;
+    settles.push_back(Settle{a.sub, index, a.nack});
+    if (!a.nack && a.sub->kind() != SubKind::topic) {
+      const Message& m = *a.sub->unacked()[index].msg;
+      state_acks.push_back(AckedMessage{a.sub->queue->name(), m.id(), m.persistent()});
+    }
+  }
+
+  // 4.
+  if (!state_sends.empty() || !state_acks.empty())
+    last = im.emit(TransactionCommitted{state_sends, state_acks});
+
+  // 5.
+  for (const MessageRef& m : sends) {
+    if (classify_destination(m->destination()) != DestKind::topic) continue;
+    Topic& t = *im.find_topic(m->destination());
+    t.count_published();
+    im.fan_out(t, m);
+  }
+  for (const Settle& st : settles) {
+    Unacked& u = st.sub->unacked()[st.index];
+    u.state = DeliveryState::held;  // settle_* take a held delivery
+    if (st.nack) {
+      last = im.settle_nack(*st.sub, st.index, last);
+    } else {
+      st.sub->settle(st.index);  // already removed from its queue by the event
+      if (st.sub->kind() == SubKind::topic) st.sub->topic->count_consumed();
+    }
+  }
+  for (const Settle& st : settles) {
+    st.sub->trim();
+    im.room_opened(*st.sub);
+  }
+  c.txs.erase(it);
+
+  // 6.
+  im.run_dispatch();
+  return last;
+}
+
+}  // namespace twinmq::broker

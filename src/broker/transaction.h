@@ -1,0 +1,35 @@
+// broker/transaction.h — an open STOMP transaction (BEGIN .. COMMIT/ABORT).
+//
+// Nothing in here is state the event log knows about: until COMMIT the sends are
+// private copies and the acks only marks on the subscription's deliveries. COMMIT
+// turns them into one TransactionCommitted event; ABORT (or the connection going
+// away) forgets them. That is why a failover loses open transactions, as DESIGN.md
+// says it may.
+//
+// Lifecycle: owned by its Connection (txs map), keyed by the client's name for it.
+// Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "broker/message.h"
+
+namespace twinmq::broker {
+
+class Subscription;
+
+struct TxAck {
+  Subscription* sub;   // cleared from every transaction when the subscription goes
+  std::uint64_t tag;   // the delivery's ack tag within that subscription
+  bool nack;
+};
+
+struct Transaction {
+  // Validated sends, in send order. Their message id is 0: the real id is assigned at
+  // commit so that ids stay in enqueue order (queue lanes are sorted by id).
+  std::vector<MessageRef> sends;
+  std::vector<TxAck> acks;
+};
+
+}  // namespace twinmq::broker
