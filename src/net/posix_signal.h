@@ -1,4 +1,4 @@
-// net/signal.h — a POSIX signal delivered on the loop thread (uv_signal_t), so a
+// net/posix_signal.h — a POSIX signal delivered on the loop thread (uv_signal_t), so a
 // SIGTERM handler may touch broker state. HandlePtr-owned; loop thread only.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "net/signal.h"
+#include "net/posix_signal.h"
 
 #include "net/loop.h"
 
