@@ -17,7 +17,7 @@ namespace twinmq::config {
 // scheme://host:port?opt=value&...  (stomp:// for clients, tcp:// for replication)
 struct Endpoint {
   std::string scheme;
-  std::string host;
+  std::string host;       // name, IPv4, or IPv6 without its [brackets] ("::1"), as uv_ip6_addr takes it
   std::uint16_t port = 0;  // 0 = let the OS choose (tests); the bound port is logged
 };
 

@@ -1,0 +1,145 @@
+// config/validate.cc — cross-element rules.
+//
+// The role rules follow ActiveMQ's Pure Master Slave: a broker is a slave exactly
+// when it names its master (masterConnectorURI or <masterConnector>, never both —
+// ActiveMQ rejects that too). Writing a setting of the other role is an error, not
+// a no-op: a slave-only setting on a broker without a master URI most likely means
+// the URI was forgotten, which would start a second master.
+#include "config/validate.h"
+
+#include <map>
+#include <string>
+
+#include "config/uri.h"
+
+namespace twinmq::config {
+namespace {
+
+std::string at_line(int line) { return "line " + std::to_string(line); }
+
+bool is_wildcard_host(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+void check_connectors(const Config& config, const Marks& marks, Diagnostics& diag) {
+  std::map<std::string, int> names;  // name -> line
+  const TransportConnector* replication = nullptr;
+  bool any_stomp = false;
+  bool any_broken = false;  // a connector already reported; it may have been meant as the stomp one
+  for (std::size_t i = 0; i < config.connectors.size(); ++i) {
+    const TransportConnector& c = config.connectors[i];
+    const std::string who = "transportConnector '" + c.name + "'";
+    if (auto [it, inserted] = names.emplace(c.name, c.line); !inserted)
+      diag.error(c.line, "duplicate transportConnector name '" + c.name + "' (first at " + at_line(it->second) + ")");
+    const std::string& scheme = c.endpoint.scheme;
+    if (scheme == "stomp") any_stomp = true;
+    if (scheme == "stomp" && c.name == "replication")
+      diag.error(c.line, who + ": the name 'replication' is kept for the tcp:// replication listener");
+    if (scheme == "tcp") {
+      if (c.name != "replication")
+        diag.error(c.line, who + ": a tcp:// connector is the replication listener and must be named 'replication'");
+      else if (replication != nullptr)
+        diag.error(c.line, who + ": only one replication listener is allowed (first at " +
+                               at_line(replication->line) + ")");
+      if (replication == nullptr) replication = &c;
+    }
+    if (!marks.connector_uri_ok[i]) any_broken = true;
+    if (!marks.connector_uri_ok[i] || c.endpoint.port == 0) continue;
+    // Two listeners on one port cannot both bind; a wildcard host overlaps every host.
+    for (std::size_t j = 0; j < i; ++j) {
+      const TransportConnector& o = config.connectors[j];
+      if (!marks.connector_uri_ok[j] || o.endpoint.port != c.endpoint.port) continue;
+      if (o.endpoint.host == c.endpoint.host || is_wildcard_host(o.endpoint.host) ||
+          is_wildcard_host(c.endpoint.host)) {
+        diag.error(c.line, who + ": address " + endpoint_address(c.endpoint) + " is already used by transportConnector '" +
+                               o.name + "' (" + at_line(o.line) + ")");
+        break;
+      }
+    }
+  }
+  if (!any_stomp && !any_broken)
+    diag.error(marks.broker_line,
+               "no stomp connector: clients could not connect (add <transportConnector name=\"stomp\" "
+               "uri=\"stomp://0.0.0.0:61613\"/> inside <transportConnectors>)");
+}
+
+void check_roles(const Config& config, const Marks& marks, Diagnostics& diag) {
+  const bool slave = marks.master_uri_line != 0 || marks.master_connector_line != 0;
+  if (marks.master_uri_line != 0 && marks.master_connector_line != 0)
+    diag.error(marks.master_connector_line, "<masterConnector> and masterConnectorURI (" + at_line(marks.master_uri_line) +
+                                                ") both name the master; give only one");
+  const TransportConnector* replication = nullptr;
+  for (const TransportConnector& c : config.connectors)
+    if (c.endpoint.scheme == "tcp" && replication == nullptr) replication = &c;
+
+  if (slave) {
+    const int master_line = marks.master_uri_line != 0 ? marks.master_uri_line : marks.master_connector_line;
+    const std::string where = std::string("(") +
+                              (marks.master_uri_line != 0 ? "masterConnectorURI" : "<masterConnector>") + " at " +
+                              at_line(master_line) + ")";
+    const std::pair<int, const char*> master_only[] = {
+        {marks.wait_for_slave_line, "waitForSlave"},
+        {marks.shutdown_on_slave_failure_line, "shutdownOnSlaveFailure"},
+        {marks.minimum_replicas_line, "minimumReplicas"}};
+    for (const auto& [line, name] : master_only)
+      if (line != 0) diag.error(line, std::string(name) + " is a master-only setting, but this broker is a slave " + where);
+    if (replication != nullptr)
+      diag.error(replication->line, "transportConnector '" + replication->name +
+                                        "': a slave has no replication listener; it connects to its master " + where);
+    return;
+  }
+
+  if (marks.shutdown_on_master_failure_line != 0)
+    diag.error(marks.shutdown_on_master_failure_line,
+               "shutdownOnMasterFailure is a slave-only setting, but this broker has no masterConnectorURI or "
+               "<masterConnector>, so it would start as a master");
+  // A master setting that waits for a slave needs somewhere for the slave to connect.
+  if (replication == nullptr) {
+    const std::string needs =
+        " needs a replication listener (<transportConnector name=\"replication\" uri=\"tcp://0.0.0.0:62001\"/>)";
+    const auto& r = config.replication;
+    if (r.wait_for_slave) diag.error(marks.wait_for_slave_line, "waitForSlave=\"true\"" + needs);
+    if (r.shutdown_on_slave_failure)
+      diag.error(marks.shutdown_on_slave_failure_line, "shutdownOnSlaveFailure=\"true\"" + needs);
+    if (r.minimum_replicas > 0) diag.error(marks.minimum_replicas_line, "minimumReplicas=\"1\"" + needs);
+  }
+}
+
+void check_replication_timing(const Config& config, const Marks& marks, Diagnostics& diag) {
+  const auto& r = config.replication;
+  // The link is declared dead after link_timeout without traffic; with heart-beats
+  // slower than that, an idle but healthy link would be cut.
+  if (r.link_timeout_ms <= r.heart_beat_ms)
+    diag.error(marks.link_timeout_line != 0 ? marks.link_timeout_line : marks.broker_line,
+               "replicationLinkTimeout (" + std::to_string(r.link_timeout_ms) +
+                   " ms) must be greater than replicationHeartbeatInterval (" + std::to_string(r.heart_beat_ms) +
+                   " ms)");
+}
+
+void check_users(const Config& config, const Marks& marks, Diagnostics& diag) {
+  std::map<std::string, int> seen;
+  for (std::size_t i = 0; i < config.users.size(); ++i) {
+    const User& u = config.users[i];
+    if (u.username.empty()) continue;  // reported where it was read
+    if (auto [it, inserted] = seen.emplace(u.username, marks.user_lines[i]); !inserted)
+      diag.error(marks.user_lines[i],
+                 "duplicate authenticationUser '" + u.username + "' (first at " + at_line(it->second) + ")");
+  }
+  // Without users the broker would run with authentication off: refuse, rather
+  // than open a broker the file says is protected.
+  if (marks.auth_plugin_line != 0 && config.users.empty())
+    diag.error(marks.auth_plugin_line,
+               "<simpleAuthenticationPlugin> has no <authenticationUser>; add users or remove the plugin");
+}
+
+}  // namespace
+
+void validate(Config& config, const Marks& marks, Diagnostics& diag) {
+  check_connectors(config, marks, diag);
+  check_roles(config, marks, diag);
+  check_replication_timing(config, marks, diag);
+  check_users(config, marks, diag);
+  if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
+  if (!config.persistent && marks.persistence_adapter_line != 0)
+    diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");
+}
+
+}  // namespace twinmq::config

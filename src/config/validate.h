@@ -1,0 +1,34 @@
+// config/validate.h — the checks that need more than one element: connector
+// names and addresses, the master/slave role, replication settings, users. Run
+// once after the whole file has been read, on whatever was read successfully.
+#pragma once
+
+#include <vector>
+
+#include "config/config.h"
+#include "config/diagnostics.h"
+
+namespace twinmq::config {
+
+// Where things were written (0 = absent), so cross-element errors can point at the
+// line the user has to change. Filled by the loader as it reads.
+struct Marks {
+  int broker_line = 0;
+  int master_uri_line = 0;        // masterConnectorURI attribute
+  int master_connector_line = 0;  // <masterConnector> element
+  // Role-specific attributes, by presence (writing one at all declares the role).
+  int shutdown_on_master_failure_line = 0;
+  int wait_for_slave_line = 0;
+  int shutdown_on_slave_failure_line = 0;
+  int minimum_replicas_line = 0;
+  int link_timeout_line = 0;
+  int persistence_adapter_line = 0;
+  int auth_plugin_line = 0;
+  std::vector<bool> connector_uri_ok;  // parallel to Config::connectors
+  std::vector<int> user_lines;         // parallel to Config::users
+};
+
+// Reports every cross-element problem and fills derived defaults (journal directory).
+void validate(Config& config, const Marks& marks, Diagnostics& diag);
+
+}  // namespace twinmq::config

@@ -1,0 +1,398 @@
+// config/xml_loader.cc — ActiveMQ-style broker XML -> config::Config.
+//
+// DESIGN
+//  - The module turns one XML file into the typed Config (config.h) that every
+//    other module reads; nothing else in twinmq parses configuration. The CLI
+//    (app/main.cc) calls load_config(), prints every error on stderr and exits 2.
+//  - Main types: ElementReader (one element against its ElementSpec from
+//    known_names: unknown attributes, ${name} substitution, typed values, child
+//    elements), Marks (where things were written, for cross-element errors) and
+//    Diagnostics (the collected "file:line: message" strings).
+//  - Order of work: read the file -> tinyxml2 parse (one error if malformed) ->
+//    walk <broker> top-down, reading each attribute into Config with its own
+//    checks -> validate() the rules spanning elements -> derived defaults.
+//  - The tricky thing is to report *all* problems without cascades: a bad value
+//    is reported and the default kept, so later checks run on sane values; a
+//    connector with a broken URI is marked so address and role checks skip it.
+#include "config/xml_loader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "config/diagnostics.h"
+#include "config/element_reader.h"
+#include "config/known_names.h"
+#include "config/stomp_options.h"
+#include "config/substitution.h"
+#include "config/uri.h"
+#include "config/validate.h"
+#include "config/wildcard.h"
+
+namespace twinmq::config {
+namespace {
+
+using tinyxml2::XMLElement;
+
+constexpr std::uint64_t kKb = 1024, kGb = kKb << 20;
+
+// ---------------------------------------------------------------------------
+// The file and the XML parser.
+
+struct FileText {
+  std::string text;
+  int error = 0;  // errno
+};
+
+FileText read_file(const std::string& path) {
+  FileText out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    out.error = errno;
+    return out;
+  }
+  char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.text.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      out.error = errno;  // e.g. EISDIR for a directory
+      break;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// tinyxml2's ErrorStr() is "Error=NAME ErrorID=N (0xN) Line number=N[: detail]";
+// we keep only the detail and say the rest in words.
+std::string describe_xml_error(const tinyxml2::XMLDocument& doc) {
+  std::string what;
+  switch (doc.ErrorID()) {
+    case tinyxml2::XML_ERROR_PARSING_ELEMENT: what = "cannot parse an element"; break;
+    case tinyxml2::XML_ERROR_PARSING_ATTRIBUTE:
+      what = "cannot parse an attribute (unquoted value, repeated name or stray character?)";
+      break;
+    case tinyxml2::XML_ERROR_PARSING_TEXT: what = "cannot parse text"; break;
+    case tinyxml2::XML_ERROR_PARSING_CDATA: what = "unterminated CDATA section"; break;
+    case tinyxml2::XML_ERROR_PARSING_COMMENT: what = "unterminated comment"; break;
+    case tinyxml2::XML_ERROR_PARSING_DECLARATION: what = "cannot parse the <?xml ...?> declaration"; break;
+    case tinyxml2::XML_ERROR_PARSING_UNKNOWN: what = "cannot parse a <!...> section"; break;
+    case tinyxml2::XML_ERROR_MISMATCHED_ELEMENT: what = "closing tag does not match the open element"; break;
+    case tinyxml2::XML_ELEMENT_DEPTH_EXCEEDED: what = "elements nested too deeply"; break;
+    case tinyxml2::XML_ERROR_PARSING:
+      what = "cannot parse (an element left open at the end of the file, or markup where none may be?)";
+      break;
+    default: what = "parse error"; break;
+  }
+  std::string detail = doc.ErrorStr();
+  const auto at = detail.find("Line number=");
+  const auto colon = at == std::string::npos ? std::string::npos : detail.find(": ", at);
+  what += " [" + std::string(doc.ErrorName());
+  if (colon != std::string::npos) what += ": " + detail.substr(colon + 2);
+  what += "]";
+  return what;
+}
+
+// ---------------------------------------------------------------------------
+// The element walk.
+
+// Reads the <broker> tree into one Config. Lives for one load_config_text() call,
+// on its stack; borrows the Config, Diagnostics and Variables it is given.
+class Loader {
+ public:
+  Loader(Config& config, Diagnostics& diag, const Variables& variables)
+      : config_(config), diag_(diag), variables_(variables) {}
+
+  void read_broker(const XMLElement& el) {
+    ElementReader r(el, root_element(), diag_, variables_);
+    marks_.broker_line = r.line();
+    if (r.read_string("brokerName", config_.broker_name)) check_broker_name(r);
+    if (r.read_string("dataDirectory", config_.data_directory) && config_.data_directory.empty())
+      r.bad_value("dataDirectory", {"a directory path", {}});
+    r.read_bool("persistent", config_.persistent);
+    auto& rep = config_.replication;
+    if (r.has("masterConnectorURI")) {
+      marks_.master_uri_line = r.line_of("masterConnectorURI");
+      read_master_uri(r, "masterConnectorURI", "masterConnectorURI");
+    }
+    mark_and_read_bool(r, "shutdownOnMasterFailure", rep.shutdown_on_master_failure,
+                       marks_.shutdown_on_master_failure_line);
+    mark_and_read_bool(r, "waitForSlave", rep.wait_for_slave, marks_.wait_for_slave_line);
+    mark_and_read_bool(r, "shutdownOnSlaveFailure", rep.shutdown_on_slave_failure,
+                       marks_.shutdown_on_slave_failure_line);
+    if (r.has("minimumReplicas")) marks_.minimum_replicas_line = r.line_of("minimumReplicas");
+    r.read_uint("minimumReplicas", rep.minimum_replicas, 0, 1);
+    r.read_uint("replicationHeartbeatInterval", rep.heart_beat_ms, 10, 60'000, "milliseconds");
+    if (r.has("replicationLinkTimeout")) marks_.link_timeout_line = r.line_of("replicationLinkTimeout");
+    r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
+
+    r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
+      if (spec.name == "persistenceAdapter") marks_.persistence_adapter_line = child.GetLineNum();
+      read_container(child, spec);
+    });
+    validate(config_, marks_, diag_);
+  }
+
+ private:
+  // Elements that only group others: no attributes, children dispatched by name.
+  void read_container(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    if (spec.name == "simpleAuthenticationPlugin") marks_.auth_plugin_line = r.line();
+    r.for_each_child([&](const XMLElement& child, const ElementSpec& child_spec) {
+      const std::string_view name = child_spec.name;
+      if (name == "transportConnector") read_connector(child, child_spec);
+      else if (name == "policyEntry") read_policy_entry(child, child_spec);
+      else if (name == "journal") read_journal(child, child_spec);
+      else if (name == "authenticationUser") read_user(child, child_spec);
+      else if (name == "masterConnector") read_master_connector(child, child_spec);
+      else read_container(child, child_spec);
+    });
+  }
+
+  void mark_and_read_bool(ElementReader& r, std::string_view attribute, bool& out, int& mark) {
+    if (r.has(attribute)) mark = r.line_of(attribute);
+    r.read_bool(attribute, out);
+  }
+
+  void check_broker_name(ElementReader& r) {
+    // The name prefixes message ids ("ID:<name>-<n>") and log lines, so keep it to
+    // characters that need no quoting anywhere.
+    bool ok = !config_.broker_name.empty();
+    for (char c : config_.broker_name)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-');
+    if (!ok) r.bad_value("brokerName", {"letters, digits, '.', '_' or '-'", {}});
+  }
+
+  // masterConnectorURI="..." or <masterConnector remoteURI="...">: tcp://host:port
+  // of the master's replication listener.
+  void read_master_uri(ElementReader& r, std::string_view attribute, const std::string& who) {
+    std::string uri;
+    if (!r.read_string(attribute, uri)) return;
+    auto parsed = parse_uri(uri);
+    std::string problem;
+    if (!parsed) problem = parsed.error().message;
+    else if (parsed->endpoint.scheme != "tcp")
+      problem = "scheme '" + parsed->endpoint.scheme + "' is not supported (the master's replication listener is tcp://)";
+    else if (parsed->endpoint.port == 0)
+      problem = "port 0 is not allowed (give the master's replication port)";
+    else if (!parsed->options.empty())
+      problem = "tcp:// takes no options, got '" + parsed->options.front().first + "'";
+    if (!problem.empty()) {
+      r.error_at(attribute, who + ": " + problem + " in uri '" + uri + "'");
+      return;
+    }
+    config_.replication.master = parsed->endpoint;
+    config_.replication.master_uri = uri;
+  }
+
+  void read_connector(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    TransportConnector c;
+    c.line = r.line();
+    const bool named = r.read_required("name", c.name);
+    if (named && c.name.empty()) r.bad_value("name", {"a non-empty name", {}});
+    if (!r.read_required("uri", c.uri)) {
+      // Without a URI nothing below applies; keep it out of the address checks.
+      if (named) add_connector(std::move(c), false);
+      return;
+    }
+    const std::string who = "transportConnector '" + c.name + "'";
+    auto fail = [&](const std::string& what, const std::string& hint = {}) {
+      diag_.error(c.line, who + ": " + what + " in uri '" + c.uri + "'" + hint);
+    };
+    auto parsed = parse_uri(c.uri);
+    if (!parsed) {
+      fail(parsed.error().message);
+      c.endpoint.scheme = uri_scheme(c.uri);
+      add_connector(std::move(c), false);
+      return;
+    }
+    c.endpoint = parsed->endpoint;
+    bool ok = true;
+    if (c.endpoint.scheme == "stomp") {
+      for (const OptionProblem& p : apply_stomp_options(parsed->options, c.stomp)) {
+        fail(p.what, p.hint);
+        ok = false;
+      }
+    } else if (c.endpoint.scheme == "tcp") {
+      for (const auto& option : parsed->options) {
+        fail("tcp:// takes no options, got '" + option.first + "'");
+        ok = false;
+      }
+    } else {
+      fail("scheme '" + c.endpoint.scheme + "' is not supported",
+           suggestion_suffix(c.endpoint.scheme, connector_schemes(), "'", "'"));
+      ok = false;
+    }
+    add_connector(std::move(c), ok);
+  }
+
+  void add_connector(TransportConnector c, bool uri_ok) {
+    config_.connectors.push_back(std::move(c));
+    marks_.connector_uri_ok.push_back(uri_ok);
+  }
+
+  void read_policy_entry(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    PolicyEntry entry;
+    const bool queue = r.has("queue"), topic = r.has("topic");
+    if (queue == topic) {
+      diag_.error(r.line(), queue ? "<policyEntry> has both queue and topic (write one entry for each)"
+                                  : "<policyEntry> needs a queue=\"...\" or topic=\"...\" pattern");
+    } else {
+      const char* attribute = queue ? "queue" : "topic";
+      entry.is_topic = topic;
+      if (r.read_string(attribute, entry.pattern)) {
+        if (auto problem = wildcard_problem(entry.pattern))
+          r.error_at(attribute, "<policyEntry> " + std::string(attribute) + " pattern '" + entry.pattern + "' " + *problem);
+      }
+    }
+    broker::DestinationPolicy& p = entry.policy;
+    r.read_uint("maximumRedeliveries", p.maximum_redeliveries, 0, 1'000'000);
+    std::string dlq;
+    if (r.read_string("deadLetterQueue", dlq)) {
+      if (dlq.starts_with("/queue/") && dlq.size() > 7 && dlq.find_first_of("*> ") == std::string::npos)
+        p.dead_letter_queue = dlq;
+      else
+        r.bad_value("deadLetterQueue", {"a queue name starting with /queue/", {}});
+    }
+    r.read_uint("queuePrefetch", p.queue_prefetch, 1, 1'000'000);
+    r.read_uint("topicPrefetch", p.topic_prefetch, 1, 1'000'000);
+    r.read_uint("topicPendingLimit", p.topic_pending_limit, 0, 10'000'000);
+    config_.policies.push_back(std::move(entry));
+  }
+
+  void read_journal(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    JournalConfig& j = config_.journal;
+    if (r.read_string("directory", j.directory) && j.directory.empty())
+      r.bad_value("directory", {"a directory path", {}});
+    r.read_bool("syncOnWrite", j.sync_on_write);
+    r.read_size("maxSegmentSize", j.max_segment_size, 4 * kKb, 4 * kGb);
+  }
+
+  void read_user(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    User u;
+    if (r.read_required("username", u.username) && u.username.empty())
+      r.bad_value("username", {"a non-empty name", {}});
+    r.read_required("password", u.password);
+    r.read_string("groups", u.groups);
+    config_.users.push_back(std::move(u));
+    marks_.user_lines.push_back(r.line());
+  }
+
+  void read_master_connector(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    marks_.master_connector_line = r.line();
+    if (!r.has("remoteURI")) {
+      std::string unused;
+      r.read_required("remoteURI", unused);
+    } else {
+      read_master_uri(r, "remoteURI", "<masterConnector> remoteURI");
+    }
+    r.read_string("userName", config_.replication.user_name);
+    r.read_string("password", config_.replication.password);
+  }
+
+  Config& config_;
+  Diagnostics& diag_;
+  const Variables& variables_;
+  Marks marks_;
+};
+
+// Finds the single <broker> element among the document's top-level nodes.
+const XMLElement* find_root(const tinyxml2::XMLDocument& doc, Diagnostics& diag) {
+  const XMLElement* root = nullptr;
+  for (const XMLElement* el = doc.FirstChildElement(); el != nullptr; el = el->NextSiblingElement()) {
+    if (root != nullptr) {
+      diag.error(el->GetLineNum(), "a second top-level element <" + std::string(el->Name()) +
+                                       "> (the file holds exactly one <broker>)");
+      continue;
+    }
+    root = el;
+  }
+  if (root == nullptr) {
+    diag.error(0, "no <broker> element (the file has no XML element at all)");
+    return nullptr;
+  }
+  const std::string_view name = root->Name();
+  if (name != "broker") {
+    std::string text = "the root element is <" + std::string(name) + ">, expected <broker>";
+    if (name == "beans")
+      text += " (twinmq reads the <broker> element itself, not a Spring <beans> file)";
+    else if (nearest_name(name, std::span<const std::string_view>(&root_element().name, 1)))
+      text += " (did you mean <broker>?)";
+    diag.error(root->GetLineNum(), text);
+    return nullptr;
+  }
+  return root;
+}
+
+LoadResult finish(Config config, Diagnostics& diag) {
+  LoadResult result;
+  result.config = std::move(config);
+  result.errors = diag.take_errors();
+  result.warnings = diag.take_warnings();
+  return result;
+}
+
+}  // namespace
+
+LoadResult load_config_text(const std::string& text, const std::string& name, const Defines& defines) {
+  Diagnostics diag(name);
+  Config config;
+  config.source_file = name;
+  // tinyxml2 would stop at a NUL and parse a prefix; a config with NULs is a binary
+  // or UTF-16 file, and saying so beats a puzzling parse error (nats-server#2182).
+  if (const auto nul = text.find('\0'); nul != std::string::npos) {
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n'));
+    diag.error(line, "the file contains NUL bytes: not a UTF-8 XML file (UTF-16 or binary?)");
+    return finish(std::move(config), diag);
+  }
+  tinyxml2::XMLDocument doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.ErrorID() == tinyxml2::XML_ERROR_EMPTY_DOCUMENT) {
+    diag.error(0, "the file is empty (expected a <broker> element)");
+    return finish(std::move(config), diag);
+  }
+  if (doc.Error()) {
+    diag.error(doc.ErrorLineNum(), "malformed XML: " + describe_xml_error(doc));
+    return finish(std::move(config), diag);
+  }
+  const Variables variables(defines);
+  if (const XMLElement* root = find_root(doc, diag)) {
+    Loader loader(config, diag, variables);
+    loader.read_broker(*root);
+  }
+  return finish(std::move(config), diag);
+}
+
+LoadResult load_config(const std::string& path, const Defines& defines) {
+  FileText file = read_file(path);
+  if (file.error != 0) {
+    Diagnostics diag(path);
+    diag.error(0, std::string("cannot read file: ") + std::strerror(file.error));
+    Config config;
+    config.source_file = path;
+    return finish(std::move(config), diag);
+  }
+  return load_config_text(file.text, path, defines);
+}
+
+}  // namespace twinmq::config
