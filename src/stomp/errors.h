@@ -20,7 +20,7 @@ enum class ProtocolErrc {
   too_many_headers,        // more header lines than allowed
   malformed_header,        // a header line without ':' (or an empty name)
   invalid_escape,          // undefined escape (e.g. "\t") in 1.1/1.2 headers
-  invalid_content_length,  // not a decimal number, or above the frame limit
+  invalid_content_length,  // not a decimal number (one above the limit is frame_too_large)
   missing_nul,             // content-length body not followed by NUL
   body_not_allowed,        // a body on a frame that must not have one
   // protocol (session)

@@ -14,6 +14,8 @@
 //    escape is invalid_escape in 1.1/1.2. CONNECT, STOMP and CONNECTED frames are
 //    never unescaped (spec), whatever the version.
 //  - A header line without ':' is malformed_header. Values are not trimmed.
+//  - Only SEND, MESSAGE, ERROR (and unknown commands, which the session rejects
+//    anyway) may carry a body; any other frame with one is body_not_allowed.
 //  - content-length (first occurrence) gives the body length exactly; the byte after
 //    it must be NUL (missing_nul). Without it the body ends at the first NUL.
 //  - Limits: command line + headers <= max_header_section (header_section_too_large),
@@ -24,6 +26,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +54,8 @@ class FrameSink {
   ~FrameSink() = default;
 };
 
+// One per connection, owned by whatever reads that connection (the server
+// session, the client connection); used only on that connection's loop thread.
 class FrameParser {
  public:
   explicit FrameParser(ParserLimits limits = {});
@@ -69,14 +74,65 @@ class FrameParser {
   std::size_t buffered() const;
 
  private:
-  // Implementation state is private to frame_parser.cc.
+  // What the current frame waits for, as in NATS parser.go. A frame only moves
+  // down this list; awaiting_frame is where every frame starts and ends.
+  enum class State : std::uint8_t {
+    awaiting_frame,        // between frames: an EOL here is a heart-beat
+    awaiting_command_eol,  // in the command line (or a "\r" split from its heart-beat "\n")
+    awaiting_blank_line,   // in the header lines
+    awaiting_nul,          // body without content-length: ends at the first NUL
+    awaiting_body_end,     // content-length body bytes, then the NUL
+  };
+
+  // What advance() found in the bytes it was given.
+  enum class Progress : std::uint8_t { need_more, frame, heart_beat };
+
+  // One header as offsets, not views: the frame's bytes (partial_) and scratch_
+  // may both reallocate while a split frame is still arriving. Offsets count from
+  // the frame's first byte, or from scratch_'s start for unescaped text.
+  struct HeaderRef {
+    std::size_t name_offset = 0;
+    std::size_t name_size = 0;
+    std::size_t value_offset = 0;
+    std::size_t value_size = 0;
+    bool name_in_scratch = false;
+    bool value_in_scratch = false;
+  };
+
+  void begin_frame();
+  Result<Progress> advance(std::string_view frame_bytes);
+  void end_command_line(std::string_view line);
+  Result<void> add_header(std::string_view frame_bytes, std::size_t line_start,
+                          std::size_t line_end);
+  Result<void> end_header_section(std::size_t body_start);
+  Result<void> check_unfinished_line(std::string_view frame_bytes) const;
+  std::size_t bytes_for_current_frame(std::string_view bytes) const;
+  bool deliver(std::string_view frame_bytes, FrameSink& sink);
+  std::unexpected<Error> fail(Error error);
+
   ParserLimits limits_;
   Version version_ = Version::v1_0;
   std::string partial_;             // the unfinished frame's bytes, when split
   std::string scratch_;             // unescaped header values of the current frame
-  std::vector<Header> headers_;     // reused per frame
+  std::vector<HeaderRef> refs_;     // the current frame's headers, reused per frame
+  std::vector<Header> headers_;     // refs_ as views, built just before delivery
   Error dead_;                      // the first error, once failed
   bool failed_ = false;
+
+  // Scan position in the current frame; all offsets count from its first byte.
+  State state_ = State::awaiting_frame;
+  Command command_ = Command::unknown;
+  Version frame_version_ = Version::v1_0;  // version_ when this frame began
+  bool unescape_headers_ = false;
+  bool has_content_length_ = false;
+  std::size_t content_length_ = 0;
+  std::size_t command_size_ = 0;    // command text without its EOL
+  std::size_t line_start_ = 0;      // start of the line being scanned
+  std::size_t scan_pos_ = 0;        // where the next memchr starts
+  std::size_t header_lines_ = 0;
+  std::size_t body_start_ = 0;
+  std::size_t body_size_ = 0;
+  std::size_t frame_size_ = 0;      // bytes from the first to the NUL (or heart-beat EOL)
 };
 
 }  // namespace twinmq::stomp

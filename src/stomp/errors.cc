@@ -1,0 +1,67 @@
+// stomp/errors.cc — the words for protocol errors: the short summary that goes in
+// an ERROR frame's `message` header, and the quoting of offending client bytes
+// inside the longer Error::message.
+#include "stomp/errors.h"
+
+#include "stomp/error_text.h"
+
+namespace twinmq::stomp {
+
+std::string_view protocol_error_summary(ProtocolErrc code) {
+  switch (code) {
+    case ProtocolErrc::ok: return "ok";
+    case ProtocolErrc::frame_too_large: return "frame too large";
+    case ProtocolErrc::header_section_too_large: return "header section too large";
+    case ProtocolErrc::too_many_headers: return "too many headers";
+    case ProtocolErrc::malformed_header: return "malformed header";
+    case ProtocolErrc::invalid_escape: return "invalid escape sequence";
+    case ProtocolErrc::invalid_content_length: return "invalid content-length";
+    case ProtocolErrc::missing_nul: return "missing frame terminator";
+    case ProtocolErrc::body_not_allowed: return "body not allowed";
+    case ProtocolErrc::unknown_command: return "unknown command";
+    case ProtocolErrc::missing_header: return "missing header";
+    case ProtocolErrc::invalid_header: return "invalid header";
+    case ProtocolErrc::not_connected: return "not connected";
+    case ProtocolErrc::already_connected: return "already connected";
+    case ProtocolErrc::unsupported_version: return "unsupported protocol version";
+    case ProtocolErrc::invalid_heart_beat: return "invalid heart-beat";
+    case ProtocolErrc::unknown_subscription: return "unknown subscription";
+    case ProtocolErrc::duplicate_subscription: return "duplicate subscription";
+    case ProtocolErrc::unknown_ack_id: return "unknown ack id";
+    case ProtocolErrc::unknown_transaction: return "unknown transaction";
+    case ProtocolErrc::duplicate_transaction: return "duplicate transaction";
+    case ProtocolErrc::invalid_destination: return "invalid destination";
+    case ProtocolErrc::not_authorized: return "not authorized";
+    case ProtocolErrc::connect_timeout: return "connect timeout";
+    case ProtocolErrc::heart_beat_timeout: return "heart-beat timeout";
+    case ProtocolErrc::slow_consumer: return "slow consumer";
+    case ProtocolErrc::persistence_unavailable: return "persistence unavailable";
+    case ProtocolErrc::server_shutting_down: return "server shutting down";
+  }
+  return "protocol error";
+}
+
+std::string printable_byte(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string(1, c);
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string{'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+}
+
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  const std::size_t shown = text.size() < kMaxQuotedBytes ? text.size() : kMaxQuotedBytes;
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u < 0x7f) {
+      out += text[i];
+    } else {
+      out += printable_byte(text[i]);
+    }
+  }
+  if (shown < text.size()) out += "...";
+  out += '\'';
+  return out;
+}
+
+}  // namespace twinmq::stomp

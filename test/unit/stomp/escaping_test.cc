@@ -1,0 +1,90 @@
+// Header escaping per version, both directions (stomp/escaping.cc).
+#include <doctest.h>
+
+#include <string>
+
+#include "stomp/frame_writer.h"
+
+namespace twinmq::stomp {
+namespace {
+
+std::string escaped(Version v, std::string_view text) {
+  std::string out;
+  append_escaped(out, v, text);
+  return out;
+}
+
+std::optional<std::string> unescaped(Version v, std::string_view text) {
+  std::string out;
+  if (!unescape(out, v, text)) return std::nullopt;
+  return out;
+}
+
+TEST_CASE("1.0 neither escapes nor unescapes") {
+  CHECK(escaped(Version::v1_0, "a:b\nc\\d\re") == "a:b\nc\\d\re");
+  CHECK(unescaped(Version::v1_0, "a\\nb\\t\\") == "a\\nb\\t\\");
+}
+
+TEST_CASE("1.1 escapes LF, colon and backslash, but has no escape for CR") {
+  CHECK(escaped(Version::v1_1, "plain") == "plain");
+  CHECK(escaped(Version::v1_1, "a:b") == "a\\cb");
+  CHECK(escaped(Version::v1_1, "a\nb") == "a\\nb");
+  CHECK(escaped(Version::v1_1, "a\\b") == "a\\\\b");
+  CHECK(escaped(Version::v1_1, "a\rb") == "a\rb");
+  CHECK(escaped(Version::v1_1, ":\n\\") == "\\c\\n\\\\");
+  CHECK(escaped(Version::v1_1, "") == "");
+}
+
+TEST_CASE("1.2 adds the CR escape") {
+  CHECK(escaped(Version::v1_2, "a\rb") == "a\\rb");
+  CHECK(escaped(Version::v1_2, "\r\n:\\") == "\\r\\n\\c\\\\");
+}
+
+TEST_CASE("escaping appends to what is already in the string") {
+  std::string out = "x=";
+  append_escaped(out, Version::v1_2, "a:b");
+  CHECK(out == "x=a\\cb");
+  CHECK(unescape(out, Version::v1_2, "\\n"));
+  CHECK(out == "x=a\\cb\n");
+}
+
+TEST_CASE("1.1 and 1.2 unescape the defined sequences") {
+  for (Version v : {Version::v1_1, Version::v1_2}) {
+    CAPTURE(static_cast<int>(v));
+    CHECK(unescaped(v, "plain") == "plain");
+    CHECK(unescaped(v, "") == "");
+    CHECK(unescaped(v, "a\\cb") == "a:b");
+    CHECK(unescaped(v, "a\\nb") == "a\nb");
+    CHECK(unescaped(v, "a\\\\b") == "a\\b");
+    CHECK(unescaped(v, "\\\\n") == "\\n");  // an escaped backslash, then a plain n
+    CHECK(unescaped(v, "\\c\\c") == "::");
+  }
+  CHECK(unescaped(Version::v1_2, "a\\rb") == "a\rb");
+}
+
+TEST_CASE("an undefined escape is an error in 1.1 and 1.2") {
+  for (Version v : {Version::v1_1, Version::v1_2}) {
+    CAPTURE(static_cast<int>(v));
+    CHECK(!unescaped(v, "a\\tb"));
+    CHECK(!unescaped(v, "\\x"));
+    CHECK(!unescaped(v, "\\C"));
+    CHECK(!unescaped(v, "\\ "));
+    CHECK(!unescaped(v, std::string_view("\\\0", 2)));
+    CHECK(!unescaped(v, "trailing\\"));
+    CHECK(!unescaped(v, "\\"));
+    CHECK(!unescaped(v, "\\\\\\"));
+  }
+  CHECK(!unescaped(Version::v1_1, "a\\rb"));  // \r only exists from 1.2 on
+}
+
+TEST_CASE("escaping then unescaping gives back every byte value") {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  all += "\\n\\c::\n\n\\\\";
+  CHECK(unescaped(Version::v1_2, escaped(Version::v1_2, all)) == all);
+  CHECK(unescaped(Version::v1_1, escaped(Version::v1_1, all)) == all);  // CR passes raw
+  CHECK(unescaped(Version::v1_0, escaped(Version::v1_0, all)) == all);
+}
+
+}  // namespace
+}  // namespace twinmq::stomp
