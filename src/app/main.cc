@@ -1,0 +1,149 @@
+// app/main.cc — the twinmq command line.
+//
+//   twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]   run a broker in the foreground
+//   twinmq --check-config FILE [-Dname=value ...]                 validate, print problems, exit 0/2
+//   twinmq --version
+//
+// ${twinmq.base} defaults to the directory above the config file's directory (so
+// conf/broker.xml in a checkout resolves to the checkout), unless -D or the
+// environment (TWINMQ_BASE) sets it.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/exit_codes.h"
+#include "app/runtime.h"
+#include "base/log.h"
+#include "config/xml_loader.h"
+
+namespace {
+
+using namespace twinmq;
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]\n"
+    "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly)\n"
+    "  twinmq --check-config FILE [-Dname=value ...]\n"
+    "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
+    "  twinmq --version\n"
+    "\n"
+    "  LEVEL is trace, debug, info (default), warn, error or off.\n"
+    "  -Dname=value sets ${name} in the configuration (wins over the environment).\n";
+
+struct CommandLine {
+  enum class Mode { none, run, check_config, version, help } mode = Mode::none;
+  std::string config_file;
+  config::Defines defines;
+  std::string log_level = "info";
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "twinmq: %s\n\n%s", message.c_str(), kUsage);
+  return app::kExitConfigError;
+}
+
+// Returns an exit code if parsing ends the program, -1 to go on.
+int parse(int argc, char** argv, CommandLine& cl) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    auto value = [&](std::string_view flag) -> const char* {
+      if (i + 1 >= args.size()) return nullptr;
+      (void)flag;
+      return argv[1 + ++i];
+    };
+    if (a == "--config" || a == "--check-config") {
+      const char* v = value(a);
+      if (!v) return usage_error(std::string(a) + " needs a file name");
+      cl.mode = a == "--config" ? CommandLine::Mode::run : CommandLine::Mode::check_config;
+      cl.config_file = v;
+    } else if (a.starts_with("--config=")) {
+      cl.mode = CommandLine::Mode::run;
+      cl.config_file = a.substr(9);
+    } else if (a.starts_with("--check-config=")) {
+      cl.mode = CommandLine::Mode::check_config;
+      cl.config_file = a.substr(15);
+    } else if (a == "--log-level") {
+      const char* v = value(a);
+      if (!v) return usage_error("--log-level needs a level");
+      cl.log_level = v;
+    } else if (a.starts_with("--log-level=")) {
+      cl.log_level = a.substr(12);
+    } else if (a.starts_with("-D")) {
+      auto def = a.substr(2);
+      auto eq = def.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        return usage_error("'" + std::string(a) + "' must look like -Dname=value");
+      }
+      cl.defines.emplace_back(std::string(def.substr(0, eq)), std::string(def.substr(eq + 1)));
+    } else if (a == "--version" || a == "-v") {
+      cl.mode = CommandLine::Mode::version;
+    } else if (a == "--help" || a == "-h") {
+      cl.mode = CommandLine::Mode::help;
+    } else {
+      return usage_error("unknown argument '" + std::string(a) + "'");
+    }
+  }
+  if (cl.mode == CommandLine::Mode::none) return usage_error("nothing to do");
+  return -1;
+}
+
+void add_default_base(CommandLine& cl) {
+  for (const auto& [name, v] : cl.defines) {
+    if (name == "twinmq.base") return;
+  }
+  if (std::getenv("twinmq.base") || std::getenv("TWINMQ_BASE")) return;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(cl.config_file, ec);
+  if (ec) return;
+  cl.defines.emplace_back("twinmq.base", abs.parent_path().parent_path().string());
+}
+
+config::LoadResult load(CommandLine& cl) {
+  add_default_base(cl);
+  auto result = config::load_config(cl.config_file, cl.defines);
+  for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine cl;
+  if (int rc = parse(argc, argv, cl); rc >= 0) return rc;
+
+  switch (cl.mode) {
+    case CommandLine::Mode::version:
+      std::printf("twinmq %s\n", TWINMQ_VERSION);
+      return app::kExitClean;
+    case CommandLine::Mode::help:
+      std::printf("%s", kUsage);
+      return app::kExitClean;
+    case CommandLine::Mode::check_config: {
+      auto result = load(cl);
+      if (!result.ok()) {
+        std::fprintf(stderr, "%s: %zu problem%s found\n", cl.config_file.c_str(), result.errors.size(),
+                     result.errors.size() == 1 ? "" : "s");
+        return app::kExitConfigError;
+      }
+      std::printf("%s: configuration is valid\n", cl.config_file.c_str());
+      return app::kExitClean;
+    }
+    case CommandLine::Mode::run:
+    case CommandLine::Mode::none:
+      break;
+  }
+
+  auto level = parse_log_level(cl.log_level);
+  if (!level) return usage_error("unknown log level '" + cl.log_level + "'");
+  auto result = load(cl);
+  if (!result.ok()) return app::kExitConfigError;
+  init_logging(*level, result.config.broker_name);
+  app::Runtime runtime(std::move(result.config));
+  return runtime.run();
+}

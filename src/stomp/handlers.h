@@ -1,0 +1,28 @@
+// stomp/handlers.h — helpers shared by the handle_*.cc files (not a public API).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "stomp/errors.h"
+#include "stomp/frame.h"
+
+namespace twinmq::stomp {
+
+// A broker::Errc error re-coded as the matching ProtocolErrc (same message).
+Error from_broker(const Error& e);
+
+// Bytes from a client shown safely in logs and ERROR bodies.
+std::string printable(std::string_view text);
+
+// The header's value, or missing_header naming it and the command.
+Result<std::string_view> required_header(const Frame& frame, std::string_view name);
+
+// Decimal integer in [min, max], or invalid_header naming header and value.
+Result<std::int64_t> integer_header(std::string_view name, std::string_view value, std::int64_t min,
+                                    std::int64_t max);
+
+}  // namespace twinmq::stomp

@@ -1,0 +1,81 @@
+// stomp/server.h — a STOMP transport connector: the listener and the sessions it
+// accepted.
+//
+// DESIGN
+//  - open() starts listening, close_listener() stops (a slave, or a master waiting
+//    for its slave, keeps its connectors closed = not listening, DESIGN.md).
+//  - Sessions are self-owned (freed when their connection closes) and registered
+//    here so shutdown can close them and the housekeeping timer can check their
+//    deadlines: one periodic check for every connection's timeouts (connect timeout,
+//    heart-beats), as Redis clientsCron does, instead of a timer per connection.
+//
+// Lifecycle: owned by app::Runtime; loop thread only. close_all() before destruction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+
+#include "base/result.h"
+#include "broker/broker.h"
+#include "net/loop.h"
+#include "net/tcp_listener.h"
+#include "net/timer.h"
+#include "stomp/frame_parser.h"
+
+namespace twinmq::stomp {
+
+class Session;
+
+struct ServerOptions {
+  std::string name = "stomp";          // connector name, for logs
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 61613;          // 0 = any free port
+  ParserLimits limits;
+  std::uint32_t connect_timeout_ms = 30000;
+  double heart_beat_grace = 1.5;       // multiplier on the interval we expect beats
+  std::uint32_t heart_beat_ms = 10000; // what we offer in CONNECTED (sx and sy)
+  std::size_t max_pending_output = 64u << 20;
+  std::string server_name = "twinmq";  // CONNECTED server header
+  // Users allowed to connect (username, password); empty = anyone may connect.
+  std::vector<std::pair<std::string, std::string>> users;
+};
+
+class StompServer {
+ public:
+  StompServer(net::Loop& loop, broker::Broker& broker, ServerOptions options);
+  ~StompServer();
+  StompServer(const StompServer&) = delete;
+  StompServer& operator=(const StompServer&) = delete;
+
+  // Starts listening; prints "twinmq: listening <name> <ip:port>" on stdout (tools
+  // and tests wait for that line).
+  Result<void> open();
+  void close_listener();
+  bool listening() const { return listener_ != nullptr; }
+  std::uint16_t port() const;
+
+  // Closes every session (each flushes what it has queued first).
+  void close_all();
+  std::size_t session_count() const { return sessions_.size(); }
+
+  // --- for Session ---
+  net::Loop& loop() { return loop_; }
+  broker::Broker& broker() { return broker_; }
+  const ServerOptions& options() const { return options_; }
+  void forget(Session* s) { sessions_.erase(s); }
+
+ private:
+  void accept(net::TcpListener& listener);
+  void housekeeping();
+
+  net::Loop& loop_;
+  broker::Broker& broker_;
+  ServerOptions options_;
+  net::HandlePtr<net::TcpListener> listener_;
+  net::HandlePtr<net::Timer> timer_;
+  std::unordered_set<Session*> sessions_;
+  std::uint64_t next_session_ = 1;
+};
+
+}  // namespace twinmq::stomp

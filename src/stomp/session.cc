@@ -1,0 +1,199 @@
+#include "stomp/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "stomp/frame_writer.h"
+#include "stomp/server.h"
+
+namespace twinmq::stomp {
+
+Session::Session(StompServer& server, std::uint64_t number, net::TcpConnection* conn)
+    : server_(server),
+      broker_(server.broker()),
+      conn_(conn),
+      number_(number),
+      peer_(conn->peer()),
+      parser_(server.options().limits) {
+  opened_ms_ = last_read_ms_ = last_write_ms_ = mono_ms();
+  conn_->set_handler(this);
+  spdlog::info("connection {} opened from {} on {}", number_, peer_, server_.options().name);
+}
+
+void Session::on_data(std::string_view bytes) {
+  if (state_ == State::closing) return;
+  last_read_ms_ = mono_ms();
+  if (auto r = parser_.feed(bytes, *this); !r && state_ != State::closing) {
+    fail(r.error(), nullptr);
+    return;
+  }
+  if (state_ == State::closing) return;
+  // A peer that sends faster than it reads our replies is paused, not buffered for.
+  if (conn_->above_high_watermark() && !reading_paused_) {
+    reading_paused_ = true;
+    conn_->pause_reading();
+  }
+}
+
+bool Session::on_frame(const Frame& frame) {
+  ++frames_in_;
+  auto seq = dispatch(frame);
+  if (!seq) {
+    fail(seq.error(), &frame);
+    return false;
+  }
+  if (*seq > last_seq_) last_seq_ = *seq;
+  if (state_ == State::closing) return false;
+  if (state_ == State::connected || frame.command == Command::connect || frame.command == Command::stomp) {
+    if (auto receipt = frame.header("receipt"); receipt && frame.command != Command::connect &&
+                                                frame.command != Command::stomp &&
+                                                frame.command != Command::disconnect) {
+      queue_reply(*seq, ReplyKind::receipt, *receipt);
+    }
+  }
+  return state_ != State::closing;
+}
+
+void Session::on_drained() {
+  if (state_ == State::closing) return;
+  if (reading_paused_) {
+    reading_paused_ = false;
+    conn_->resume_reading();
+  }
+  if (conn_id_) broker_.resume(conn_id_);
+}
+
+void Session::on_close(int status) {
+  conn_ = nullptr;
+  if (conn_id_) {
+    broker_.reply_gate().forget(conn_id_);
+    broker_.detach(conn_id_);
+  }
+  const char* why = status == 0 ? "closed" : status == UV_EOF ? "closed by peer" : uv_strerror(status);
+  spdlog::info("connection {} from {} closed: {} (frames in {}, messages out {})", number_, peer_,
+               why, frames_in_, messages_out_);
+  server_.forget(this);
+  delete this;
+}
+
+bool Session::can_accept() const {
+  return state_ == State::connected && conn_ && !conn_->above_high_watermark();
+}
+
+void Session::deliver(const broker::Delivery& d) {
+  if (!conn_ || state_ == State::closing) return;
+  const broker::Message& m = d.message;
+  std::string& out = conn_->output();
+  FrameWriter w(out, version_, Command::message);
+  w.header("subscription", d.subscription_id);
+  w.header("message-id", m.id_text());
+  w.header("destination", m.destination());
+  if (d.ack_tag != 0 && version_ == Version::v1_2) w.header("ack", d.ack_tag);
+  if (d.redelivered) w.header("redelivered", "true");
+  for (const broker::HeaderView& h : m.headers()) w.header(h.name, h.value);
+  w.finish(m.body(), true);
+  ++messages_out_;
+  written();
+}
+
+void Session::on_released(Seq) {
+  if (state_ != State::closing) release_replies();
+}
+
+void Session::queue_reply(Seq seq, ReplyKind kind, std::string_view receipt_id) {
+  broker::ReplyGate& gate = broker_.reply_gate();
+  if (pending_.empty() && seq <= gate.released()) {
+    if (!receipt_id.empty()) write_receipt(receipt_id);
+    if (kind == ReplyKind::disconnect) close_after_flush("client disconnected");
+    return;
+  }
+  pending_.push_back(PendingReply{seq, kind, std::string(receipt_id)});
+  if (conn_id_) gate.wait(conn_id_);
+}
+
+void Session::release_replies() {
+  broker::ReplyGate& gate = broker_.reply_gate();
+  const Seq released = gate.released();
+  while (!pending_.empty() && pending_.front().seq <= released) {
+    PendingReply r = std::move(pending_.front());
+    pending_.pop_front();
+    if (!r.receipt_id.empty()) write_receipt(r.receipt_id);
+    if (r.kind == ReplyKind::disconnect) {
+      close_after_flush("client disconnected");
+      return;
+    }
+  }
+  if (!pending_.empty() && conn_id_) gate.wait(conn_id_);
+}
+
+void Session::write_receipt(std::string_view receipt_id) {
+  if (!conn_) return;
+  FrameWriter w(conn_->output(), version_, Command::receipt);
+  w.header("receipt-id", receipt_id);
+  w.finish({}, false);
+  written();
+}
+
+void Session::written() {
+  last_write_ms_ = mono_ms();
+  conn_->commit_output();
+  if (conn_->queued_bytes() > server_.options().max_pending_output) {
+    spdlog::warn("connection {} from {}: closing slow consumer ({} bytes of output queued, limit {})",
+                 number_, peer_, conn_->queued_bytes(), server_.options().max_pending_output);
+    close_now("slow consumer");
+  }
+}
+
+void Session::check_deadlines(std::int64_t now_ms) {
+  if (state_ == State::closing || !conn_) return;
+  const auto& opts = server_.options();
+  if (state_ == State::awaiting_connect) {
+    if (now_ms - opened_ms_ >= static_cast<std::int64_t>(opts.connect_timeout_ms)) {
+      spdlog::info("connection {} from {}: no CONNECT within {} ms, closing", number_, peer_,
+                   opts.connect_timeout_ms);
+      close_now("connect timeout");
+    }
+    return;
+  }
+  if (heart_beat_.expect_every_ms != 0) {
+    const auto limit = static_cast<std::int64_t>(heart_beat_.expect_every_ms * opts.heart_beat_grace);
+    if (now_ms - last_read_ms_ > limit) {
+      spdlog::info("connection {} from {}: silent for {} ms (heart-beat every {} ms expected), closing",
+                   number_, peer_, now_ms - last_read_ms_, heart_beat_.expect_every_ms);
+      fail(make_error(ProtocolErrc::heart_beat_timeout,
+                      "no data or heart-beat received for " + std::to_string(now_ms - last_read_ms_) +
+                          " ms; the negotiated interval is " +
+                          std::to_string(heart_beat_.expect_every_ms) + " ms")
+               .error(),
+           nullptr);
+      return;
+    }
+  }
+  if (heart_beat_.send_every_ms != 0 &&
+      now_ms - last_write_ms_ >= static_cast<std::int64_t>(heart_beat_.send_every_ms)) {
+    conn_->output().push_back('\n');
+    written();
+  }
+}
+
+void Session::shutdown() {
+  if (state_ == State::closing) return;
+  close_after_flush("broker shutting down");
+}
+
+void Session::close_now(std::string_view reason) {
+  if (state_ == State::closing && !conn_) return;
+  state_ = State::closing;
+  if (log_debug()) spdlog::debug("connection {}: closing ({})", number_, reason);
+  if (conn_) conn_->close();
+}
+
+void Session::close_after_flush(std::string_view reason) {
+  if (state_ == State::closing) return;
+  state_ = State::closing;
+  if (log_debug()) spdlog::debug("connection {}: closing after flush ({})", number_, reason);
+  if (conn_) conn_->close_after_flush();
+}
+
+}  // namespace twinmq::stomp

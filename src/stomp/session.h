@@ -1,0 +1,122 @@
+// stomp/session.h — one client connection's STOMP protocol state machine.
+//
+// DESIGN
+//  - Bytes → FrameParser → dispatch (dispatch.cc: one handle_* per command, in its
+//    own file) → broker::Broker. The broker answers through broker::Client: deliver()
+//    encodes a MESSAGE straight into the connection's output buffer.
+//  - Receipts are held in the ReplyGate: a frame whose state change has Seq N gets its
+//    RECEIPT only once the gate has released N (journal durable, slave applied). Each
+//    session keeps its pending replies in a FIFO, so one connection's replies never
+//    overtake each other (a receipt for a frame that changed nothing still waits
+//    behind an earlier held one).
+//  - Errors: a handler returns an Error whose code is a ProtocolErrc; dispatch.cc is the
+//    one place that turns it into an ERROR frame (message header + body), flushes it
+//    and closes the connection (close_after_flush).
+//  - Back-pressure: above the output high watermark the broker stops dispatching to
+//    us (can_accept) and we stop reading from the peer; both resume in on_drained.
+//    A peer further behind than max_pending_output is closed as a slow consumer.
+//
+// States: awaiting_connect (only CONNECT/STOMP accepted; dropped after the connect
+// timeout) → connected → closing (terminal: nothing is processed any more).
+//
+// Lifecycle: created by StompServer on accept; self-owned; freed in on_close() when
+// its TcpConnection is gone (after detaching from the broker). Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/broker.h"
+#include "net/tcp_connection.h"
+#include "stomp/errors.h"
+#include "stomp/frame.h"
+#include "stomp/frame_parser.h"
+#include "stomp/negotiate.h"
+
+namespace twinmq::stomp {
+
+class StompServer;
+
+class Session final : public net::ConnectionHandler, public broker::Client, private FrameSink {
+ public:
+  Session(StompServer& server, std::uint64_t number, net::TcpConnection* conn);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // net::ConnectionHandler
+  void on_data(std::string_view bytes) override;
+  void on_drained() override;
+  void on_close(int status) override;
+
+  // broker::Client
+  bool can_accept() const override;
+  void deliver(const broker::Delivery& d) override;
+  void on_released(Seq released) override;
+
+  // Periodic check from StompServer: connect timeout, heart-beats.
+  void check_deadlines(std::int64_t now_ms);
+  // Server shutdown: flush and close.
+  void shutdown();
+
+ private:
+  enum class State { awaiting_connect, connected, closing };
+  enum class ReplyKind : std::uint8_t { receipt, disconnect };
+  struct PendingReply {
+    Seq seq;
+    ReplyKind kind;
+    std::string receipt_id;  // empty = none (a DISCONNECT without receipt)
+  };
+
+  // FrameSink
+  bool on_frame(const Frame& frame) override;
+  void on_heartbeat() override {}
+
+  // dispatch.cc
+  Result<Seq> dispatch(const Frame& frame);
+  void fail(const Error& error, const Frame* frame);
+  // handle_*.cc
+  Result<Seq> handle_connect(const Frame& frame);
+  Result<Seq> handle_send(const Frame& frame);
+  Result<Seq> handle_subscribe(const Frame& frame);
+  Result<Seq> handle_unsubscribe(const Frame& frame);
+  Result<Seq> handle_ack(const Frame& frame, bool nack);
+  Result<Seq> handle_begin(const Frame& frame);
+  Result<Seq> handle_commit(const Frame& frame);
+  Result<Seq> handle_abort(const Frame& frame);
+  Result<Seq> handle_disconnect(const Frame& frame);
+
+  // Replies
+  void queue_reply(Seq seq, ReplyKind kind, std::string_view receipt_id);
+  void release_replies();
+  void write_receipt(std::string_view receipt_id);
+  void written();  // commit output, bookkeeping, slow-consumer check
+  void close_now(std::string_view reason);
+  void close_after_flush(std::string_view reason);
+
+  StompServer& server_;
+  broker::Broker& broker_;
+  net::TcpConnection* conn_;
+  std::uint64_t number_;
+  std::string peer_;
+  State state_ = State::awaiting_connect;
+  ConnId conn_id_{};  // set once attached to the broker (after CONNECT)
+  FrameParser parser_;
+  Version version_ = Version::v1_0;
+  HeartBeatPlan heart_beat_{};
+  std::int64_t opened_ms_ = 0;
+  std::int64_t last_read_ms_ = 0;
+  std::int64_t last_write_ms_ = 0;
+  std::deque<PendingReply> pending_;
+  std::vector<broker::HeaderView> header_scratch_;  // reused for every SEND
+  Seq last_seq_{0};  // newest event this connection caused (DISCONNECT's receipt waits for it)
+  std::uint64_t frames_in_ = 0;
+  std::uint64_t messages_out_ = 0;
+  bool reading_paused_ = false;
+};
+
+}  // namespace twinmq::stomp
