@@ -1,0 +1,388 @@
+#include "store/journal.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+
+#include <filesystem>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "store/errors.h"
+#include "store/fault_points.h"
+
+namespace twinmq::store {
+
+namespace {
+
+// Spent batch buffers kept for reuse; one larger than this is freed instead, so a
+// burst does not pin its memory for good.
+constexpr std::size_t kSpareBuffers = 4;
+constexpr std::size_t kMaxSpareCapacity = 16u << 20;
+// A failure that keeps happening is logged again at this interval.
+constexpr std::int64_t kFailureLogIntervalMs = 30'000;
+
+}  // namespace
+
+Journal::Journal(net::Loop& loop, std::string dir, const config::JournalConfig& config,
+                 const JournalOptions& options)
+    : loop_(loop), dir_(std::move(dir)), config_(config), options_(options), files_(dir_) {
+  compaction_floor_ = options_.compaction_min_bytes != 0 ? options_.compaction_min_bytes
+                                                         : 4 * config_.max_segment_size;
+}
+
+Journal::~Journal() { close(); }
+
+Result<std::unique_ptr<Journal>> Journal::open(net::Loop& loop, const config::JournalConfig& config,
+                                               const JournalOptions& options) {
+  if (config.directory.empty()) return make_error(Errc::bad_argument, "journal directory is not set");
+  if (config.max_segment_size < kMinSegmentSize || config.max_segment_size > (1ull << 40))
+    return make_error(Errc::bad_argument, "maxSegmentSize " + std::to_string(config.max_segment_size) +
+                                              " is out of range (" + std::to_string(kMinSegmentSize) +
+                                              " bytes .. 1 TiB)");
+  if (auto r = arm_faults_from_env(); !r) return std::unexpected(r.error());
+  std::error_code ec;
+  std::filesystem::create_directories(config.directory, ec);
+  if (ec) return io_error("creating directory", config.directory, ec.value());
+
+  std::unique_ptr<Journal> j(new Journal(loop, config.directory, config, options));
+  auto lock = DirLock::acquire(j->dir_);
+  if (!lock) return std::unexpected(lock.error());
+  j->lock_ = std::move(*lock);
+
+  auto identity = load_identity(j->dir_);
+  if (!identity) return std::unexpected(identity.error());
+  if (*identity) {
+    j->identity_ = **identity;
+  } else {
+    // A new store. If journal files are already here, the identity file was lost:
+    // making up a new one would disown them, so refuse.
+    for (const auto& entry : std::filesystem::directory_iterator(j->dir_, ec)) {
+      if (parse_file_name(entry.path().filename().string()))
+        return make_error(Errc::bad_identity, "data directory " + j->dir_ +
+                                                  " holds journal files but no identity file");
+    }
+    j->identity_.id = StoreId::random();
+    j->identity_.epoch = 0;
+    if (auto r = save_identity(j->dir_, j->identity_); !r) return std::unexpected(r.error());
+    spdlog::info("journal: created store {} in {}", j->identity_.id.to_string(), j->dir_);
+  }
+  return j;
+}
+
+void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
+                     std::uint32_t frame_bytes) {
+  live_.apply(seq, e, file, offset, frame_bytes);
+  broker_->apply(e);
+}
+
+Result<RecoveryReport> Journal::start(broker::Broker& broker) {
+  TWINMQ_ASSERT(!started_ && !closed_, "journal started twice");
+  broker_ = &broker;
+  auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair);
+  if (!report) return std::unexpected(report.error());
+  covered_ = last_seen_ = assigned_ = durable_ = durable_record_ = report->last_seq;
+  first_seq_ = report->first_seq;
+  next_message_id_ = std::max(report->next_message_id, live_.max_message_id() + 1);
+  broker.set_next_message_id(next_message_id_);
+  broker.event_log().reset_last(report->last_seq);
+  if (JournalFile* tail = files_.tail(); tail != nullptr && tail->epoch != identity_.epoch) roll_requested_ = true;
+
+  reports_ = net::AsyncQueue<WriterReport>::create(loop_, [this](std::vector<WriterReport>& v) { on_reports(v); });
+  // Listeners keep the loop alive; the journal only ever answers work they caused.
+  reports_->unref();
+  auto* queue = reports_.get();
+  writer_ = std::make_unique<SyncThread>(dir_, config_.sync_on_write, options_.retry_interval,
+                                         [queue](WriterReport r) { queue->push(std::move(r)); });
+  writer_->start();
+  hook_target_ = std::make_shared<Journal*>(this);
+  loop_.add_prepare_hook([target = hook_target_] {
+    if (*target != nullptr) (*target)->flush();
+  });
+  gate_source_ = broker.reply_gate().add_source(report->last_seq);
+  broker.event_log().add_sink(this);
+  started_ = true;
+
+  spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages) from {} files in {:.3f} s; "
+               "seq {}..{}",
+               dir_, identity_.id.to_string(), identity_.epoch, report->events, live_.live_messages(),
+               report->files.size(), report->seconds, report->first_seq.value, report->last_seq.value);
+  if (report->truncated_bytes != 0)
+    spdlog::warn("journal: torn tail truncated at {} (a write cut short by a crash; it was never acknowledged)",
+                 report->truncation);
+  for (const std::string& note : report->notes) spdlog::info("journal: {}", note);
+  if (!config_.sync_on_write)
+    spdlog::warn("journal: syncOnWrite=\"false\": writes are not fsync'd; a power cut can lose acknowledged messages");
+  maybe_compact();
+  return report;
+}
+
+Journal::Placed Journal::append(Seq seq, RecordType type, std::span<const std::byte> payload) {
+  // `skipped` is 32 bits; an absurdly long run of non-persistent events gets skip records.
+  while (seq.value - covered_.value - 1 > UINT32_MAX) append(Seq{covered_.value + 1 + UINT32_MAX}, RecordType::skip, {});
+  const std::size_t size = frame_size(payload.size());
+  JournalFile* tail = files_.tail();
+  if (tail == nullptr || roll_requested_ ||
+      (tail->size + size > config_.max_segment_size && tail->size > kFileHeaderSize)) {
+    tail = &open_segment(Seq{covered_.value + 1});
+  }
+  if (batch_.spans.empty() || batch_.spans.back().file != tail->no) {
+    FileSpan span;
+    span.file = tail->no;
+    span.path = tail->path;
+    span.offset = tail->size;
+    span.begin = span.end = batch_.bytes.size();
+    batch_.spans.push_back(std::move(span));
+  }
+  const Placed placed{tail->no, tail->size, static_cast<std::uint32_t>(size)};
+  append_record(batch_.bytes, seq, static_cast<std::uint32_t>(seq.value - covered_.value - 1), type, payload);
+  batch_.spans.back().end = batch_.bytes.size();
+  tail->size += size;
+  tail->last = seq;
+  covered_ = seq;
+  ++records_;
+  return placed;
+}
+
+JournalFile& Journal::open_segment(Seq first) {
+  roll_requested_ = false;
+  JournalFile& f = files_.add(FileKind::segment, first, identity_.epoch, kFileHeaderSize);
+  FileSpan span;
+  span.file = f.no;
+  span.path = f.path;
+  span.create = true;
+  span.offset = 0;
+  span.begin = batch_.bytes.size();
+  batch_.bytes.resize(span.begin + kFileHeaderSize);
+  FileHeader h;
+  h.kind = FileKind::segment;
+  h.store_id = identity_.id;
+  h.epoch = identity_.epoch;
+  h.seq = first;
+  h.created_ms = wall_ms();
+  encode_file_header(h, batch_.bytes.data() + span.begin);
+  span.end = batch_.bytes.size();
+  f.durable_size = 0;
+  batch_.spans.push_back(std::move(span));
+  return f;
+}
+
+void Journal::on_event(Seq seq, const broker::Event& event) {
+  TWINMQ_ASSERT(!closed_, "event for a closed journal");
+  TWINMQ_ASSERT(seq > last_seen_, "journal given events out of order");
+  last_seen_ = seq;
+  if (!broker::is_persistent(event)) return;
+  const Placed p = append(seq, record_type_of(event), encoder_.encode(event, /*persistent_only=*/true));
+  live_.apply(seq, event, p.file, p.offset, p.size);
+}
+
+void Journal::flush() {
+  if (!batch_.bytes.empty()) {
+    submit_batch();
+    return;
+  }
+  if (last_seen_ > assigned_) {
+    // Only non-persistent events this turn: durable as soon as what precedes them is.
+    assigned_ = last_seen_;
+    if (inflight_.empty()) {
+      advance_gate(last_seen_);
+    } else {
+      inflight_.back().cover = last_seen_;
+    }
+  }
+}
+
+void Journal::submit_batch() {
+  batch_.id = ++next_batch_id_;
+  const JournalFile* tail = files_.find(batch_.spans.back().file);
+  inflight_.push_back(InFlight{batch_.id, last_seen_, covered_, tail->no, tail->size});
+  assigned_ = last_seen_;
+  writer_->submit(std::move(batch_));
+  ++batches_;
+  batch_ = WriteBatch{};
+  if (!spare_buffers_.empty()) {
+    batch_.bytes = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+  }
+}
+
+void Journal::advance_gate(Seq s) {
+  if (s <= durable_) return;
+  durable_ = s;
+  if (broker_->reply_gate().advance(gate_source_, s)) broker_->notify_released();
+}
+
+void Journal::on_durable(std::uint64_t batch_id) {
+  Seq cover = durable_;
+  bool any = false;
+  while (!inflight_.empty() && inflight_.front().id <= batch_id) {
+    const InFlight& f = inflight_.front();
+    cover = f.cover;
+    durable_record_ = f.last_record;
+    files_.mark_durable(f.file, f.end);
+    inflight_.pop_front();
+    any = true;
+  }
+  if (any) advance_gate(cover);
+}
+
+void Journal::on_write_failed(const std::string& error) {
+  const std::int64_t now = mono_ms();
+  if (!refusing_) {
+    refusing_ = true;
+    refusal_ = "journal write failed: " + error;
+    broker_->set_persistence_refusal(refusal_);
+    last_failure_log_ms_ = now;
+    spdlog::error("journal: {}; refusing persistent messages until a write succeeds (retrying every {} ms); "
+                  "nothing after seq {} is acknowledged",
+                  refusal_, options_.retry_interval.count(), durable_.value);
+  } else if (now - last_failure_log_ms_ >= kFailureLogIntervalMs) {
+    last_failure_log_ms_ = now;
+    spdlog::error("journal: writes still failing: {}", error);
+  }
+}
+
+void Journal::on_reports(std::vector<WriterReport>& reports) {
+  for (WriterReport& r : reports) {
+    switch (r.kind) {
+      case WriterReport::Kind::durable:
+        for (auto& b : r.buffers) {
+          if (spare_buffers_.size() < kSpareBuffers && b.capacity() <= kMaxSpareCapacity)
+            spare_buffers_.push_back(std::move(b));
+        }
+        on_durable(r.batch_id);
+        if (refusing_) {
+          refusing_ = false;
+          refusal_.clear();
+          broker_->set_persistence_refusal("");
+          spdlog::info("journal: writes succeed again; accepting persistent messages (durable up to seq {})",
+                       durable_.value);
+        }
+        break;
+      case WriterReport::Kind::write_failed:
+        on_write_failed(r.error);
+        break;
+      case WriterReport::Kind::compaction_done:
+        on_compacted(*r.compaction);
+        break;
+      case WriterReport::Kind::compaction_failed:
+        compacting_ = false;
+        compaction_hold_until_ = files_.total_bytes() + compaction_floor_;
+        spdlog::error("journal: compaction failed, old files kept: {}", r.error);
+        break;
+    }
+  }
+  maybe_compact();
+}
+
+void Journal::maybe_compact() {
+  if (!options_.compaction || compacting_ || refusing_ || closed_ || !started_) return;
+  const std::uint64_t total = files_.total_bytes();
+  const std::uint64_t live = live_.live_bytes();
+  const std::uint64_t garbage = total > live ? total - live : 0;
+  if (total < compaction_hold_until_ || garbage < std::max(compaction_floor_, live)) return;
+  if (covered_.value == 0) return;
+
+  // Everything up to covered_ goes to the writer before the job; the next record opens
+  // a new segment starting at covered_ + 1.
+  if (!batch_.bytes.empty()) submit_batch();
+  auto job = std::make_unique<CompactionJob>();
+  job->plan = live_.plan_checkpoint(covered_, std::max(next_message_id_, live_.max_message_id() + 1), encoder_);
+  job->identity = identity_;
+  job->dir = dir_;
+  job->checkpoint_file = files_.reserve();
+  for (const JournalFile& f : files_.files()) {
+    job->sources.emplace(f.no, f.path);
+    job->obsolete.push_back(f.no);
+    job->obsolete_paths.push_back(f.path);
+  }
+  spdlog::info("journal: compacting {} files ({} bytes, {} live messages in {} bytes) into a checkpoint at seq {}",
+               files_.files().size(), total, live_.live_messages(), live, covered_.value);
+  writer_->submit(std::move(job));
+  roll_requested_ = true;
+  compacting_ = true;
+}
+
+void Journal::on_compacted(CompactionResult& r) {
+  compacting_ = false;
+  ++compactions_;
+  const std::size_t stray = live_.relocate(r.checkpoint_file, r.relocations, r.obsolete);
+  for (FileNo no : r.obsolete) files_.remove(no);
+  files_.add(FileKind::checkpoint, r.upto, identity_.epoch, r.size, r.checkpoint_file);
+  first_seq_ = Seq{r.upto.value + 1};
+  spdlog::info("journal: checkpoint {} written ({} records, {} messages, {} bytes; replaced {} bytes)",
+               r.path, r.records, r.messages, r.size, r.bytes_before);
+  if (!r.warning.empty()) spdlog::warn("journal: after compaction: {}", r.warning);
+  TWINMQ_ASSERT(stray == 0, "compaction left live messages pointing into deleted files");
+}
+
+void Journal::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (!started_) return;
+  broker_->event_log().remove_sink(this);
+  // Account for trailing non-persistent seqs, so a restart continues numbering after them.
+  if (last_seen_ > covered_ && !refusing_) append(last_seen_, RecordType::skip, {});
+  if (!batch_.bytes.empty()) submit_batch();
+  writer_->stop();
+  // The writer's last reports may still sit in the queue: take its word directly.
+  on_durable(writer_->durable_batch());
+  if (inflight_.empty()) {
+    broker_->reply_gate().remove_source(gate_source_);
+  } else {
+    spdlog::error("journal: {} batches could not be written before shut-down; their receipts stay held "
+                  "(durable up to seq {})",
+                  inflight_.size(), durable_.value);
+  }
+  *hook_target_ = nullptr;
+  reports_.reset();
+  lock_ = DirLock{};
+  spdlog::info("journal {}: closed at seq {} (durable up to {})", dir_, last_seen_.value, durable_.value);
+}
+
+JournalStats Journal::stats() const {
+  JournalStats s;
+  s.records = records_;
+  s.batches = batches_;
+  if (writer_) {
+    const SyncStats w = writer_->stats();
+    s.write_groups = w.groups;
+    s.syncs = w.syncs;
+    s.bytes_written = w.bytes;
+    s.write_failures = w.write_failures;
+  }
+  s.compactions = compactions_;
+  s.files = files_.files().size();
+  s.disk_bytes = files_.total_bytes();
+  s.live_messages = live_.live_messages();
+  s.live_bytes = live_.live_bytes();
+  return s;
+}
+
+Result<RecordCursor> Journal::read_from(Seq from) const {
+  if (from < first_seq_) {
+    return make_error(Errc::compacted, "the journal holds seqs from " + std::to_string(first_seq_.value) +
+                                           " on; seq " + std::to_string(from.value) +
+                                           " was compacted into a checkpoint: a full sync is needed");
+  }
+  std::vector<RecordCursor::Source> sources;
+  for (const JournalFile& f : files_.files()) {
+    if (f.kind != FileKind::segment || f.durable_size <= kFileHeaderSize || f.last < from) continue;
+    auto fd = open_file(f.path, O_RDONLY);
+    if (!fd) return std::unexpected(fd.error());
+    sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
+  }
+  return RecordCursor(std::move(sources), from, durable_record_);
+}
+
+Result<std::uint64_t> Journal::bump_epoch() {
+  StoreIdentity next = identity_;
+  ++next.epoch;
+  if (auto r = save_identity(dir_, next); !r) return std::unexpected(r.error());
+  identity_ = next;
+  roll_requested_ = true;
+  spdlog::info("journal: store {} entered epoch {}", identity_.id.to_string(), identity_.epoch);
+  return identity_.epoch;
+}
+
+}  // namespace twinmq::store

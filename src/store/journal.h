@@ -1,0 +1,213 @@
+// store/journal.h — the durable journal: persistent broker state survives kill -9
+// and power loss, with group commit and fast recovery.
+//
+// DESIGN
+//  - The Journal is a broker::EventSink. on_event() (loop thread, inside
+//    EventLog::append) encodes each persistent event (schemas/event.fbs), frames it
+//    (store/record_format.h) into the current batch at a file offset it chooses
+//    itself, and updates its index (store/live_set.h). Non-persistent events are not
+//    written; they only move the durable position once everything before them is durable.
+//  - Once per loop turn the prepare hook hands the batch to the writer thread
+//    (store/sync_thread.h), which writes and fdatasyncs it, grouping whatever batches
+//    arrived meanwhile under one fdatasync (group commit), and reports back through an
+//    AsyncQueue. The loop then raises its ReplyGate source ("durable up to Seq N") and
+//    calls Broker::notify_released(), which lets held RECEIPTs go. The loop never
+//    waits on the disk.
+//  - A failing write (disk full, I/O error) is retried by the writer until it
+//    succeeds; meanwhile the broker refuses persistent sends with the reason
+//    (Broker::set_persistence_refusal) and nothing after the failed batch counts as
+//    durable. The refusal is lifted when a write succeeds again.
+//  - Start-up recovery (store/recovery.h) replays checkpoint and segments through
+//    Broker::apply(), truncates a torn tail and refuses real damage. Compaction
+//    (store/compactor.h) keeps the directory bounded.
+//
+// Use by the runtime, in this order (all on the loop thread):
+//    auto j = Journal::open(loop, config.journal);          // lock dir, load/create identity
+//    BrokerOptions o; o.id_prefix = j->identity().id.to_string() ...; Broker broker(o);
+//    auto report = j->start(broker);   // replay into the broker; become its sink and gate source
+//    ... loop.run() ...
+//    j->close();                       // before the broker and the loop go
+//
+// For replication (issue 4):
+//  - Slave: apply each streamed event with broker.apply(e), then journal.on_event(seq, e)
+//    (apply() does not pass through the event log), then event_log().reset_last(seq);
+//    the slave's `Applied` may report last_durable_seq().
+//  - Catch-up: read_from(seq) gives the durable records from `seq` on (raw framed
+//    payloads, sendable as they are). Errc::compacted means `seq` is older than
+//    first_seq(): the slave needs a full sync. Records whose `skipped` is nonzero hide
+//    non-persistent events the journal never had.
+//  - Promotion: bump_epoch() (the next segment carries the new epoch).
+//
+// THE TRICKY PART: which Seq may be reported durable. Each batch carries the last Seq
+// seen when it was handed over (trailing non-persistent events included); a batch
+// with no records just extends the coverage of the batch in flight before it, or, if
+// nothing is in flight, is durable at once. Durability is reported strictly in batch
+// order, so a receipt is never released ahead of an earlier persistent change.
+//
+// Lifecycle: owned by app::Runtime; open() → start() → close() (also run by the
+// destructor). Loop thread only, except read_from()'s cursor (store/record_cursor.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/broker.h"
+#include "broker/event_log.h"
+#include "config/config.h"
+#include "net/async_queue.h"
+#include "net/loop.h"
+#include "store/dir_lock.h"
+#include "store/event_codec.h"
+#include "store/identity.h"
+#include "store/live_set.h"
+#include "store/record_cursor.h"
+#include "store/recovery.h"
+#include "store/segment_set.h"
+#include "store/sync_thread.h"
+
+namespace twinmq::store {
+
+struct JournalOptions {
+  // How often a failed write is retried (disk full, I/O error).
+  std::chrono::milliseconds retry_interval{1000};
+  // Compaction on (tests of the raw segment layout turn it off).
+  bool compaction = true;
+  // Garbage allowed on disk before compacting even an empty store; 0 = 4 segments.
+  std::uint64_t compaction_min_bytes = 0;
+};
+
+struct JournalStats {
+  std::uint64_t records = 0;         // records framed since open
+  std::uint64_t batches = 0;         // batches handed to the writer
+  std::uint64_t write_groups = 0;    // writer rounds (each one fdatasync with syncOnWrite)
+  std::uint64_t syncs = 0;           // fdatasync calls (groups, plus one per segment roll)
+  std::uint64_t bytes_written = 0;
+  std::uint64_t write_failures = 0;  // failed writer rounds
+  std::uint64_t compactions = 0;
+  std::uint64_t files = 0;           // segment and checkpoint files
+  std::uint64_t disk_bytes = 0;      // their total size
+  std::uint64_t live_messages = 0;
+  std::uint64_t live_bytes = 0;
+};
+
+class Journal final : public broker::EventSink, private ReplayTarget {
+ public:
+  // Creates the directory if needed, takes its lock (Errc::in_use names the holder's
+  // pid), loads the store identity or creates one. Nothing is replayed yet.
+  static Result<std::unique_ptr<Journal>> open(net::Loop& loop, const config::JournalConfig& config,
+                                               const JournalOptions& options = {});
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Replays the store into `broker` (apply, next message id, event log position), then
+  // registers as its event sink and reply-gate source and starts the writer thread.
+  // On error the broker may hold part of the state: the caller exits.
+  Result<RecoveryReport> start(broker::Broker& broker);
+
+  // broker::EventSink (loop thread).
+  void on_event(Seq seq, const broker::Event& event) override;
+
+  // Hands over the last batch, waits for the writer to finish it, releases what became
+  // durable, and stops. Idempotent. If the last writes failed, their receipts stay held.
+  void close();
+
+  const StoreIdentity& identity() const { return identity_; }
+  std::uint64_t epoch() const { return identity_.epoch; }
+  // The oldest seq the segments hold (seqs before it live on only in the checkpoint).
+  Seq first_seq() const { return first_seq_; }
+  // The last seq the journal was given.
+  Seq last_seq() const { return last_seen_; }
+  // Everything up to here is durable (or was non-persistent).
+  Seq last_durable_seq() const { return durable_; }
+  // Writes are failing; persistent sends are refused with refusal().
+  bool refusing() const { return refusing_; }
+  const std::string& refusal() const { return refusal_; }
+  const std::string& directory() const { return dir_; }
+  JournalStats stats() const;
+
+  // Where a live message's bytes are (for paging bodies out of memory later).
+  std::optional<MessageLoc> locate(std::uint64_t message_id) const { return live_.locate(message_id); }
+  const SegmentSet& files() const { return files_; }
+
+  // Durable records with seq >= `from` (see store/record_cursor.h).
+  Result<RecordCursor> read_from(Seq from) const;
+  // Starts a new epoch (promotion): rewrites the identity file (a small synchronous
+  // write, once per role change) and rolls to a new segment carrying the new epoch.
+  Result<std::uint64_t> bump_epoch();
+
+ private:
+  Journal(net::Loop& loop, std::string dir, const config::JournalConfig& config, const JournalOptions& options);
+
+  struct Placed {
+    FileNo file;
+    std::uint64_t offset;
+    std::uint32_t size;
+  };
+  struct InFlight {
+    std::uint64_t id;
+    Seq cover;        // durable up to here once this batch is
+    Seq last_record;  // last seq with a record in it (or before it)
+    FileNo file;      // where the batch ends
+    std::uint64_t end;
+  };
+
+  void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
+              std::uint32_t frame_bytes) override;
+  Placed append(Seq seq, RecordType type, std::span<const std::byte> payload);
+  JournalFile& open_segment(Seq first);
+  void flush();  // the prepare hook
+  void submit_batch();
+  void on_reports(std::vector<WriterReport>& reports);
+  void on_durable(std::uint64_t batch_id);
+  void on_write_failed(const std::string& error);
+  void advance_gate(Seq s);
+  void maybe_compact();
+  void on_compacted(CompactionResult& r);
+
+  net::Loop& loop_;
+  const std::string dir_;
+  const config::JournalConfig config_;
+  const JournalOptions options_;
+  DirLock lock_;
+  StoreIdentity identity_;
+  broker::Broker* broker_ = nullptr;
+  broker::ReplyGate::SourceId gate_source_ = 0;
+  SegmentSet files_;
+  LiveSet live_;
+  EventEncoder encoder_;
+  std::unique_ptr<SyncThread> writer_;
+  net::HandlePtr<net::AsyncQueue<WriterReport>> reports_;
+  // The prepare hook outlives the Journal inside the Loop; it reaches us through this.
+  std::shared_ptr<Journal*> hook_target_;
+
+  WriteBatch batch_;
+  std::vector<std::vector<std::byte>> spare_buffers_;
+  std::deque<InFlight> inflight_;
+  std::uint64_t next_batch_id_ = 0;
+  Seq covered_;         // last seq with a record laid out
+  Seq last_seen_;       // last seq given to on_event
+  Seq assigned_;        // last seq tied to a batch (or released)
+  Seq durable_;         // reported to the gate
+  Seq durable_record_;  // last seq with a durable record
+  Seq first_seq_{1};
+  std::uint64_t next_message_id_ = 1;
+  bool roll_requested_ = false;
+  bool compacting_ = false;
+  std::uint64_t compaction_floor_ = 0;
+  std::uint64_t compaction_hold_until_ = 0;  // after a failed compaction: total bytes to wait for
+  bool refusing_ = false;
+  std::string refusal_;
+  std::int64_t last_failure_log_ms_ = 0;
+  std::uint64_t records_ = 0, batches_ = 0, compactions_ = 0;
+  bool started_ = false, closed_ = false;
+};
+
+}  // namespace twinmq::store

@@ -1,0 +1,184 @@
+// store/live_set.h — the journal's index of what is still live on disk.
+//
+// The LiveSet follows the journaled events (the same events recovery replays) and
+// keeps, per live persistent message, where its bytes are (file, offset of the record,
+// member within a transaction record) and where the message currently sits (queue,
+// durable subscription backlog, dead-letter queue). It is what makes the journal's
+// two later jobs possible without a format change:
+//   - compaction (store/compactor.h): the live set, plus the destinations and durable
+//     subscriptions that exist, is exactly what a checkpoint must carry forward; per
+//     file live counts say how much of the disk is garbage;
+//   - paging (a later issue): a message body can leave memory because locate() tells
+//     where to read it back (every message is its own record in a checkpoint, or a
+//     member of one record in a segment).
+//
+// Why it tracks locations and not just ids: one topic message lives in several
+// durable backlogs and leaves each one separately; a dead-lettered message changes
+// queue. A checkpoint must rebuild all of that by replay, in the original order. So a
+// checkpoint (plan_checkpoint) is a list of the original events that still matter —
+// the Added events of locations that exist, each live message's enqueue, its
+// dead-letter moves — plus a MessageRemoved for each durable backlog a topic message
+// would reach on replay but has already left. Removed locations that a live message's
+// move history names are kept ("pinned") so their Added/Removed events can be
+// replayed too.
+//
+// Memory: about 72 bytes per live message (a 32-byte entry in a hash map), plus a
+// small side table for messages in several backlogs or with a dead-letter history.
+//
+// Lifecycle: owned by the Journal (and built by recovery; verify-store builds its
+// own). Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/ids.h"
+#include "broker/event.h"
+
+namespace twinmq::store {
+
+class EventEncoder;
+
+// Files are numbered in memory only (their names carry seqs); a FileNo is stable for
+// the life of the Journal.
+using FileNo = std::uint32_t;
+
+struct MessageLoc {
+  FileNo file = 0;
+  std::uint32_t member = 0;  // index among the record's (persistent) messages
+  std::uint64_t offset = 0;  // of the record's frame in the file
+};
+
+// One record of a checkpoint to be: either a live message to copy from where it is,
+// or a record the loop already framed (in CheckpointPlan::framed).
+struct PlanItem {
+  Seq seq;                   // sort key: seq, member, order
+  std::uint32_t member = 0;
+  std::uint32_t order = 0;   // 0 = the event itself, 1 = removals synthesised after it
+  bool copy = false;
+  MessageLoc from;           // copy: where the message is
+  std::uint64_t message_id = 0;
+  std::size_t begin = 0, end = 0;  // framed: range in CheckpointPlan::framed
+};
+
+struct CheckpointPlan {
+  Seq upto;                          // the checkpoint stands for every seq up to here
+  std::uint64_t next_message_id = 1;
+  std::vector<PlanItem> items;       // unsorted; the writer thread sorts them
+  std::vector<std::byte> framed;     // records for the non-copy items
+};
+
+struct Relocation {
+  std::uint64_t message_id = 0;
+  std::uint64_t offset = 0;          // of its record in the new checkpoint
+};
+
+class LiveSet {
+ public:
+  LiveSet();
+
+  // Applies one journaled event located at (file, offset); `frame_bytes` is its record's
+  // size. Only persistent parts count (as the journal writes only those).
+  void apply(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
+             std::uint32_t frame_bytes);
+
+  std::size_t live_messages() const { return messages_.size(); }
+  std::uint64_t live_bytes() const { return live_bytes_; }
+  std::uint64_t live_bytes_in(FileNo f) const;
+  std::uint64_t live_count_in(FileNo f) const;
+  std::optional<MessageLoc> locate(std::uint64_t message_id) const;
+  // Live messages per queue / durable subscription key, for verify-store and tests.
+  std::map<std::string, std::uint64_t> messages_per_location() const;
+  // Events that named a message or location the index did not have (a healthy
+  // journal has none; verify-store reports them).
+  std::uint64_t dangling_references() const { return dangling_; }
+  std::uint64_t max_message_id() const { return max_message_id_; }
+
+  // Everything a checkpoint as of `upto` must hold (see the design comment).
+  CheckpointPlan plan_checkpoint(Seq upto, std::uint64_t next_message_id, EventEncoder& enc) const;
+  // A checkpoint was written to `file`; the listed messages now live there. Messages
+  // still pointing into `obsolete` files afterwards would be a bug: they are counted
+  // and reported by the return value.
+  std::size_t relocate(FileNo file, std::span<const Relocation> moved, std::span<const FileNo> obsolete);
+
+ private:
+  using LocId = std::uint32_t;
+  static constexpr LocId kNone = 0xFFFFFFFFu;
+  static constexpr LocId kMany = 0xFFFFFFFEu;
+  enum class LocKind : std::uint8_t { queue, topic, durable };
+
+  struct Location {
+    std::string name;            // destination, or durable subscription key
+    std::string client_id, sub_name, topic;  // durable only
+    Seq added;                   // its Added event; 0 = came into being by an enqueue
+    Seq removed;                 // its Removed event; 0 while it exists
+    std::uint64_t live = 0;      // live messages here
+    std::uint32_t pins = 0;      // references from live messages (origin, move history)
+    LocKind kind = LocKind::queue;
+    bool in_use = false;
+  };
+  struct Entry {
+    Seq seq;                     // the event that enqueued it
+    std::uint64_t offset = 0;
+    FileNo file = 0;
+    std::uint32_t member = 0;
+    std::uint32_t bytes = 0;     // its share of the record's bytes
+    LocId loc = kNone;           // where it is, or kMany (see many_)
+    LocId origin = kNone;        // the destination it was sent to (pinned)
+  };
+  struct Move {
+    Seq seq;
+    LocId from, to;
+  };
+  struct FileLive {
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+
+  LocId current(std::string_view name) const;
+  LocId make_location(std::string_view name, LocKind kind, Seq added);
+  LocId current_or_implicit(std::string_view name, LocKind kind);
+  void remove_location(LocId l, Seq seq);
+  void pin(LocId l) { ++locs_[l].pins; }
+  void unpin(LocId l);
+  void free_location(LocId l);
+
+  void enqueue(Seq seq, const broker::Message& m, std::uint32_t member, FileNo file,
+               std::uint64_t offset, std::uint32_t bytes);
+  void remove_from(std::uint64_t id, std::string_view queue);
+  void move(Seq seq, std::uint64_t id, std::string_view queue, std::string_view dlq);
+  bool holds(std::uint64_t id, const Entry& e, LocId l) const;
+  // Takes `l` off the message; returns true if the message has no location left.
+  bool drop_location(std::uint64_t id, Entry& e, LocId l);
+  void kill(std::uint64_t id);
+
+  void plan_location(LocId l, CheckpointPlan& plan, EventEncoder& enc) const;
+  void add_framed(CheckpointPlan& plan, Seq seq, std::uint32_t member, std::uint32_t order,
+                  const broker::Event& e, EventEncoder& enc) const;
+
+  std::unordered_map<std::uint64_t, Entry> messages_;
+  std::unordered_map<std::uint64_t, std::vector<LocId>> many_;
+  std::unordered_map<std::uint64_t, std::vector<Move>> moves_;
+  std::vector<Location> locs_;
+  std::vector<LocId> free_;
+  NameMap<LocId> current_;
+  NameMap<std::vector<LocId>> topic_durables_;  // durable incarnations per topic (live or pinned)
+  std::unordered_map<FileNo, FileLive> files_;
+  std::uint64_t live_bytes_ = 0;
+  std::uint64_t dangling_ = 0;
+  std::uint64_t max_message_id_ = 0;
+};
+
+}  // namespace twinmq::store

@@ -1,0 +1,93 @@
+// store/recovery.h — start-up replay of the journal, and the same walk in read-only
+// form for `twinmq verify-store`.
+//
+// What recovery does, in order:
+//  1. Lists the directory. A `*.ckpt.tmp` is a checkpoint whose writing was cut
+//     short: removed. Of several checkpoints only the newest (highest seq C) counts;
+//     older ones, and segments whose records are all <= C, are left-overs of a
+//     compaction cut short after its rename: removed.
+//  2. Replays the checkpoint (it must be whole: it was synced before it got its name),
+//     then every segment from C + 1 on, in order, handing each event to the
+//     ReplayTarget (the Journal: broker.apply() and its index).
+//  3. Checks as it goes: file headers (magic, version, store identity, epoch), each
+//     record's CRC and type, and sequence continuity (each record covers the seq after
+//     the previous one; each segment starts where the previous one ended).
+//  4. Damage in the newest segment with nothing valid after it is a torn tail (a crash
+//     during a write; never acknowledged, since the sync had not returned): the file
+//     is truncated there and the bytes and reason are logged. Damage anywhere else, or
+//     followed by a valid record, means acknowledged data may be behind it: recovery
+//     refuses, naming the file, the offset and what was expected, and changes nothing.
+//
+// Speed: files are mmapped and read front to back (no system call per record); each
+// record costs one CRC (hardware), one flatbuffer verification and one allocation for
+// a message. A million 1 KiB messages replay in well under the 5 s budget.
+//
+// Inspect mode (verify-store) changes nothing and, instead of stopping at the first
+// problem, lists every problem it can find; what repair mode would clean up is listed
+// as notes.
+//
+// Loop thread (start-up), or the CLI's main thread for verify-store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/event.h"
+#include "store/identity.h"
+#include "store/live_set.h"
+#include "store/segment_set.h"
+
+namespace twinmq::store {
+
+class ReplayTarget {
+ public:
+  // One journaled event, in log order, located at (file, offset), `frame_bytes` long.
+  virtual void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
+                      std::uint32_t frame_bytes) = 0;
+
+ protected:
+  ~ReplayTarget() = default;
+};
+
+enum class RecoveryMode {
+  repair,   // start-up: truncate torn tails, remove left-overs, refuse on real damage
+  inspect,  // verify-store: change nothing, list every problem
+};
+
+struct FileSummary {
+  std::string name;
+  FileKind kind = FileKind::segment;
+  Seq seq;      // segment: first seq; checkpoint: seq it stands for
+  Seq last;     // last seq covered
+  std::uint64_t epoch = 0;
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct RecoveryReport {
+  std::vector<FileSummary> files;     // the files the journal continues with
+  Seq checkpoint_seq;                 // 0: no checkpoint
+  Seq first_seq{1};                   // first seq the segments hold (checkpoint_seq + 1)
+  Seq last_seq;                       // last seq covered by the journal
+  std::uint64_t next_message_id = 1;
+  std::uint64_t records = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t truncated_bytes = 0;  // torn tail cut (repair) or to be cut (inspect)
+  std::string truncation;             // where and why
+  std::vector<std::string> notes;     // clean-up done (repair) or due (inspect)
+  std::vector<std::string> problems;  // inspect: every problem; repair: the one refused
+  double seconds = 0;
+};
+
+// Replays the store in `dir` (whose identity the caller loaded) into `target`,
+// registering the files it keeps in `files`. In repair mode a problem is returned as
+// the error (Errc::corrupt, foreign_file or unsupported_version); in inspect mode it is
+// listed in the report and the walk goes on where it can.
+Result<RecoveryReport> recover_store(const std::string& dir, const StoreIdentity& identity,
+                                     ReplayTarget& target, SegmentSet& files, RecoveryMode mode);
+
+}  // namespace twinmq::store

@@ -1,0 +1,203 @@
+#include "store/sync_thread.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "store/fault_points.h"
+
+namespace twinmq::store {
+
+namespace {
+// Checkpoint work done between two looks at the batch queue: small enough that a
+// batch arriving meanwhile waits only a few milliseconds.
+constexpr std::size_t kCompactionSliceBytes = 4u << 20;
+}  // namespace
+
+SyncThread::SyncThread(std::string dir, bool sync_on_write, std::chrono::milliseconds retry_interval,
+                       Reporter reporter)
+    : dir_(std::move(dir)),
+      sync_on_write_(sync_on_write),
+      retry_interval_(retry_interval),
+      reporter_(std::move(reporter)) {}
+
+SyncThread::~SyncThread() { stop(); }
+
+void SyncThread::start() { thread_ = std::thread([this] { run(); }); }
+
+void SyncThread::submit(WriteBatch batch) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(std::move(batch));
+  }
+  cv_.notify_one();
+}
+
+void SyncThread::submit(std::unique_ptr<CompactionJob> job) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void SyncThread::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+SyncStats SyncThread::stats() const {
+  SyncStats s;
+  s.groups = groups_.load();
+  s.batches = batches_.load();
+  s.syncs = syncs_.load();
+  s.bytes = bytes_.load();
+  s.write_failures = failures_.load();
+  return s;
+}
+
+void SyncThread::close_current() {
+  current_fd_.reset();
+  current_file_ = 0;
+  current_dirty_ = false;
+}
+
+Result<int> SyncThread::fd_for(const FileSpan& span, bool& created) {
+  if (current_fd_ && current_file_ == span.file) return current_fd_.get();
+  if (current_fd_ && current_dirty_) {
+    // Leaving a file (a roll, or a retry going back): it must be complete on disk
+    // before anything after it is, so only the newest segment can be torn.
+    if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return std::unexpected(r.error());
+    ++syncs_;
+  }
+  close_current();
+  auto fd = open_file(span.path, O_WRONLY | (span.create ? O_CREAT : 0), 0644,
+                      span.create ? Faults::on : Faults::off);
+  if (!fd) return std::unexpected(fd.error());
+  current_fd_ = std::move(*fd);
+  current_file_ = span.file;
+  current_path_ = span.path;
+  created = created || span.create;
+  return current_fd_.get();
+}
+
+Result<void> SyncThread::write_group() {
+  bool created = false;
+  std::uint64_t bytes = 0;
+  for (const WriteBatch& b : group_) {
+    for (const FileSpan& s : b.spans) {
+      auto fd = fd_for(s, created);
+      if (!fd) return std::unexpected(fd.error());
+      std::span<const std::byte> data(b.bytes.data() + s.begin, s.end - s.begin);
+      if (auto r = write_at(*fd, data, s.offset, s.path, Faults::on); !r) return r;
+      current_dirty_ = true;
+      bytes += data.size();
+    }
+  }
+  if (sync_on_write_ && current_dirty_) {
+    if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return r;
+    ++syncs_;
+    current_dirty_ = false;
+  }
+  // A new segment's directory entry must be durable too, or a power cut could lose
+  // the whole file after its records were reported durable.
+  if (created && sync_on_write_) {
+    if (auto r = sync_dir(dir_); !r) return r;
+  }
+  if (fault_fires(FaultPoint::crash_after_sync)) ::kill(::getpid(), SIGKILL);
+  bytes_ += bytes;
+  return {};
+}
+
+void SyncThread::run() {
+  bool failing = false;
+  auto next_retry = std::chrono::steady_clock::now();
+  for (;;) {
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      if (failing) {
+        cv_.wait_until(lock, next_retry, [&] { return stop_; });
+      } else {
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty() || compaction_ != nullptr; });
+      }
+      stopping = stop_;
+      // A failing group is retried alone; batches behind it wait in the queue.
+      if (!failing) {
+        while (!queue_.empty() && std::holds_alternative<WriteBatch>(queue_.front())) {
+          group_.push_back(std::move(std::get<WriteBatch>(queue_.front())));
+          queue_.pop_front();
+        }
+        if (group_.empty() && compaction_ == nullptr && !queue_.empty()) {
+          auto job = std::move(std::get<std::unique_ptr<CompactionJob>>(queue_.front()));
+          queue_.pop_front();
+          // At shut-down a compaction not yet begun is dropped; the next start redoes it.
+          if (!stopping) compaction_ = std::make_unique<CheckpointWriter>(std::move(job));
+        }
+      }
+    }
+
+    if (!group_.empty()) {
+      if (auto r = write_group(); !r) {
+        ++failures_;
+        close_current();
+        WriterReport rep;
+        rep.kind = WriterReport::Kind::write_failed;
+        rep.error = r.error().message;
+        reporter_(std::move(rep));
+        failing = true;
+        next_retry = std::chrono::steady_clock::now() + retry_interval_;
+        if (stopping) break;  // that was the last attempt
+        continue;
+      }
+      failing = false;
+      ++groups_;
+      batches_ += group_.size();
+      WriterReport rep;
+      rep.kind = WriterReport::Kind::durable;
+      rep.batch_id = group_.back().id;
+      for (WriteBatch& b : group_) {
+        b.bytes.clear();
+        rep.buffers.push_back(std::move(b.bytes));
+      }
+      group_.clear();
+      durable_batch_.store(rep.batch_id);
+      reporter_(std::move(rep));
+      continue;
+    }
+
+    if (compaction_ != nullptr) {
+      if (stopping) {
+        compaction_->abandon();
+        compaction_.reset();
+        continue;
+      }
+      auto r = compaction_->step(kCompactionSliceBytes);
+      if (!r || *r) {
+        WriterReport rep;
+        if (r) {
+          rep.kind = WriterReport::Kind::compaction_done;
+          rep.compaction = compaction_->take_result();
+        } else {
+          rep.kind = WriterReport::Kind::compaction_failed;
+          rep.error = r.error().message;
+        }
+        compaction_.reset();
+        reporter_(std::move(rep));
+      }
+      continue;
+    }
+
+    if (stopping) {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) break;
+    }
+  }
+  close_current();
+}
+
+}  // namespace twinmq::store

@@ -1,0 +1,134 @@
+// store/sync_thread.h — the journal's one writer thread: write + fdatasync per group
+// of batches, in FIFO order, and the slices of a checkpoint in between.
+//
+// DESIGN
+//  - The loop thread frames records into a WriteBatch during a loop turn and submits
+//    it from the prepare hook. The writer takes every batch waiting when it wakes up
+//    (group commit: while one fdatasync runs, the next batches pile up and share the
+//    next one), writes them at the offsets the loop chose, syncs, and reports "durable
+//    up to batch N" through the Journal's AsyncQueue. It never uses uv_queue_work: the
+//    libuv pool is shared and unordered, and durability must be reported in order.
+//  - Writes are pwrite at fixed offsets, so retrying a group after a failure rewrites
+//    the very same bytes. After a failed fdatasync the page cache may have dropped the
+//    dirty pages (Linux marks them clean), so a retry rewrites the whole group before
+//    syncing again rather than trusting a second fdatasync.
+//  - Failure (ENOSPC, EIO, short write that cannot complete): report write_failed,
+//    keep the group, retry every `retry_interval` until it succeeds (then report
+//    durable, which clears the broker's refusal) or until stop(). Nothing is reported
+//    durable that was not written.
+//  - Rolling to a new segment fdatasyncs the previous one first (also without
+//    syncOnWrite, once per segment), so only the newest segment can have a torn tail.
+//  - Compaction jobs queue in the same FIFO as batches: a job starts only after every
+//    batch before it is on disk, and then runs in slices while no batch waits.
+//  - syncOnWrite="false": no fdatasync per batch (a process crash loses nothing, a
+//    power cut may lose the last seconds: documented, not power-safe).
+//
+// Lifecycle: owned by the Journal; start() after recovery, stop() (joins) in
+// Journal::close() before its AsyncQueue closes. submit() from the loop thread only;
+// the report callback runs on the writer thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "store/compactor.h"
+#include "store/file_io.h"
+#include "store/live_set.h"
+
+namespace twinmq::store {
+
+// A run of a batch's bytes that goes to one file.
+struct FileSpan {
+  FileNo file = 0;
+  std::string path;
+  bool create = false;        // the run starts with the file's header at offset 0
+  std::uint64_t offset = 0;   // file offset of bytes[begin]
+  std::size_t begin = 0, end = 0;
+};
+
+struct WriteBatch {
+  std::uint64_t id = 0;
+  std::vector<std::byte> bytes;
+  std::vector<FileSpan> spans;
+};
+
+struct WriterReport {
+  enum class Kind { durable, write_failed, compaction_done, compaction_failed };
+  Kind kind = Kind::durable;
+  std::uint64_t batch_id = 0;  // durable: every batch up to this one is written (and synced)
+  std::string error;           // write_failed, compaction_failed
+  std::vector<std::vector<std::byte>> buffers;  // spent batch buffers, for reuse
+  std::unique_ptr<CompactionResult> compaction;
+};
+
+struct SyncStats {
+  std::uint64_t groups = 0;          // write rounds that succeeded
+  std::uint64_t batches = 0;         // batches written
+  std::uint64_t syncs = 0;           // fdatasync calls
+  std::uint64_t bytes = 0;           // bytes written for batches
+  std::uint64_t write_failures = 0;  // failed rounds
+};
+
+class SyncThread {
+ public:
+  using Reporter = std::function<void(WriterReport)>;
+
+  SyncThread(std::string dir, bool sync_on_write, std::chrono::milliseconds retry_interval,
+             Reporter reporter);
+  ~SyncThread();
+  SyncThread(const SyncThread&) = delete;
+  SyncThread& operator=(const SyncThread&) = delete;
+
+  void start();
+  void submit(WriteBatch batch);
+  void submit(std::unique_ptr<CompactionJob> job);
+  // Writes what was submitted (one last attempt if writes are failing), abandons a
+  // compaction in progress, and joins. Idempotent.
+  void stop();
+
+  // Every batch up to this id is on disk (readable after join() without the report).
+  std::uint64_t durable_batch() const { return durable_batch_.load(); }
+  SyncStats stats() const;
+
+ private:
+  using Item = std::variant<WriteBatch, std::unique_ptr<CompactionJob>>;
+
+  void run();
+  Result<void> write_group();
+  Result<int> fd_for(const FileSpan& span, bool& created);
+  void close_current();
+
+  const std::string dir_;
+  const bool sync_on_write_;
+  const std::chrono::milliseconds retry_interval_;
+  Reporter reporter_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;  // guarded by mu_
+  bool stop_ = false;       // guarded by mu_
+  std::thread thread_;
+
+  // Writer thread only.
+  std::vector<WriteBatch> group_;
+  std::unique_ptr<CheckpointWriter> compaction_;
+  UniqueFd current_fd_;
+  FileNo current_file_ = 0;
+  std::string current_path_;
+  bool current_dirty_ = false;
+
+  std::atomic<std::uint64_t> durable_batch_{0};
+  std::atomic<std::uint64_t> groups_{0}, batches_{0}, syncs_{0}, bytes_{0}, failures_{0};
+};
+
+}  // namespace twinmq::store
