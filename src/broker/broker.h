@@ -109,6 +109,8 @@ struct AckRequest {
   std::string_view transaction;   // empty = not transacted
 };
 
+struct Snapshot;  // broker/snapshot.h
+
 class Broker {
  public:
   explicit Broker(BrokerOptions options);
@@ -152,6 +154,17 @@ class Broker {
   void apply(const Event& event);
   // Continues message-id numbering after recovery.
   void set_next_message_id(std::uint64_t next);
+  std::uint64_t next_message_id() const;
+
+  // --- replication (broker/snapshot.cc) ---------------------------------------
+  // The current state as events that rebuild it in an empty broker (a slave's initial
+  // sync): see broker/snapshot.h. Owns what it refers to, so the broker may change
+  // while the snapshot is being sent.
+  Snapshot take_snapshot() const;
+  // A promoted slave: every message it holds may have been delivered by the old
+  // master (which consumer held what is not mirrored), so each is flagged redelivered.
+  // Returns the number of messages flagged.
+  std::size_t mark_all_redelivered();
 
   EventLog& event_log() { return log_; }
   ReplyGate& reply_gate() { return gate_; }

@@ -87,6 +87,15 @@ class Queue {
   bool release_held();
   // Drops every ready message (destination or durable subscription removed).
   void drop_all();
+  // Visits every ready message (not tombstones), lane by lane: `f(QueueEntry&)`. For
+  // the replication snapshot and promotion (broker/snapshot.cc); `f` must not add or
+  // remove entries.
+  template <class F>
+  void for_each_ready(F&& f) {
+    for (Lane& lane : lanes_)
+      for (std::size_t i = 0; i < lane.ring.size(); ++i)
+        if (lane.ring[i].msg) f(lane.ring[i]);
+  }
 
   std::size_t depth() const { return depth_; }
   std::size_t inflight() const { return inflight_; }
