@@ -153,6 +153,11 @@ class StompConnection final : private net::ConnectionHandler, private stomp::Fra
   std::size_t queued_bytes() const { return tcp_ ? tcp_->queued_bytes() : 0; }
   bool writable() const { return tcp_ && !tcp_->above_high_watermark(); }
   void set_watermarks(net::Watermarks marks);
+  // Makes room for `bytes` more output in one allocation, before a batch of frames
+  // (the buffer would otherwise grow by doubling, copying as it goes).
+  void reserve_output(std::size_t bytes) {
+    if (tcp_) tcp_->output().reserve(tcp_->output().size() + bytes);
+  }
 
   // "r<N>" -> N; 0 for any id this connection did not make.
   static std::uint64_t receipt_number(std::string_view receipt_id);

@@ -10,6 +10,9 @@
 namespace twinmq::bench {
 namespace {
 
+// A producer fills at most this much per loop turn: big writes, bounded memory.
+constexpr std::size_t kHighWatermark = 256u << 10;
+
 struct Decimal {
   char buf[24];
   std::size_t len;
@@ -26,7 +29,7 @@ struct Decimal {
 Producer::Producer(Worker& worker, RunState& run, std::uint32_t id)
     : worker_(worker), run_(run), opt_(run.options), id_(id), conn_(worker.loop(), *this) {
   // Big batches per write, but bounded: a producer stops filling at 256 KiB queued.
-  conn_.set_watermarks({.high = 256u << 10, .low = 64u << 10});
+  conn_.set_watermarks({.high = kHighWatermark, .low = kHighWatermark / 4});
 }
 
 void Producer::open() {
@@ -54,6 +57,9 @@ bool Producer::wrapped_up_if_done(std::int64_t now_ns) {
 }
 
 void Producer::pump() {
+  // One allocation for the whole batch: a connection gives its large buffers back
+  // after each write (net/tcp_connection.cc), so a batch starts from nothing.
+  if (can_send()) conn_.reserve_output(kHighWatermark + run_.body.size() + 512);
   while (can_send()) {
     const std::int64_t now = mono_ns();
     if (out_of_work(now)) {

@@ -77,6 +77,8 @@ class Runner {
   std::int64_t cpu_start_ns_ = 0, cpu_end_ns_ = 0, wall_start_ns_ = 0, wall_end_ns_ = 0;
   std::uint64_t last_progress_ = 0;
   std::int64_t last_change_ns_ = 0;
+  std::int64_t cpu_active_ns_ = 0;  // CPU and wall clock when progress was last seen,
+  std::int64_t wall_active_ns_ = 0; // so a drain timeout does not dilute cpu(bench)
   std::uint64_t idle_connected_ = 0;
   bool interrupted_ = false;
   std::string error_;
@@ -266,9 +268,14 @@ void Runner::check_progress() {
   if (p != last_progress_) {
     last_progress_ = p;
     last_change_ns_ = now;
+    cpu_active_ns_ = cpu_ns();
+    wall_active_ns_ = now;
     return;
   }
   if (now - last_change_ns_ < static_cast<std::int64_t>(opt_.drain_timeout_ms) * 1'000'000) return;
+  // The run ended when progress stopped, not now: measure the bench's CPU to there.
+  cpu_end_ns_ = cpu_active_ns_;
+  wall_end_ns_ = wall_active_ns_;
   if (phase_ == Phase::awaiting_deliveries) {
     finish("deliveries stopped");  // the shortfall is reported as lost
     return;
@@ -285,8 +292,10 @@ void Runner::finish(const char* reason, bool abort) {
     if (abort) for (auto& w : workers_) w->post({CommandKind::abort});
     return;
   }
-  cpu_end_ns_ = cpu_ns();
-  wall_end_ns_ = mono_ns();
+  if (wall_end_ns_ == 0) {
+    cpu_end_ns_ = cpu_ns();
+    wall_end_ns_ = mono_ns();
+  }
   enter(Phase::finishing, reason);
   for (auto& w : workers_) w->post({abort ? CommandKind::abort : CommandKind::finish});
 }
