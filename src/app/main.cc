@@ -2,6 +2,7 @@
 //
 //   twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]   run a broker in the foreground
 //   twinmq --check-config FILE [-Dname=value ...]                 validate, print problems, exit 0/2
+//   twinmq verify-store DIR                                        check a data directory's journal
 //   twinmq --version
 //
 // ${twinmq.base} defaults to the directory above the config file's directory (so
@@ -18,6 +19,7 @@
 #include "app/runtime.h"
 #include "base/log.h"
 #include "config/xml_loader.h"
+#include "store/verify.h"
 
 namespace {
 
@@ -29,14 +31,18 @@ constexpr const char* kUsage =
     "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly)\n"
     "  twinmq --check-config FILE [-Dname=value ...]\n"
     "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
+    "  twinmq verify-store DIR\n"
+    "      check every journal segment's CRCs and sequence continuity; print identity, epoch,\n"
+    "      first/last sequence and messages per destination; exit 1 on any problem\n"
     "  twinmq --version\n"
     "\n"
     "  LEVEL is trace, debug, info (default), warn, error or off.\n"
     "  -Dname=value sets ${name} in the configuration (wins over the environment).\n";
 
 struct CommandLine {
-  enum class Mode { none, run, check_config, version, help } mode = Mode::none;
+  enum class Mode { none, run, check_config, verify_store, version, help } mode = Mode::none;
   std::string config_file;
+  std::string store_dir;
   config::Defines defines;
   std::string log_level = "info";
 };
@@ -49,6 +55,12 @@ int usage_error(const std::string& message) {
 // Returns an exit code if parsing ends the program, -1 to go on.
 int parse(int argc, char** argv, CommandLine& cl) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "verify-store") {
+    if (args.size() != 2) return usage_error("verify-store needs exactly one data directory");
+    cl.mode = CommandLine::Mode::verify_store;
+    cl.store_dir = args[1];
+    return -1;
+  }
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     auto value = [&](std::string_view flag) -> const char* {
@@ -124,6 +136,8 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::help:
       std::printf("%s", kUsage);
       return app::kExitClean;
+    case CommandLine::Mode::verify_store:
+      return store::run_verify_store(cl.store_dir);
     case CommandLine::Mode::check_config: {
       auto result = load(cl);
       if (!result.ok()) {
