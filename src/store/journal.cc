@@ -301,6 +301,7 @@ void Journal::maybe_compact() {
   writer_->submit(std::move(job));
   roll_requested_ = true;
   compacting_ = true;
+  compacting_upto_ = covered_;
 }
 
 void Journal::on_compacted(CompactionResult& r) {
@@ -369,7 +370,15 @@ Result<RecordCursor> Journal::read_from(Seq from) const {
   for (const JournalFile& f : files_.files()) {
     if (f.kind != FileKind::segment || f.durable_size <= kFileHeaderSize || f.last < from) continue;
     auto fd = open_file(f.path, O_RDONLY);
-    if (!fd) return std::unexpected(fd.error());
+    if (!fd) {
+      // The writer deletes the files a checkpoint replaces right after it is durable,
+      // before the loop hears of it: those seqs are compacted.
+      if (compacting_ && f.last <= compacting_upto_)
+        return make_error(Errc::compacted, "seq " + std::to_string(from.value) + " is being compacted into a "
+                                           "checkpoint at seq " + std::to_string(compacting_upto_.value) +
+                                           ": a full sync is needed");
+      return std::unexpected(fd.error());
+    }
     sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
   }
   return RecordCursor(std::move(sources), from, durable_record_);

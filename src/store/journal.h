@@ -201,6 +201,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   std::uint64_t next_message_id_ = 1;
   bool roll_requested_ = false;
   bool compacting_ = false;
+  Seq compacting_upto_;  // the running compaction's checkpoint seq
   std::uint64_t compaction_floor_ = 0;
   std::uint64_t compaction_hold_until_ = 0;  // after a failed compaction: total bytes to wait for
   bool refusing_ = false;

@@ -98,19 +98,20 @@ std::uint32_t record_crc(const std::byte* header, std::span<const std::byte> pay
 
 std::size_t append_record(std::vector<std::byte>& out, Seq seq, std::uint32_t skipped,
                           RecordType type, std::span<const std::byte> payload) {
-  const std::size_t at = out.size();
+  // Header, payload and padding are appended as ranges: resize() would zero the
+  // payload's bytes first, only for them to be overwritten (this is the hot path).
+  std::byte h[kRecordHeaderSize];
+  put<std::uint32_t>(h, static_cast<std::uint32_t>(payload.size()));
+  put<std::uint32_t>(h + 4, skipped);
+  put<std::uint64_t>(h + 8, seq.value);
+  put<std::uint16_t>(h + 16, static_cast<std::uint16_t>(type));
+  put<std::uint16_t>(h + 18, 0);
+  put<std::uint32_t>(h + 20, record_crc(h, payload));
   const std::size_t size = frame_size(payload.size());
-  out.resize(at + size);
-  std::byte* p = out.data() + at;
-  put<std::uint32_t>(p, static_cast<std::uint32_t>(payload.size()));
-  put<std::uint32_t>(p + 4, skipped);
-  put<std::uint64_t>(p + 8, seq.value);
-  put<std::uint16_t>(p + 16, static_cast<std::uint16_t>(type));
-  put<std::uint16_t>(p + 18, 0);
-  if (!payload.empty()) std::memcpy(p + kRecordHeaderSize, payload.data(), payload.size());
-  const std::size_t pad = size - kRecordHeaderSize - payload.size();
-  if (pad > 0) std::memset(p + kRecordHeaderSize + payload.size(), 0, pad);
-  put<std::uint32_t>(p + 20, record_crc(p, payload));
+  static constexpr std::byte kZeros[kRecordAlign] = {};
+  out.insert(out.end(), h, h + kRecordHeaderSize);
+  out.insert(out.end(), payload.begin(), payload.end());
+  out.insert(out.end(), kZeros, kZeros + (size - kRecordHeaderSize - payload.size()));
   return size;
 }
 

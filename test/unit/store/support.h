@@ -211,10 +211,14 @@ inline std::string describe(const std::map<std::string, std::size_t>& m) {
 }
 
 // Bytes of every file in `dir` (the journal's disk use).
+// The writer thread may remove a file between listing and sizing it: skip those.
 inline std::uint64_t dir_bytes(const std::string& dir) {
   std::uint64_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.is_regular_file()) n += e.file_size();
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(e.path(), ec);
+    if (!ec) n += size;
+  }
   return n;
 }
 

@@ -1,0 +1,134 @@
+// Measurements, not tests: skipped by default (timings belong to twinmq-bench), run
+// with `unit_store --no-skip -tc='measure*'`. They print what the journal costs:
+// recovery time for N queued 1 KiB messages (TWINMQ_MEASURE_MESSAGES, default one
+// million), memory per queued persistent message, fdatasyncs per batch.
+#include <doctest.h>
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "support.h"
+
+using namespace twinmq;
+using namespace twinmq::store;
+using namespace twinmq::store::test;
+
+namespace {
+
+std::size_t rss_bytes() {
+  long pages = 0, resident = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Bytes malloc has handed out and not got back (RSS would count what an earlier
+// measurement freed but the allocator kept).
+std::size_t heap_bytes() { return mallinfo2().uordblks + mallinfo2().hblkhd; }
+
+std::size_t env_count(const char* name, std::size_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+TEST_CASE("measure: recovery of N queued 1 KiB persistent messages" * doctest::skip()) {
+  const std::size_t n = env_count("TWINMQ_MEASURE_MESSAGES", 1'000'000);
+  TempDir dir;
+  const auto cfg = journal_config(dir.path(), 32u << 20, /*sync=*/false);
+  const std::string body(1024, 'm');
+  {
+    Node node(cfg);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      node.send_ok("/queue/a", body);
+      if (i % 10000 == 9999) REQUIRE(node.settle());
+    }
+    REQUIRE(node.settle());
+    const double fill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE("filled " << n << " messages in " << fill << " s; " << dir_bytes(dir.path()) / (1 << 20) << " MiB on disk");
+  }
+  const std::size_t heap0 = heap_bytes();
+  const auto t0 = std::chrono::steady_clock::now();
+  Node node(cfg);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(node.queued()["/queue/a"] == n);
+  MESSAGE("recovered " << node.report.events << " events (" << n << " messages) in " << node.report.seconds
+                       << " s replay, " << total << " s open+start; heap +" << (heap_bytes() - heap0) / (1 << 20)
+                       << " MiB");
+}
+
+TEST_CASE("measure: memory of 100,000 queued 1 KiB persistent messages, fsyncs per batch" * doctest::skip()) {
+  const std::size_t n = env_count("TWINMQ_MEASURE_QUEUED", 100'000);
+  TempDir dir;
+  Node node(journal_config(dir.path()));
+  const std::string body(1024, 'q');
+  const std::size_t rss0 = rss_bytes();
+  const std::size_t heap0 = heap_bytes();
+  for (std::size_t i = 0; i < n; ++i) {
+    node.send_ok("/queue/a", body);
+    if (i % 1000 == 999) REQUIRE(node.settle());
+  }
+  REQUIRE(node.settle());
+  const JournalStats s = node.journal->stats();
+  MESSAGE(n << " queued: heap +" << (heap_bytes() - heap0) / (1 << 20) << " MiB, RSS +"
+            << (rss_bytes() - rss0) / (1 << 20) << " MiB (journal index " << s.live_messages << " entries); "
+            << s.batches << " batches, "
+            << s.write_groups << " write groups, " << s.syncs << " fdatasyncs, "
+            << s.bytes_written / (1 << 20) << " MiB written");
+}
+
+TEST_CASE("measure: loop-side cost of journaling a persistent send" * doctest::skip()) {
+  const std::size_t n = env_count("TWINMQ_MEASURE_SENDS", 200'000);
+  const std::string body(1024, 's');
+  double with_journal = 0, without = 0;
+  // The bare broker first: whichever runs second reuses the heap the first grew.
+  {
+    broker::Broker b(broker_options(poison_policy));
+    RecordingClient c;
+    const ConnId conn = b.attach(c, "c");
+    broker::SubscribeRequest sub;
+    sub.id = "s";
+    sub.destination = "/queue/a";
+    REQUIRE(b.subscribe(conn, sub).has_value());
+    broker::SendRequest r;
+    r.destination = "/queue/a";
+    r.body = body;
+    r.persistent = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      REQUIRE(b.send(conn, r).has_value());
+      if (i % 1000 == 999) c.got.clear();
+    }
+    without = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    b.detach(conn);
+  }
+  {
+    TempDir dir;
+    Node node(journal_config(dir.path(), 32u << 20, /*sync=*/false));
+    // 100 sends per loop turn, as a busy broker sees them; the turn's prepare hook
+    // hands the batch over and spent buffers come back for reuse. (The timer keeps
+    // the loop alive, as a runtime's listeners do: uv_run does nothing otherwise.)
+    node.subscribe("s", "/queue/a");  // consumed as sent: the heap stays warm, as in steady state
+    auto alive = net::Timer::create(node.loop);
+    alive->start(1000000, 0, [] {});
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      node.send_ok("/queue/a", body);
+      if (i % 100 == 99) uv_run(node.loop.uv(), UV_RUN_NOWAIT);
+      if (i % 1000 == 999) node.client.got.clear();
+    }
+    with_journal = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    alive->stop();
+    REQUIRE(node.settle());
+    MESSAGE(node.journal->stats().batches << " batches");
+  }
+  MESSAGE(n << " persistent 1 KiB sends to a consumer (auto ack): " << with_journal * 1e9 / static_cast<double>(n) << " ns each with the journal, "
+            << without * 1e9 / static_cast<double>(n) << " ns without");
+}
