@@ -89,7 +89,6 @@ void Consumer::on_message(client::StompConnection&, const stomp::Frame& m) {
       r.latency.record(latency > 0 ? static_cast<std::uint64_t>(latency) : 0);
     }
     if (opt_.verify) r.verifier.record(verifier_slot_, static_cast<std::uint32_t>(producer), seq);
-    run_.progress.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t n = run_.delivered.fetch_add(1) + 1;
     if (n == run_.expected.load()) worker_.all_delivered();
   }

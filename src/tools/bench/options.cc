@@ -149,6 +149,8 @@ const std::vector<OptionRow>& table() {
       {"--connect-timeout", true, "MS", "CONNECT deadline per connection (default 5000)",
        uint_field(&BenchOptions::connect_timeout_ms, "--connect-timeout")},
       {"--name", true, "NAME", "scenario label in the summary line", string_field(&BenchOptions::name)},
+      {"--interval", true, "S", "print sent/received rates every S seconds while running",
+       seconds_field(&BenchOptions::interval_s, "--interval")},
       {"--help", false, "", "this text", flag(&BenchOptions::help)},
   };
   return rows;
@@ -262,7 +264,8 @@ std::string usage() {
   std::string text =
       "usage: twinmq-bench [options]\n"
       "A STOMP load generator for twinmq or any STOMP broker (ActiveMQ, Artemis, RabbitMQ).\n"
-      "Prints the scenario first, then one summary line:\n"
+      "Prints the scenario first, then (with --interval) progress lines, then one\n"
+      "summary line:\n"
       "  scenario=NAME sent=N received=N elapsed=S rate=R msg/s p50=.. p99=.. p999=.. max=..\n"
       "  lost=N dup=N ooo=N cpu(bench)=P%\n"
       "Latencies are end to end (producer stamp to consumer), in microseconds.\n"

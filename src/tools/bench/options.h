@@ -44,6 +44,7 @@ struct BenchOptions {
   std::uint32_t drain_timeout_ms = 5000;// give up this long after deliveries stop
   std::uint32_t connect_timeout_ms = 5000;
   std::string name;                     // scenario label; empty = derived
+  double interval_s = 0;                // > 0: a progress line this often
   bool help = false;
 
   bool topic() const { return destination.rfind("/topic/", 0) == 0; }

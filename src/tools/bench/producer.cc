@@ -96,7 +96,7 @@ void Producer::send_one(std::int64_t stamp_ns) {
       .headers = stamp,
   });
   ++next_seq_;
-  run_.progress.fetch_add(1, std::memory_order_relaxed);
+  run_.sent.fetch_add(1, std::memory_order_relaxed);
   if (seq == opt_.warmup) first_measured_ns_ = stamp_ns;
   if (opt_.tx && (++in_tx_ == opt_.tx || last)) {
     in_tx_ = 0;

@@ -70,7 +70,7 @@ struct RunState {
 
   std::atomic<std::uint64_t> delivered{0};       // this run's messages consumed (all consumers)
   std::atomic<std::uint64_t> expected{kUnknown}; // deliveries that complete the run
-  std::atomic<std::uint64_t> progress{0};        // sends + deliveries: stall detection
+  std::atomic<std::uint64_t> sent{0};            // SENDs written (progress, --interval)
   std::atomic<bool> stop_sending{false};         // SIGINT: producers wrap up
 
   net::AsyncQueue<WorkerEvent>* control = nullptr;

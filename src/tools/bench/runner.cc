@@ -59,6 +59,7 @@ class Runner {
   void on_producers_done();
   void on_signal();
   void check_progress();
+  void print_interval(std::int64_t now);
   void finish(const char* reason, bool abort = false);
   RunResult collect();
 
@@ -80,6 +81,8 @@ class Runner {
   std::int64_t cpu_active_ns_ = 0;  // CPU and wall clock when progress was last seen,
   std::int64_t wall_active_ns_ = 0; // so a drain timeout does not dilute cpu(bench)
   std::uint64_t idle_connected_ = 0;
+  std::int64_t interval_start_ns_ = 0;
+  std::uint64_t interval_sent_ = 0, interval_delivered_ = 0;
   bool interrupted_ = false;
   std::string error_;
 };
@@ -264,7 +267,8 @@ void Runner::on_signal() {
 void Runner::check_progress() {
   if (phase_ != Phase::running && phase_ != Phase::awaiting_deliveries) return;
   const std::int64_t now = mono_ns();
-  const std::uint64_t p = run_.progress.load(std::memory_order_relaxed);
+  if (opt_.interval_s > 0) print_interval(now);
+  const std::uint64_t p = run_.sent.load(std::memory_order_relaxed) + run_.delivered.load(std::memory_order_relaxed);
   if (p != last_progress_) {
     last_progress_ = p;
     last_change_ns_ = now;
@@ -285,6 +289,25 @@ void Runner::check_progress() {
              " ms (--drain-timeout); the broker stopped answering";
   }
   finish("stalled");
+}
+
+// One line per --interval while running (Artemis perf / RabbitMQ PerfTest style),
+// with warm-up marked, so a long run shows how its rate moves.
+void Runner::print_interval(std::int64_t now) {
+  if (interval_start_ns_ == 0) interval_start_ns_ = run_.t0_ns;
+  const double span = static_cast<double>(now - interval_start_ns_) / 1e9;
+  if (span < opt_.interval_s) return;
+  const std::uint64_t sent = run_.sent.load(std::memory_order_relaxed);
+  const std::uint64_t delivered = run_.delivered.load(std::memory_order_relaxed);
+  const bool warming = sent < opt_.warmup * opt_.producers;
+  std::printf("interval: t=%.1fs sent=%.0f/s received=%.0f/s%s\n",
+              static_cast<double>(now - run_.t0_ns) / 1e9,
+              static_cast<double>(sent - interval_sent_) / span,
+              static_cast<double>(delivered - interval_delivered_) / span, warming ? " warmup" : "");
+  std::fflush(stdout);
+  interval_start_ns_ = now;
+  interval_sent_ = sent;
+  interval_delivered_ = delivered;
 }
 
 void Runner::finish(const char* reason, bool abort) {
