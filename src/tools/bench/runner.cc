@@ -265,8 +265,21 @@ void Runner::on_signal() {
 }
 
 void Runner::check_progress() {
-  if (phase_ != Phase::running && phase_ != Phase::awaiting_deliveries) return;
   const std::int64_t now = mono_ns();
+  if (phase_ == Phase::awaiting_ready && !opt_.idle_mode()) {
+    // Each connect has its own deadline, but a SUBSCRIBE receipt that never comes
+    // does not: bound the whole set-up.
+    const std::int64_t bound_ms = std::int64_t{opt_.connect_timeout_ms} + opt_.drain_timeout_ms;
+    if (now - last_change_ns_ > bound_ms * 1'000'000) {
+      if (error_.empty()) {
+        error_ = "not every producer connected and consumer subscribed within " +
+                 std::to_string(bound_ms) + " ms (--connect-timeout + --drain-timeout)";
+      }
+      finish("set-up stalled");
+    }
+    return;
+  }
+  if (phase_ != Phase::running && phase_ != Phase::awaiting_deliveries) return;
   if (opt_.interval_s > 0) print_interval(now);
   const std::uint64_t p = run_.sent.load(std::memory_order_relaxed) + run_.delivered.load(std::memory_order_relaxed);
   if (p != last_progress_) {

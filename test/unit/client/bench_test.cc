@@ -271,6 +271,12 @@ TEST_CASE("run: nothing listening is an error, not a hang") {
   CHECK(exit_code(*o, r) == 1);
 }
 
+TEST_CASE("run: a SUBSCRIBE that is never receipted fails the set-up in bounded time") {
+  twinmq::test::FakeBroker b({.answer_subscribe = false});
+  RunResult r = run_against(b, {"--count", "10", "--connect-timeout", "100", "--drain-timeout", "100"});
+  CHECK(r.error.find("not every producer connected and consumer subscribed") != std::string::npos);
+}
+
 TEST_CASE("run: an ERROR from the broker fails the run with its message") {
   twinmq::test::FakeBroker b;
   RunResult r = run_against(b, {"--destination", "/queue/error", "--count", "10", "--threads", "1"});

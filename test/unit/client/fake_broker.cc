@@ -84,7 +84,7 @@ struct ServerConn final : net::ConnectionHandler, stomp::FrameSink {
       case stomp::Command::subscribe:
         subs.push_back({std::string(f.header("destination").value_or("")),
                         std::string(f.header("id").value_or(""))});
-        write_receipt(f);
+        if (behaviour.answer_subscribe) write_receipt(f);
         break;
       case stomp::Command::unsubscribe:
         std::erase_if(subs, [&](const Subscription& s) { return s.id == f.header("id"); });

@@ -36,6 +36,7 @@ struct FakeBehaviour {
   std::string connect_error{};       // non-empty: ERROR with this message instead of CONNECTED
   bool garbage_after_connect = false;  // CONNECTED, then bytes that are not STOMP
   bool pause_reading_after_connect = false;  // CONNECTED, then stop reading (back-pressure)
+  bool answer_subscribe = true;    // false: SUBSCRIBE gets no RECEIPT
 };
 
 struct RecordedFrame {
