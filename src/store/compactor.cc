@@ -40,9 +40,7 @@ Result<void> CheckpointWriter::begin() {
   begun_ = true;
   auto& items = job_->plan.items;
   std::sort(items.begin(), items.end(), [](const PlanItem& a, const PlanItem& b) {
-    if (a.seq != b.seq) return a.seq < b.seq;
-    if (a.member != b.member) return a.member < b.member;
-    return a.order < b.order;
+    return a.seq != b.seq ? a.seq < b.seq : a.rank < b.rank;
   });
   auto fd = open_file(tmp_path_, O_WRONLY | O_CREAT | O_TRUNC, 0644, Faults::on);
   if (!fd) return std::unexpected(fd.error());
@@ -65,25 +63,27 @@ Result<void> CheckpointWriter::begin() {
 }
 
 Result<void> CheckpointWriter::copy_message(const PlanItem& item) {
-  auto src = sources_.find(item.from.file);
+  const std::uint64_t offset = item.a;
+  const std::uint64_t id = item.b;
+  auto src = sources_.find(item.file);
   if (src == sources_.end())
-    return make_error(Errc::corrupt, "compaction: message " + std::to_string(item.message_id) +
+    return make_error(Errc::corrupt, "compaction: message " + std::to_string(id) +
                                          " is in a file that is not being compacted");
-  const std::string& path = job_->sources.at(item.from.file);
+  const std::string& path = job_->sources.at(item.file);
   RecordAt rec;
-  const RecordCheck check = read_record(src->second.bytes(), item.from.offset, rec);
+  const RecordCheck check = read_record(src->second.bytes(), offset, rec);
   auto damaged = [&](std::string_view why) {
-    return make_error(Errc::corrupt, "compaction: " + path + " offset " + std::to_string(item.from.offset) +
-                                         ": " + std::string(why) + " (message " +
-                                         std::to_string(item.message_id) + "); nothing was removed");
+    return make_error(Errc::corrupt, "compaction: " + path + " offset " + std::to_string(offset) + ": " +
+                                         std::string(why) + " (message " + std::to_string(id) +
+                                         "); nothing was removed");
   };
   if (check != RecordCheck::ok) return damaged(describe(check));
   std::string why;
   const fb::Event* ev = verified_event(rec.payload, static_cast<RecordType>(rec.frame.type), &why);
   if (ev == nullptr) return damaged(why);
-  const fb::Message* m = stored_message(*ev, item.from.member);
-  if (m == nullptr || m->id() != item.message_id) return damaged("record does not hold the message");
-  result_->relocations.push_back(Relocation{item.message_id, file_offset_ + out_.size()});
+  const fb::Message* m = stored_message(*ev, item.member());
+  if (m == nullptr || m->id() != id) return damaged("record does not hold the message");
+  result_->relocations.push_back(Relocation{id, file_offset_ + out_.size()});
   append_record(out_, item.seq, 0, RecordType::message_enqueued, encoder_.encode_enqueued(*m));
   ++result_->messages;
   return {};
@@ -135,11 +135,11 @@ Result<bool> CheckpointWriter::step(std::size_t budget) {
   while (next_item_ < items.size() && work < budget) {
     const PlanItem& item = items[next_item_++];
     const std::size_t before = out_.size();
-    if (item.copy) {
+    if (item.copy()) {
       if (auto r = copy_message(item); !r) return fail(r.error());
     } else {
-      out_.insert(out_.end(), job_->plan.framed.begin() + static_cast<std::ptrdiff_t>(item.begin),
-                  job_->plan.framed.begin() + static_cast<std::ptrdiff_t>(item.end));
+      out_.insert(out_.end(), job_->plan.framed.begin() + static_cast<std::ptrdiff_t>(item.a),
+                  job_->plan.framed.begin() + static_cast<std::ptrdiff_t>(item.b));
     }
     ++result_->records;
     work += out_.size() - before + 64;

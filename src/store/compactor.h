@@ -12,7 +12,9 @@
 //    next record opens a new segment starting at C + 1). The plan lists what a replay
 //    needs to rebuild the state as of C: live messages by location, the events that
 //    created destinations and durable subscriptions, dead-letter moves. Building it
-//    walks the index (no I/O), copying no message bytes.
+//    walks the index (no I/O, no message bytes): one 32-byte item per live message,
+//    about 0.3 s per million live messages on the loop thread — paid only when as much
+//    garbage as live data has accumulated.
 //  - Write (writer thread, CheckpointWriter): sorts the plan by seq, copies each live
 //    message's record out of the old files (mmap; CRC and flatbuffer checked again on
 //    the way), writes `<C>.ckpt.tmp` in slices of a few MiB between journal batches

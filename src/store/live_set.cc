@@ -126,7 +126,7 @@ void LiveSet::kill(std::uint64_t id) {
   } else if (e.loc != kNone) {
     --locs_[e.loc].live;
   }
-  if (auto mv = moves_.find(id); mv != moves_.end()) {
+  if (auto mv = e.moved ? moves_.find(id) : moves_.end(); mv != moves_.end()) {
     for (const Move& m : mv->second) {
       unpin(m.from);
       unpin(m.to);
@@ -210,6 +210,7 @@ void LiveSet::move(Seq seq, std::uint64_t id, std::string_view queue, std::strin
   --locs_[from].live;
   ++locs_[to].live;
   moves_[id].push_back(Move{seq, from, to});
+  e.moved = true;
   pin(from);
   pin(to);
 }
@@ -308,11 +309,10 @@ void LiveSet::add_framed(CheckpointPlan& plan, Seq seq, std::uint32_t member, st
                          const broker::Event& e, EventEncoder& enc) const {
   PlanItem item;
   item.seq = seq;
-  item.member = member;
-  item.order = order;
-  item.begin = plan.framed.size();
+  item.rank = PlanItem::rank_of(member, order);
+  item.a = plan.framed.size();
   append_record(plan.framed, seq, 0, record_type_of(e), enc.encode(e));
-  item.end = plan.framed.size();
+  item.b = plan.framed.size();
   plan.items.push_back(item);
 }
 
@@ -349,21 +349,22 @@ CheckpointPlan LiveSet::plan_checkpoint(Seq upto, std::uint64_t next_message_id,
   for (const auto& [id, e] : messages_) {
     PlanItem item;
     item.seq = e.seq;
-    item.member = e.member;
-    item.order = 1;
-    item.copy = true;
-    item.from = MessageLoc{e.file, e.member, e.offset};
-    item.message_id = id;
+    item.rank = PlanItem::rank_of(e.member, 1);
+    item.a = e.offset;
+    item.b = id;
+    item.file = e.file;
     plan.items.push_back(item);
 
-    const auto moves = moves_.find(id);
+    // Most messages are in one queue with no history: two flag checks, no lookups.
+    const Location& origin = locs_[e.origin];
+    if (!e.moved && origin.kind != LocKind::topic) continue;
+    const auto moves = e.moved ? moves_.find(id) : moves_.end();
     auto moved_from = [&](LocId d) {
       if (moves == moves_.end()) return false;
       for (const Move& m : moves->second)
         if (m.from == d) return true;
       return false;
     };
-    const Location& origin = locs_[e.origin];
     if (origin.kind == LocKind::topic) {
       // Replay queues the message for every durable subscription of the topic that
       // exists at its seq; take it out again where it has already left.

@@ -55,17 +55,22 @@ struct MessageLoc {
   std::uint64_t offset = 0;  // of the record's frame in the file
 };
 
-// One record of a checkpoint to be: either a live message to copy from where it is,
-// or a record the loop already framed (in CheckpointPlan::framed).
+// One record of a checkpoint to be: a live message to copy from where it is now
+// (file != 0), or a record the loop already framed (file == 0: bytes [a, b) of
+// CheckpointPlan::framed). 32 bytes: a plan holds one per live message.
 struct PlanItem {
-  Seq seq;                   // sort key: seq, member, order
-  std::uint32_t member = 0;
-  std::uint32_t order = 0;   // 0 = the event itself, 1 = removals synthesised after it
-  bool copy = false;
-  MessageLoc from;           // copy: where the message is
-  std::uint64_t message_id = 0;
-  std::size_t begin = 0, end = 0;  // framed: range in CheckpointPlan::framed
+  Seq seq;                 // sort key: seq, then rank
+  std::uint64_t a = 0;     // copy: offset of the record holding the message; framed: begin
+  std::uint64_t b = 0;     // copy: the message id; framed: end
+  FileNo file = 0;         // copy: where the message is; 0 = framed
+  std::uint32_t rank = 0;  // member << 2 | order (0 location removed, 1 the event, 2 synthesised after it)
+
+  bool copy() const { return file != 0; }
+  std::uint32_t member() const { return rank >> 2; }
+  static std::uint32_t rank_of(std::uint32_t member, std::uint32_t order) { return member << 2 | order; }
 };
+
+static_assert(sizeof(PlanItem) == 32);
 
 struct CheckpointPlan {
   Seq upto;                          // the checkpoint stands for every seq up to here
@@ -131,6 +136,7 @@ class LiveSet {
     std::uint32_t bytes = 0;     // its share of the record's bytes
     LocId loc = kNone;           // where it is, or kMany (see many_)
     LocId origin = kNone;        // the destination it was sent to (pinned)
+    bool moved = false;          // has a dead-letter history in moves_
   };
   struct Move {
     Seq seq;

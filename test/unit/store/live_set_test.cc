@@ -96,12 +96,12 @@ TEST_CASE("a checkpoint plan replays the live state: locations, copies, removals
   std::vector<std::pair<std::uint64_t, std::string>> items;
   EventDecoder dec;
   for (const PlanItem& it : plan.items) {
-    if (it.copy) {
-      items.emplace_back(it.seq.value, "copy " + std::to_string(it.message_id));
+    if (it.copy()) {
+      items.emplace_back(it.seq.value, "copy " + std::to_string(it.b));
       continue;
     }
     RecordAt rec;
-    REQUIRE(read_record(std::span(plan.framed).subspan(it.begin, it.end - it.begin), 0, rec) == RecordCheck::ok);
+    REQUIRE(read_record(std::span(plan.framed).subspan(it.a, it.b - it.a), 0, rec) == RecordCheck::ok);
     auto ev = dec.decode(static_cast<RecordType>(rec.frame.type), rec.payload);
     REQUIRE(ev.has_value());
     items.emplace_back(it.seq.value, std::string(record_type_name(static_cast<RecordType>(rec.frame.type))));

@@ -132,3 +132,25 @@ TEST_CASE("measure: loop-side cost of journaling a persistent send" * doctest::s
   MESSAGE(n << " persistent 1 KiB sends to a consumer (auto ack): " << with_journal * 1e9 / static_cast<double>(n) << " ns each with the journal, "
             << without * 1e9 / static_cast<double>(n) << " ns without");
 }
+
+TEST_CASE("measure: loop time to plan a checkpoint of N live messages" * doctest::skip()) {
+  const std::size_t n = env_count("TWINMQ_MEASURE_MESSAGES", 1'000'000);
+  LiveSet live;
+  std::vector<broker::MessageRef> keep;
+  broker::MessageInit init;
+  init.id_prefix = "p";
+  init.destination = "/queue/a";
+  init.persistent = true;
+  live.apply(Seq{1}, broker::DestinationAdded{"/queue/a"}, 1, 64, 64);
+  for (std::size_t i = 0; i < n; ++i) {
+    init.id = i + 1;
+    auto m = broker::Message::create(init);
+    live.apply(Seq{i + 2}, broker::MessageEnqueued{m}, 1 + static_cast<FileNo>(i / 30000), (i % 30000) * 1100, 1100);
+  }
+  EventEncoder enc;
+  const auto t0 = std::chrono::steady_clock::now();
+  const CheckpointPlan plan = live.plan_checkpoint(Seq{n + 1}, n + 1, enc);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(plan.items.size() == n + 1);
+  MESSAGE("planning a checkpoint of " << n << " live messages took " << s * 1000 << " ms on the loop");
+}
