@@ -71,6 +71,7 @@ void PreciseTimer::arm_at(std::int64_t mono_ns) {
   spec.it_value.tv_sec = mono_ns / 1'000'000'000;
   spec.it_value.tv_nsec = mono_ns % 1'000'000'000;
   timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+  armed_ = true;
 }
 
 void PreciseTimer::close() {
@@ -82,10 +83,17 @@ void PreciseTimer::close() {
 
 void PreciseTimer::on_poll(uv_poll_t* h, int status, int) noexcept {
   auto* self = net::owner_of<PreciseTimer>(h);
-  std::uint64_t expirations = 0;
-  // Reading clears readiness; EAGAIN means a re-arm raced the wake-up: nothing due.
-  if (::read(self->fd_, &expirations, sizeof expirations) != sizeof expirations || status < 0) return;
-  if (!self->closing_ && self->fn_) self->fn_();
+  if (status < 0 || self->closing_) return;
+  // Setting the timer resets its expiration count, which is what makes the fd
+  // readable; so instead of read() + re-arm (two system calls per paced message)
+  // the callback's own re-arm clears it, and only when it does not re-arm do we
+  // disarm explicitly.
+  self->armed_ = false;
+  if (self->fn_) self->fn_();
+  if (!self->armed_ && !self->closing_) {
+    itimerspec off{};
+    timerfd_settime(self->fd_, 0, &off, nullptr);
+  }
 }
 
 }  // namespace twinmq::bench

@@ -52,6 +52,7 @@ class PreciseTimer final : public net::HandleBase {
   uv_poll_t poll_{};
   int fd_;
   std::function<void()> fn_;
+  bool armed_ = false;  // arm_at() was called since the last wake-up
 };
 
 }  // namespace twinmq::bench
