@@ -28,11 +28,11 @@ void raise_fd_limit() {
   }
 }
 
-// Connections hand their large output buffers back after every write, and a
-// producer's next batch allocates a fresh one. Left to glibc, every such buffer is
-// an mmap (above 128 KiB) or a trimmed heap top, so each batch page-faults its way
-// in again: most of the bench's CPU. Keeping freed memory in the process makes a
-// batch's allocation a free-list hit.
+// Large buffers (output batches, split-frame copies, the verifier's bitsets) come
+// and go during a run. Left to glibc, each one above 128 KiB is a fresh mmap and a
+// freed heap top is trimmed, so the next one page-faults its way in again (once
+// measured at most of the bench's CPU). Keeping freed memory in the process makes
+// the next allocation a free-list hit.
 void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);

@@ -57,8 +57,8 @@ bool Producer::wrapped_up_if_done(std::int64_t now_ns) {
 }
 
 void Producer::pump() {
-  // One allocation for the whole batch: a connection gives its large buffers back
-  // after each write (net/tcp_connection.cc), so a batch starts from nothing.
+  // One allocation for the whole batch instead of growth by doubling, should the
+  // connection have given its buffer back since the last one.
   if (can_send()) conn_.reserve_output(kHighWatermark + run_.body.size() + 512);
   while (can_send()) {
     const std::int64_t now = mono_ns();
