@@ -8,12 +8,12 @@
 namespace twinmq::net {
 
 namespace {
-// A connection whose idle buffers grew beyond this gives the memory back, so 5,000
-// idle connections cost only their handles.
-constexpr std::size_t kKeepCapacity = 16u << 10;
+// Output buffers keep their capacity between writes (a busy connection then
+// allocates nothing); one that a burst grew beyond this is given back once empty.
+constexpr std::size_t kKeepCapacityFactor = 2;  // times the high watermark
 
-void release_if_large(std::string& s) {
-  if (s.empty() && s.capacity() > kKeepCapacity) std::string().swap(s);
+void release_if_large(std::string& s, std::size_t high) {
+  if (s.empty() && s.capacity() > kKeepCapacityFactor * high) std::string().swap(s);
 }
 }  // namespace
 
@@ -108,10 +108,11 @@ void TcpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 }
 
 void TcpConnection::commit_output() {
-  if (closing_ || flush_registered_ || pending_.empty()) return;
+  if (closing_ || pending_.empty()) return;
+  (void)above_high_watermark();  // records the crossing, so on_drained() follows
+  if (flush_registered_) return;
   flush_registered_ = true;
   loop_.want_flush(this);
-  if (queued_bytes() >= marks_.high) above_high_ = true;
 }
 
 void TcpConnection::flush() {
@@ -155,12 +156,12 @@ void TcpConnection::after_write(int status) {
   }
   inflight_.clear();
   inflight_off_ = 0;
-  release_if_large(inflight_);
+  release_if_large(inflight_, marks_.high);
   if (!pending_.empty()) {
     flush();
     if (closing_) return;
   } else {
-    release_if_large(pending_);
+    release_if_large(pending_, marks_.high);
   }
   maybe_drained();
   if (close_when_drained_ && queued_bytes() == 0 && !closing_) close_with(close_status_);

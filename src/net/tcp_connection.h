@@ -9,7 +9,8 @@
 //    (uv_try_write first, uv_write for the rest). One write in flight at a time; the
 //    in-flight buffer is untouched until its write callback (libuv does not copy).
 //    Both buffers keep their capacity, so a busy connection allocates nothing per
-//    frame; an idle one gives large buffers back.
+//    frame; only a buffer that a burst grew far past the high watermark is given back
+//    (freeing after every write made each burst re-grow from fresh pages).
 //  - Back-pressure: queued_bytes() above the high watermark means "stop producing
 //    for me" (the broker stops dispatching); on_drained() fires when it falls below
 //    the low watermark again. pause_reading() stops reading a producer.
@@ -72,7 +73,13 @@ class TcpConnection final : public HandleBase, private Flushable {
   std::string& output() { return pending_; }
   void commit_output();
   std::size_t queued_bytes() const { return pending_.size() + (inflight_.size() - inflight_off_); }
-  bool above_high_watermark() const { return queued_bytes() >= marks_.high; }
+  // True above the high watermark. Whoever sees "true" is promised an on_drained()
+  // later, so crossing is recorded here, whichever path observed it first.
+  bool above_high_watermark() const {
+    if (queued_bytes() < marks_.high) return false;
+    above_high_ = true;
+    return true;
+  }
 
   void pause_reading();
   void resume_reading();
@@ -114,7 +121,7 @@ class TcpConnection final : public HandleBase, private Flushable {
   bool flush_registered_ = false;
   bool reading_ = false;
   bool read_paused_ = false;
-  bool above_high_ = false;
+  mutable bool above_high_ = false;
   bool close_when_drained_ = false;
 };
 
