@@ -3,6 +3,7 @@
 //   twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]   run a broker in the foreground
 //   twinmq --check-config FILE [-Dname=value ...]                 validate, print problems, exit 0/2
 //   twinmq verify-store DIR                                        check a data directory's journal
+//   twinmq status --config FILE [-Dname=value ...]                 ask the running broker for its role and link
 //   twinmq --version
 //
 // ${twinmq.base} defaults to the directory above the config file's directory (so
@@ -17,6 +18,7 @@
 
 #include "app/exit_codes.h"
 #include "app/runtime.h"
+#include "app/status_server.h"
 #include "base/log.h"
 #include "config/xml_loader.h"
 #include "store/verify.h"
@@ -34,13 +36,17 @@ constexpr const char* kUsage =
     "  twinmq verify-store DIR\n"
     "      check every journal segment's CRCs and sequence continuity; print identity, epoch,\n"
     "      first/last sequence and messages per destination; exit 1 on any problem\n"
+    "  twinmq status --config FILE [-Dname=value ...]\n"
+    "      ask the broker running with this configuration (over <dataDirectory>/status.sock) for its\n"
+    "      role, peer, replication link state, positions, lag and whether the pair is in sync;\n"
+    "      exit 1 if it cannot be reached\n"
     "  twinmq --version\n"
     "\n"
     "  LEVEL is trace, debug, info (default), warn, error or off.\n"
     "  -Dname=value sets ${name} in the configuration (wins over the environment).\n";
 
 struct CommandLine {
-  enum class Mode { none, run, check_config, verify_store, version, help } mode = Mode::none;
+  enum class Mode { none, run, check_config, verify_store, status, version, help } mode = Mode::none;
   std::string config_file;
   std::string store_dir;
   config::Defines defines;
@@ -61,12 +67,15 @@ int parse(int argc, char** argv, CommandLine& cl) {
     cl.store_dir = args[1];
     return -1;
   }
+  const bool status = !args.empty() && args[0] == "status";
+  if (status) args.erase(args.begin());
+  const int shift = status ? 1 : 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     auto value = [&](std::string_view flag) -> const char* {
       if (i + 1 >= args.size()) return nullptr;
       (void)flag;
-      return argv[1 + ++i];
+      return argv[1 + shift + ++i];
     };
     if (a == "--config" || a == "--check-config") {
       const char* v = value(a);
@@ -99,6 +108,10 @@ int parse(int argc, char** argv, CommandLine& cl) {
     } else {
       return usage_error("unknown argument '" + std::string(a) + "'");
     }
+  }
+  if (status) {
+    if (cl.mode != CommandLine::Mode::run) return usage_error("status needs --config FILE");
+    cl.mode = CommandLine::Mode::status;
   }
   if (cl.mode == CommandLine::Mode::none) return usage_error("nothing to do");
   return -1;
@@ -138,6 +151,11 @@ int main(int argc, char** argv) {
       return app::kExitClean;
     case CommandLine::Mode::verify_store:
       return store::run_verify_store(cl.store_dir);
+    case CommandLine::Mode::status: {
+      auto result = load(cl);
+      if (!result.ok()) return app::kExitConfigError;
+      return app::run_status(result.config.data_directory, cl.config_file);
+    }
     case CommandLine::Mode::check_config: {
       auto result = load(cl);
       if (!result.ok()) {

@@ -3,18 +3,20 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <random>
 
 #include "app/exit_codes.h"
 #include "base/clock.h"
+#include "replication/pair_marker.h"
 
 namespace twinmq::app {
 
 namespace {
 // How often the broker's housekeeping (expiry sweep) runs.
 constexpr std::uint64_t kTickMs = 250;
-// On shutdown, how long we wait for held receipts to be released (journal durable)
-// before closing the connections anyway.
+// On shutdown, how long we wait for held receipts to be released (journal durable,
+// slave applied) before closing the connections anyway.
 constexpr std::int64_t kDrainLimitMs = 5000;
 
 // Message ids must be unique per broker; until a store gives a stable identity, a
@@ -25,6 +27,12 @@ std::string random_prefix() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", dist(rd));
   return buf;
+}
+
+const config::TransportConnector* replication_connector(const config::Config& c) {
+  for (const auto& t : c.connectors)
+    if (t.endpoint.scheme == "tcp") return &t;
+  return nullptr;
 }
 }  // namespace
 
@@ -48,14 +56,16 @@ Runtime::Runtime(config::Config config) : config_(std::move(config)) {}
 
 Runtime::~Runtime() {
   servers_.clear();
+  master_.reset();
+  slave_.reset();
+  status_.reset();
   if (journal_) journal_->close();
   loop_.shutdown();
 }
 
-bool Runtime::open_store(broker::BrokerOptions& options) {
+bool Runtime::open_store() {
   if (!config_.persistent) {
     spdlog::warn("persistent=\"false\": nothing is written to disk; every message is lost when this broker stops");
-    options.id_prefix = config_.broker_name + "-" + random_prefix();
     return true;
   }
   auto journal = store::Journal::open(loop_, config_.journal);
@@ -64,17 +74,22 @@ bool Runtime::open_store(broker::BrokerOptions& options) {
     return false;
   }
   journal_ = std::move(*journal);
-  // The store's identity makes message ids the same on every broker that holds this
-  // store (recovery, and later the slave).
-  options.id_prefix = journal_->identity().id.to_string().substr(0, 12);
   return true;
 }
 
-bool Runtime::start() {
+void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
   broker::BrokerOptions options;
   options.policy_for = [this](std::string_view destination) { return config_.policy_for(destination); };
-  if (!open_store(options)) return false;
+  // The store's identity makes message ids the same on every broker that holds this
+  // store (recovery, the slave, and the slave after it took over).
+  options.id_prefix = identity ? identity->id.to_string().substr(0, 12) : config_.broker_name + "-" + random_prefix();
   broker_ = std::make_unique<broker::Broker>(std::move(options));
+}
+
+bool Runtime::start() {
+  started_ms_ = mono_ms();
+  if (!open_store()) return false;
+  make_broker(journal_ ? std::optional(journal_->identity()) : std::nullopt);
   if (journal_) {
     auto report = journal_->start(*broker_);
     if (!report) {
@@ -88,37 +103,166 @@ bool Runtime::start() {
     for (const auto& note : report->notes) spdlog::info("journal: {}", note);
   }
 
+  sigint_ = net::Signal::create(loop_, SIGINT, [this](int) { begin_shutdown("SIGINT"); });
+  sigterm_ = net::Signal::create(loop_, SIGTERM, [this](int) { begin_shutdown("SIGTERM"); });
+
+  const auto& rep = config_.replication;
+  if (rep.master) {
+    replication::SlaveOptions o;
+    o.broker_name = config_.broker_name;
+    o.master_uri = rep.master_uri;
+    o.master_host = rep.master->host;
+    o.master_port = rep.master->port;
+    o.user_name = rep.user_name;
+    o.password = rep.password;
+    o.persistent = config_.persistent;
+    o.shutdown_on_master_failure = rep.shutdown_on_master_failure;
+    o.heart_beat_ms = rep.heart_beat_ms;
+    o.link_timeout_ms = rep.link_timeout_ms;
+    replication::SlaveHost& host = *this;
+    slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
+    slave_->start();
+  } else if (const auto* c = replication_connector(config_)) {
+    if (!start_master(*c)) return false;
+  } else {
+    start_tick();
+    if (!open_connectors("standalone broker")) return false;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_directory, ec);
+  const std::string socket = config_.data_directory + "/" + kStatusSocketName;
+  if (auto s = StatusServer::listen(loop_, socket, [this] { return status_text(); }); s) {
+    status_ = std::move(*s);
+  } else {
+    spdlog::warn("`twinmq status` is not available: {}", s.error().message);
+  }
+  spdlog::info("broker '{}' started (twinmq {})", config_.broker_name, TWINMQ_VERSION);
+  return true;
+}
+
+bool Runtime::start_master(const config::TransportConnector& c) {
+  const auto& rep = config_.replication;
+  replication::MasterOptions o;
+  o.broker_name = config_.broker_name;
+  o.host = c.endpoint.host;
+  o.port = c.endpoint.port;
+  for (const auto& u : config_.users) o.users.emplace_back(u.username, u.password);
+  o.shutdown_on_slave_failure = rep.shutdown_on_slave_failure;
+  o.minimum_replicas = rep.minimum_replicas;
+  o.heart_beat_ms = rep.heart_beat_ms;
+  o.link_timeout_ms = rep.link_timeout_ms;
+  replication::MasterLink::Callbacks cb;
+  cb.on_in_sync = [this] {
+    if (!waiting_reason_.empty()) open_connectors("a slave is in sync");
+  };
+  cb.on_fatal = [this](const std::string& reason) { begin_shutdown(reason, kExitSlaveLost); };
+  master_ = std::make_unique<replication::MasterLink>(loop_, *broker_, journal_.get(), std::move(o), std::move(cb));
+  if (auto r = master_->open(); !r) {
+    spdlog::error("cannot open connector 'replication' ({}): {}", c.uri, r.error().message);
+    return false;
+  }
+  start_tick();
+  if (rep.wait_for_slave) waiting_reason_ = "waitForSlave=\"true\"";
+  if (journal_) {
+    const std::string dir = journal_->directory();
+    if (auto m = replication::read_pair_marker(dir, journal_->identity())) {
+      if (m->identity.id == journal_->identity().id && m->identity.epoch == journal_->identity().epoch) {
+        waiting_reason_ = "this master had slave " + m->slave + " in sync when it stopped, so the slave may have "
+                          "taken over";
+        spdlog::warn("replication: {} ({}). Client connectors stay CLOSED until a slave is in sync again. If the "
+                     "slave was promoted, this master's data is stale: follow the recovery procedure (README "
+                     "\"Recovering the pair\"). If the slave is gone for good and this master must serve alone, "
+                     "delete {} and restart",
+                     waiting_reason_, replication::pair_marker_path(dir), replication::pair_marker_path(dir));
+      } else {
+        // The store was replaced (resync from the promoted slave): the note is about
+        // another history.
+        spdlog::info("replication: removing pairing note {} of another store or epoch",
+                     replication::pair_marker_path(dir));
+        if (auto r = replication::remove_pair_marker(dir); !r) spdlog::warn("replication: {}", r.error().message);
+      }
+    }
+  }
+  if (waiting_reason_.empty()) return open_connectors("master");
+  spdlog::info("client connectors stay closed (not listening) until a slave is in sync: {}", waiting_reason_);
+  return true;
+}
+
+bool Runtime::open_connectors(const std::string& why) {
+  if (stopping_ || !servers_.empty()) return true;
+  waiting_reason_.clear();
   for (const auto& c : config_.connectors) {
     if (c.endpoint.scheme != "stomp") continue;
     auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, server_options(config_, c));
     if (auto r = server->open(); !r) {
       spdlog::error("cannot open connector '{}' ({}): {}", c.name, c.uri, r.error().message);
+      servers_.clear();
+      begin_shutdown("a client connector cannot open", kExitRuntimeFailure);
       return false;
     }
     servers_.push_back(std::move(server));
   }
-
-  sigint_ = net::Signal::create(loop_, SIGINT, [this](int) { begin_shutdown("SIGINT"); });
-  sigterm_ = net::Signal::create(loop_, SIGTERM, [this](int) { begin_shutdown("SIGTERM"); });
-  tick_ = net::Timer::create(loop_);
-  tick_->start(kTickMs, kTickMs, [this] { broker_->tick(wall_ms()); });
-  spdlog::info("broker '{}' started (twinmq {})", config_.broker_name, TWINMQ_VERSION);
+  spdlog::info("client connectors open ({})", why);
   return true;
 }
 
-void Runtime::begin_shutdown(const char* reason) {
+void Runtime::start_tick() {
+  if (tick_) return;
+  tick_ = net::Timer::create(loop_);
+  tick_->start(kTickMs, kTickMs, [this] { broker_->tick(wall_ms()); });
+}
+
+std::string Runtime::status_text() {
+  replication::LinkStatus s;
+  if (slave_) {
+    s = slave_->status();
+  } else if (master_) {
+    s = master_->status();
+    s.role_reason = "replication connector";
+    s.role_since_ms = wall_ms() - (mono_ms() - started_ms_);
+  } else {
+    s.link_state = "none (standalone: no replication connector, no masterConnectorURI)";
+    s.role_reason = "standalone";
+    s.role_since_ms = wall_ms() - (mono_ms() - started_ms_);
+    s.last_seq = broker_ ? broker_->event_log().last() : Seq{0};
+  }
+  std::string out = replication::format_status(s, config_.broker_name);
+  out += "client connectors: ";
+  if (!servers_.empty()) {
+    out += "open";
+    for (const auto& srv : servers_) out += " " + srv->options().name + "=" + std::to_string(srv->port());
+  } else {
+    out += "closed";
+    if (!waiting_reason_.empty()) out += " (" + waiting_reason_ + ")";
+  }
+  out += "\n";
+  if (journal_) out += "journal: " + journal_->directory() + ", durable up to seq " + std::to_string(journal_->last_durable_seq().value) + "\n";
+  return out;
+}
+
+void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   if (stopping_) return;
   stopping_ = true;
+  exit_code_ = exit_code;
+  shutdown_reason_ = reason;
   spdlog::info("shutting down ({})", reason);
-  // 1. stop accepting; 2. wait until every receipt we hold has been released (the
-  // journal made it durable), bounded; then finish_shutdown().
+  // A slave stops mirroring at once; it never takes over on its way out.
+  if (slave_) slave_->close();
+  // 1. stop accepting; 2. wait until every receipt we hold has been released (journal
+  // durable, slave applied), bounded; then finish_shutdown(). A master stopping because
+  // its slave is lost keeps them held: nothing unmirrored is ever confirmed.
   for (auto& s : servers_) s->close_listener();
+  if (exit_code == kExitSlaveLost || !broker_) {
+    finish_shutdown();
+    return;
+  }
   drain_deadline_ms_ = mono_ms() + kDrainLimitMs;
   drain_ = net::Timer::create(loop_);
   auto check = [this] {
     const bool drained = !broker_ || broker_->reply_gate().released() >= broker_->event_log().last();
     if (drained || mono_ms() >= drain_deadline_ms_) {
-      if (!drained) spdlog::warn("shutdown: receipts still held after {} ms (journal not durable); closing anyway", kDrainLimitMs);
+      if (!drained) spdlog::warn("shutdown: receipts still held after {} ms (journal not durable or slave not acknowledging); closing anyway", kDrainLimitMs);
       drain_.reset();
       finish_shutdown();
     }
@@ -128,23 +272,25 @@ void Runtime::begin_shutdown(const char* reason) {
 
 void Runtime::finish_shutdown() {
   // 3. let every session flush and close; 4. write the journal's last batch and stop
-  // its writer; 5. drop our own handles: the loop then ends by itself once the last
-  // connection has closed.
+  // its writer; 5. tell the slave (it takes over); 6. drop our own handles: the loop
+  // then ends by itself once the last connection has closed.
   for (auto& s : servers_) s->close_all();
   if (journal_) journal_->close();
+  if (master_) master_->shutdown(shutdown_reason_);
   tick_.reset();
+  status_.reset();
   sigint_.reset();
   sigterm_.reset();
 }
 
 int Runtime::run() {
   if (!start()) {
-    begin_shutdown("start-up failed");
+    begin_shutdown("start-up failed", kExitRuntimeFailure);
     loop_.run();
     return kExitRuntimeFailure;
   }
   loop_.run();
-  spdlog::info("broker '{}' stopped", config_.broker_name);
+  spdlog::info("broker '{}' stopped (exit code {})", config_.broker_name, exit_code_);
   return exit_code_;
 }
 

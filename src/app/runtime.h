@@ -2,30 +2,45 @@
 // which it starts and stops.
 //
 // Start-up: loop → journal (lock the data directory, load identity) → broker → replay
-// the journal into it → STOMP connectors (listening) → signals, timers → run.
+// the journal into it → the role:
+//   master      replication listener (MasterLink), then the STOMP connectors — at once,
+//               or only once a slave is in sync (waitForSlave="true", or a `paired`
+//               marker saying this master had a slave that may have taken over);
+//   slave       SlaveLink dials the master; STOMP connectors stay closed (not
+//               listening) until promotion; no housekeeping tick (the master decides
+//               expiry);
+//   standalone  no replication: STOMP connectors at once
+// → status socket → signals, timers → run.
 // Shut-down mirrors it: stop accepting and stop reading → wait (bounded) until every
-// held receipt is released (journal durable) → flush and close sessions → close the
-// journal (last batch written, writer joined) → close timers and signals → run the
-// loop until every handle is closed → close the loop.
+// held receipt is released (journal durable and slave applied) → flush and close
+// sessions → close the journal → tell the slave (Shutdown: it takes over) → close
+// timers, signals, status → run the loop until every handle is closed → close the loop.
+//
+// As a slave the Runtime is the SlaveLink's SlaveHost: an initial sync replaces the
+// journal and the broker (runtime_slave.cc).
 //
 // Lifecycle: one per process, created by main() on its stack. Loop thread only.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
 #include "net/loop.h"
 #include "net/posix_signal.h"
 #include "net/timer.h"
+#include "replication/master_link.h"
+#include "replication/slave_link.h"
 #include "stomp/server.h"
 #include "store/journal.h"
 
 namespace twinmq::app {
 
-class Runtime {
+class Runtime final : private replication::SlaveHost {
  public:
   explicit Runtime(config::Config config);
   ~Runtime();
@@ -37,20 +52,40 @@ class Runtime {
 
  private:
   bool start();
-  bool open_store(broker::BrokerOptions& options);
-  void begin_shutdown(const char* reason);
+  bool open_store();
+  void make_broker(const std::optional<store::StoreIdentity>& identity);
+  bool start_master(const config::TransportConnector& replication);
+  bool open_connectors(const std::string& why);
+  std::string status_text();
+  void start_tick();
+  void begin_shutdown(const std::string& reason, int exit_code = 0);
   void finish_shutdown();
+
+  // replication::SlaveHost (runtime_slave.cc)
+  broker::Broker& broker() override { return *broker_; }
+  store::Journal* journal() override { return journal_.get(); }
+  std::string journal_dir() const override { return config_.persistent ? config_.journal.directory : std::string(); }
+  Result<void> discard_state(const std::optional<store::StoreIdentity>& identity) override;
+  Result<void> reopen_state() override;
+  void promote(const std::string& reason) override;
+  void exit_process(int code, const std::string& reason) override;
 
   config::Config config_;
   net::Loop loop_;
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<replication::MasterLink> master_;
+  std::unique_ptr<replication::SlaveLink> slave_;
   std::vector<std::unique_ptr<stomp::StompServer>> servers_;
+  net::HandlePtr<StatusServer> status_;
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;
   net::HandlePtr<net::Timer> tick_;
   net::HandlePtr<net::Timer> drain_;
   std::int64_t drain_deadline_ms_ = 0;
+  std::string shutdown_reason_;
+  std::string waiting_reason_;  // why the client connectors are still closed (master)
+  std::int64_t started_ms_ = 0;
   int exit_code_ = 0;
   bool stopping_ = false;
 };

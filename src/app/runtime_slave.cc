@@ -1,0 +1,54 @@
+// app/runtime_slave.cc — the Runtime as the SlaveLink's host (replication::SlaveHost):
+// replacing the local state for an initial sync, taking over, exiting.
+//
+// An initial sync swaps the journal and the broker underneath the slave link: the old
+// journal is closed and its files removed (the master proved in the handshake that the
+// slave holds nothing it lacks), the store adopts the master's identity, a fresh broker
+// takes the master's id prefix, and once the snapshot checkpoint is written the journal
+// is opened again over it. No STOMP server exists yet on a slave, so nothing else holds
+// a reference to the broker being replaced.
+#include <spdlog/spdlog.h>
+
+#include "app/exit_codes.h"
+#include "app/runtime.h"
+#include "replication/initial_sync.h"
+#include "store/dir_lock.h"
+
+namespace twinmq::app {
+
+Result<void> Runtime::discard_state(const std::optional<store::StoreIdentity>& identity) {
+  if (journal_) {
+    journal_->close();
+    journal_.reset();
+  }
+  broker_.reset();
+  if (config_.persistent) {
+    if (!identity) return make_error(1, "no store identity to adopt");
+    auto lock = store::DirLock::acquire(config_.journal.directory);
+    if (!lock) return std::unexpected(lock.error());
+    if (auto r = replication::reset_store_directory(config_.journal.directory, *identity); !r) return r;
+    spdlog::info("replication: local store {} emptied; it now carries the master's identity {} (epoch {})",
+                 config_.journal.directory, identity->id.to_string(), identity->epoch);
+  }
+  make_broker(identity);
+  return {};
+}
+
+Result<void> Runtime::reopen_state() {
+  auto journal = store::Journal::open(loop_, config_.journal);
+  if (!journal) return std::unexpected(journal.error());
+  journal_ = std::move(*journal);
+  auto report = journal_->start(*broker_);
+  if (!report) return std::unexpected(report.error());
+  return {};
+}
+
+void Runtime::promote(const std::string& reason) {
+  if (stopping_) return;
+  start_tick();
+  open_connectors("promoted: " + reason);
+}
+
+void Runtime::exit_process(int code, const std::string& reason) { begin_shutdown(reason, code); }
+
+}  // namespace twinmq::app

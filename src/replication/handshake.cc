@@ -1,0 +1,129 @@
+// replication/handshake.cc — the master's decision on a Hello (design comment in
+// replication/handshake.h). The texts go to the slave's log as they are: each names
+// what was found and what an operator does about it.
+#include "replication/handshake.h"
+
+#include <fmt/format.h>
+
+namespace twinmq::replication {
+
+namespace {
+
+// Compares without returning early on the first difference (a password check).
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+Decision reject(fbr::RejectReason reason, std::string message) {
+  return Decision{false, reason, std::move(message)};
+}
+
+constexpr std::string_view kRecovery = "(README: \"Recovering the pair\")";
+
+}  // namespace
+
+std::string_view reject_reason_name(fbr::RejectReason reason) {
+  const auto i = static_cast<std::size_t>(reason);
+  if (i > static_cast<std::size_t>(fbr::RejectReason::MAX)) return "unknown";
+  return fbr::EnumNamesRejectReason()[i];
+}
+
+bool is_transient(fbr::RejectReason reason) {
+  return reason == fbr::RejectReason::another_slave || reason == fbr::RejectReason::shutting_down;
+}
+
+Decision decide(const HelloInfo& h, const MasterView& m) {
+  using R = fbr::RejectReason;
+  // 1. Protocol.
+  if (h.protocol_version != kProtocolVersion)
+    return reject(R::protocol_version,
+                  fmt::format("the slave speaks replication protocol {}, master '{}' speaks {}: run the same twinmq "
+                              "version on both brokers",
+                              h.protocol_version, m.name, kProtocolVersion));
+  // 2. Credentials.
+  if (!m.users.empty()) {
+    bool ok = false;
+    for (const auto& [user, password] : m.users)
+      if (user == h.user_name && same_secret(password, h.password)) ok = true;
+    if (!ok) {
+      if (h.user_name.empty())
+        return reject(R::bad_credentials,
+                      fmt::format("master '{}' requires credentials but the slave sent none: configure "
+                                  "<services><masterConnector remoteURI=\"...\" userName=\"...\" password=\"...\"/>"
+                                  "</services> on the slave with a user of the master's <users>",
+                                  m.name));
+      return reject(R::bad_credentials,
+                    fmt::format("master '{}' does not accept user '{}' with that password: set userName and "
+                                "password of the slave's <masterConnector> to a user of the master's <users>",
+                                m.name, h.user_name));
+    }
+  }
+  // 3. One slave at a time.
+  if (m.attached_slave)
+    return reject(R::another_slave,
+                  fmt::format("another slave ({}) is attached to master '{}'; a master has one slave at a time. "
+                              "This slave keeps retrying and attaches when that one goes",
+                              *m.attached_slave, m.name));
+  // 4.
+  if (m.shutting_down) return reject(R::shutting_down, fmt::format("master '{}' is shutting down", m.name));
+  // 5. Persistence on both sides, or on neither.
+  if (m.persistent != h.persistent) {
+    if (m.persistent)
+      return reject(R::persistence_mismatch,
+                    fmt::format("the slave runs with persistent=\"false\" but master '{}' journals persistent "
+                                "messages: a receipt promises a durable copy on both brokers, so the slave must "
+                                "persist too (set persistent=\"true\" on the slave)",
+                                m.name));
+    return reject(R::persistence_mismatch,
+                  fmt::format("master '{}' runs with persistent=\"false\" but the slave journals messages: "
+                              "configure both brokers alike",
+                              m.name));
+  }
+  // 6. The stores. An empty slave store simply receives the master's state.
+  if (!m.persistent || h.last_seq == Seq{0}) return Decision{true, R::other, {}};
+  const std::string master_id = m.identity.id.to_string();
+  if (!h.store_id || *h.store_id != m.identity.id)
+    return reject(R::store_identity,
+                  fmt::format("the slave's store {} is not master '{}''s store {}: its data directory belongs to "
+                              "another broker or pair. If it holds nothing you need, empty it and restart the "
+                              "slave (it then copies this master's state); otherwise point the slave at its own "
+                              "master",
+                              h.store_id ? h.store_id->to_string() : std::string("(none)"), m.name, master_id));
+  if (h.epoch > m.identity.epoch)
+    return reject(R::slave_newer_epoch,
+                  fmt::format("the slave's store is at epoch {} but master '{}' is at epoch {}: the slave was "
+                              "promoted after this master's data was written, so THIS MASTER'S DATA IS STALE. Do "
+                              "not let it serve: stop it, copy the promoted broker's data directory over this "
+                              "master's, then restart master and slave {}",
+                              h.epoch, m.name, m.identity.epoch, kRecovery));
+  if (h.last_seq > m.last_seq)
+    return reject(R::slave_ahead,
+                  fmt::format("the slave's store reaches sequence {} but master '{}' only {} (same store, epoch "
+                              "{}): the master lost its last writes (a crash before they were synced; those were "
+                              "never acknowledged) or its data was restored from an older copy. To keep the "
+                              "slave's data, copy the slave's data directory over the master's; to drop it, empty "
+                              "the slave's data directory and restart the slave {}",
+                              h.last_seq.value, m.name, m.last_seq.value, h.epoch, kRecovery));
+  RecordMatch match = RecordMatch::unavailable;
+  if (h.last_record_seq != Seq{0} && m.record_at) match = m.record_at(h.last_record_seq, h.last_record_crc);
+  if (match == RecordMatch::match) return Decision{true, R::other, {}};
+  if (match == RecordMatch::mismatch)
+    return reject(R::diverged,
+                  fmt::format("the slave's history differs from master '{}''s at sequence {} (the records there "
+                              "are not the same): the two stores split and each may hold messages the other lacks. "
+                              "Nothing was overwritten. Decide whose data to keep, copy that data directory over "
+                              "the other's, then restart the pair {}",
+                              m.name, h.last_record_seq.value, kRecovery));
+  if (h.epoch == m.identity.epoch) return Decision{true, R::other, {}};
+  return reject(R::cannot_verify,
+                fmt::format("the slave's store (epoch {}, sequence {}) is older than master '{}''s epoch {} and "
+                            "its last record is no longer in the master's journal, so it cannot be checked to be "
+                            "part of the master's history; overwriting it could lose messages. If the slave's "
+                            "data is not needed, empty its data directory and restart it {}",
+                            h.epoch, h.last_seq.value, m.name, m.identity.epoch, kRecovery));
+}
+
+}  // namespace twinmq::replication

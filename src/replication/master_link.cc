@@ -1,0 +1,519 @@
+// replication/master_link.cc — the master's end of the link (design comment and
+// states in replication/master_link.h).
+#include "replication/master_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/crc32c.h"
+#include "net/tcp_connection.h"
+#include "replication/handshake.h"
+#include "replication/pair_marker.h"
+#include "store/record_format.h"
+
+namespace twinmq::replication {
+
+namespace {
+
+// Snapshot bytes queued per pump, and never while the output is above its high mark.
+constexpr std::size_t kSnapshotBudget = 256u << 10;
+
+std::string close_reason(int status) {
+  if (status == 0) return "closed";
+  if (status == UV_EOF) return "the slave closed the connection";
+  return std::string("connection error: ") + uv_strerror(status);
+}
+
+}  // namespace
+
+// One TCP connection on the replication connector: a candidate until its Hello is
+// accepted, then the slave. Self-owned: freed in on_close (the connection's last
+// callback). The MasterLink forgets it there, or detaches it first when closing.
+class MasterLink::Peer final : public net::ConnectionHandler {
+ public:
+  Peer(MasterLink* link, net::TcpConnection* conn)
+      : link_(link), conn_(conn), reader_(kMaxSlaveFrame), connected_ms_(mono_ms()) {
+    last_received_ms_ = last_sent_ms_ = connected_ms_;
+  }
+
+  void on_data(std::string_view bytes) override {
+    if (link_ == nullptr || closing_) return;
+    last_received_ms_ = mono_ms();
+    auto r = reader_.feed(bytes, [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
+    if (!r && link_ != nullptr && !closing_)
+      link_->drop(*this, fbr::RejectReason::other, std::string(errc_name(static_cast<Errc>(r.error().code))) + ": " +
+                                                       r.error().message);
+  }
+  void on_drained() override {
+    if (link_ != nullptr && !closing_) link_->on_drained(*this);
+  }
+  void on_close(int status) override {
+    if (link_ != nullptr) link_->on_peer_closed(*this, status);
+    delete this;
+  }
+
+  void close_now() {
+    closing_ = true;
+    conn_->close();
+  }
+  // Sends what is queued (a Reject, a Shutdown) and closes.
+  void close_after_flush() {
+    closing_ = true;
+    conn_->close_after_flush(1000);
+  }
+  std::string describe() const { return name_.empty() ? conn_->peer() : "'" + name_ + "' at " + conn_->peer(); }
+
+  MasterLink* link_;
+  net::TcpConnection* conn_;
+  FrameReader reader_;
+  std::string name_;
+  bool hello_seen_ = false;
+  bool closing_ = false;
+  std::int64_t connected_ms_;
+  std::int64_t last_received_ms_;
+  std::int64_t last_sent_ms_;
+};
+
+std::string_view MasterLink::state_name(State s) {
+  switch (s) {
+    case State::awaiting_slave: return "awaiting_slave";
+    case State::sending_snapshot: return "sending_snapshot";
+    case State::awaiting_catch_up: return "awaiting_catch_up";
+    case State::streaming: return "streaming";
+    case State::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+MasterLink::MasterLink(net::Loop& loop, broker::Broker& broker, store::Journal* journal, MasterOptions options,
+                       Callbacks callbacks)
+    : loop_(loop), broker_(broker), journal_(journal), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
+
+MasterLink::~MasterLink() { close(); }
+
+void MasterLink::enter(State next, std::string_view reason) {
+  if (state_ == next) return;
+  TWINMQ_ASSERT(state_ != State::stopped, "the stopped state is terminal");
+  spdlog::info("replication: link {} -> {} ({})", state_name(state_), state_name(next), reason);
+  state_ = next;
+}
+
+Result<void> MasterLink::open() {
+  auto l = net::TcpListener::listen(loop_, options_.host, options_.port,
+                                    [this](net::TcpListener& self) { accept(self); });
+  if (!l) return std::unexpected(l.error());
+  listener_ = std::move(*l);
+  spdlog::info("connector 'replication' listening on {} (heart-beat {} ms, link timeout {} ms)", listener_->address(),
+               options_.heart_beat_ms, options_.link_timeout_ms);
+  std::printf("twinmq: listening replication %s\n", listener_->address().c_str());
+  std::fflush(stdout);
+
+  hook_target_ = std::make_shared<MasterLink*>(this);
+  loop_.add_prepare_hook([target = hook_target_] {
+    if (*target != nullptr) (*target)->flush();
+  });
+  const std::uint64_t every = std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
+  timer_ = net::Timer::create(loop_);
+  last_check_ms_ = mono_ms();
+  timer_->start(every, every, [this] { periodic(); });
+  timer_->unref();
+  broker_.event_log().add_sink(this);
+  sink_ = true;
+  if (options_.minimum_replicas >= 1) {
+    hold_upto_ = broker_.event_log().last();
+    source_ = broker_.reply_gate().add_source(hold_upto_);
+    spdlog::warn("replication: minimumReplicas=\"1\": receipts for persistent work are held until a slave is in sync");
+  }
+  if (options_.users.empty())
+    spdlog::warn("replication: no users are configured: any slave that reaches {} is accepted without credentials",
+                 listener_->address());
+  return {};
+}
+
+void MasterLink::accept(net::TcpListener& listener) {
+  net::TcpConnection* conn = net::TcpConnection::accept(loop_, listener.stream(), nullptr);
+  if (conn == nullptr) return;
+  auto* peer = new Peer(this, conn);
+  conn->set_handler(peer);
+  conn->set_watermarks(net::Watermarks{4u << 20, 1u << 20});
+  peers_.insert(peer);
+  spdlog::info("replication: connection from {}", conn->peer());
+}
+
+bool MasterLink::on_frame(Peer& peer, const fbr::Frame& frame) {
+  switch (frame.body_type()) {
+    case fbr::Body::Hello:
+      if (peer.hello_seen_) {
+        drop(peer, fbr::RejectReason::other, "a second Hello on the same link");
+        return false;
+      }
+      peer.hello_seen_ = true;
+      on_hello(peer, HelloInfo::from(*frame.body_as_Hello()));
+      return !peer.closing_;
+    case fbr::Body::Applied:
+      if (&peer != slave_) break;
+      on_applied(Seq{frame.body_as_Applied()->seq()});
+      return !peer.closing_;
+    case fbr::Body::Heartbeat:
+      if (&peer != slave_) break;
+      return true;
+    default:
+      break;
+  }
+  drop(peer, fbr::RejectReason::other,
+       std::string("unexpected ") + std::string(body_name(frame.body_type())) + " frame from " +
+           (&peer == slave_ ? "the slave" : "a connection that has not been accepted"));
+  return false;
+}
+
+RecordMatch MasterLink::record_at(Seq seq, std::uint32_t crc) const {
+  if (journal_ == nullptr) return RecordMatch::unavailable;
+  auto cursor = journal_->read_from(seq);
+  if (!cursor) return RecordMatch::unavailable;
+  auto rec = cursor->next();
+  if (!rec || !*rec) return RecordMatch::unavailable;
+  const store::RecordView& v = **rec;
+  // No event record of ours at that seq (a non-persistent event here, a persistent one
+  // there) is a difference too.
+  if (v.seq != seq || !store::is_event_record(v.type)) return RecordMatch::mismatch;
+  return crc32c(v.payload) == crc ? RecordMatch::match : RecordMatch::mismatch;
+}
+
+void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
+  peer.name_ = hello.slave_name;
+  MasterView view;
+  view.name = options_.broker_name;
+  view.users = options_.users;
+  if (slave_ != nullptr) view.attached_slave = slave_->describe();
+  view.shutting_down = state_ == State::stopped;
+  view.persistent = journal_ != nullptr;
+  if (journal_ != nullptr) view.identity = journal_->identity();
+  view.last_seq = broker_.event_log().last();
+  view.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
+  const Decision d = decide(hello, view);
+  if (!d.accepted) {
+    spdlog::warn("replication: refused slave {} (store seq {}, epoch {}): {}: {}", peer.describe(),
+                 hello.last_seq.value, hello.epoch, reject_reason_name(d.reason), d.message);
+    writer_.reject(d.reason, d.message, peer.conn_->output());
+    peer.conn_->commit_output();
+    peer.close_after_flush();
+    return;
+  }
+  slave_ = &peer;
+  attached_ms_ = mono_ms();
+  broker::Snapshot snap = broker_.take_snapshot();
+  const Seq upto = snap.upto;
+  spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); copying this master's "
+               "state as of seq {} to it",
+               peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, upto.value);
+  FrameWriter::Welcome w;
+  w.master_name = options_.broker_name;
+  store::StoreIdentity identity;
+  if (journal_ != nullptr) {
+    identity = journal_->identity();
+    w.store_id = &identity.id;
+    w.epoch = identity.epoch;
+  }
+  w.snapshot_seq = upto;
+  w.heart_beat_ms = options_.heart_beat_ms;
+  w.link_timeout_ms = options_.link_timeout_ms;
+  writer_.welcome(w, peer.conn_->output());
+  sender_ = std::make_unique<SnapshotSender>(std::move(snap), peer.describe());
+  sent_ = upto;
+  applied_ = Seq{0};
+  catch_up_target_ = Seq{0};
+  follows_slave_ = false;
+  waiting_since_ms_ = mono_ms();
+  enter(State::sending_snapshot, "slave " + peer.describe() + " accepted");
+  pump_snapshot();
+}
+
+void MasterLink::pump_snapshot() {
+  if (slave_ == nullptr || !sender_) return;
+  net::TcpConnection& c = *slave_->conn_;
+  while (sender_ && !c.above_high_watermark()) {
+    if (sender_->pump(c.output(), kSnapshotBudget)) {
+      sender_.reset();
+      // The events that happened during the copy follow it, in order.
+      c.output().append(deferred_);
+      std::string().swap(deferred_);
+      enter(State::awaiting_catch_up, "snapshot queued");
+    }
+  }
+  send_control(*slave_);
+}
+
+void MasterLink::on_drained(Peer& peer) {
+  if (&peer == slave_ && state_ == State::sending_snapshot) pump_snapshot();
+}
+
+void MasterLink::on_applied(Seq seq) {
+  if (state_ == State::sending_snapshot || seq > sent_) {
+    drop(*slave_, fbr::RejectReason::slave_dropped,
+         "the slave acknowledged seq " + std::to_string(seq.value) + ", which it has not been sent");
+    return;
+  }
+  // The first Applied (the installed snapshot, possibly seq 0) always counts.
+  if (follows_slave_ && seq <= applied_) return;
+  applied_ = seq;
+  waiting_since_ms_ = mono_ms();
+  if (!follows_slave_) {
+    // The first Applied after the snapshot: from now on no reply passes the slave; it
+    // is in sync once it covers what was released without it.
+    catch_up_target_ = broker_.reply_gate().released();
+    if (source_) {
+      broker_.reply_gate().advance(*source_, seq);
+    } else {
+      source_ = broker_.reply_gate().add_source(seq);
+    }
+    follows_slave_ = true;
+    hold_frozen_ = false;
+    hold_dirty_ = false;
+  } else if (broker_.reply_gate().advance(*source_, seq)) {
+    broker_.notify_released();
+  }
+  if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_) become_in_sync();
+}
+
+void MasterLink::become_in_sync() {
+  const double secs = static_cast<double>(mono_ms() - attached_ms_) / 1000.0;
+  spdlog::info("replication: slave {} is IN SYNC at seq {} ({:.2f} s after it attached); every receipt now waits "
+               "for it, and it takes over if this master fails",
+               slave_->describe(), applied_.value, secs);
+  enter(State::streaming, "slave in sync");
+  writer_.in_sync(applied_, slave_->conn_->output());
+  send_control(*slave_);
+  if (journal_ != nullptr) {
+    PairMarker m{journal_->identity(), slave_->describe(), wall_ms()};
+    if (auto r = write_pair_marker(journal_->directory(), m); !r)
+      spdlog::error("replication: cannot record the pairing in {}: {} (a restart of this master will not know that "
+                    "its slave may have taken over)",
+                    pair_marker_path(journal_->directory()), r.error().message);
+  }
+  if (callbacks_.on_in_sync) callbacks_.on_in_sync();
+}
+
+void MasterLink::on_event(Seq seq, const broker::Event& event) {
+  const bool persistent = broker::is_persistent(event);
+  if (persistent) last_persistent_ = seq;
+  if (slave_ != nullptr &&
+      (state_ == State::sending_snapshot || state_ == State::awaiting_catch_up || state_ == State::streaming)) {
+    batch_.add(seq, static_cast<std::uint16_t>(store::record_type_of(event)), encoder_.encode(event));
+    if (batch_.full()) finish_batch();
+  }
+  // minimumReplicas="1" without a slave in sync: replies for non-persistent events may
+  // pass until a persistent one waits (applied in the prepare hook, never from inside
+  // the broker's call).
+  if (source_ && !follows_slave_ && !fatal_) {
+    if (persistent) {
+      hold_frozen_ = true;
+    } else if (!hold_frozen_) {
+      hold_upto_ = seq;
+      hold_dirty_ = true;
+    }
+  }
+}
+
+void MasterLink::finish_batch() {
+  if (batch_.empty() || slave_ == nullptr) return;
+  const Seq last = batch_.last();
+  if (state_ == State::sending_snapshot) {
+    batch_.finish_events(deferred_);
+    if (deferred_.size() > options_.max_backlog && pending_drop_.empty())
+      pending_drop_ = "more than " + std::to_string(options_.max_backlog >> 20) +
+                      " MiB of events arrived during the initial sync (the slave copies too slowly)";
+  } else {
+    net::TcpConnection& c = *slave_->conn_;
+    batch_.finish_events(c.output());
+    if (applied_ == sent_) waiting_since_ms_ = mono_ms();
+    send_control(*slave_);
+    if (c.queued_bytes() > options_.max_backlog && pending_drop_.empty())
+      pending_drop_ = "the slave fell more than " + std::to_string(options_.max_backlog >> 20) + " MiB behind";
+  }
+  sent_ = last;
+}
+
+void MasterLink::send_control(Peer& peer) {
+  peer.conn_->commit_output();
+  peer.last_sent_ms_ = mono_ms();
+}
+
+void MasterLink::advance_source(Seq position) {
+  if (source_ && broker_.reply_gate().advance(*source_, position)) broker_.notify_released();
+}
+
+void MasterLink::flush() {
+  if (!pending_drop_.empty()) {
+    const std::string why = std::exchange(pending_drop_, {});
+    if (slave_ != nullptr) drop(*slave_, fbr::RejectReason::slave_dropped, why);
+  }
+  if (hold_dirty_ && !follows_slave_) {
+    hold_dirty_ = false;
+    advance_source(hold_upto_);
+  }
+  finish_batch();
+  if (state_ == State::sending_snapshot) pump_snapshot();
+}
+
+void MasterLink::periodic() {
+  const std::int64_t now = mono_ms();
+  // A check that comes late proves that this process was not running (SIGSTOP, a VM
+  // pause), not that the peer was silent: let the I/O that waited be read first.
+  const bool late = now - last_check_ms_ > static_cast<std::int64_t>(options_.link_timeout_ms) / 2;
+  last_check_ms_ = now;
+  std::vector<Peer*> all(peers_.begin(), peers_.end());
+  for (Peer* p : all) {
+    if (!peers_.contains(p) || p->closing_) continue;
+    if (late) {
+      p->last_received_ms_ = now;
+      continue;
+    }
+    const std::int64_t silent = now - p->last_received_ms_;
+    if (p != slave_) {
+      if (silent > options_.link_timeout_ms)
+        drop(*p, fbr::RejectReason::other, "no Hello within " + std::to_string(options_.link_timeout_ms) + " ms");
+      continue;
+    }
+    if (silent > options_.link_timeout_ms) {
+      drop(*p, fbr::RejectReason::slave_dropped,
+           "nothing heard from the slave for " + std::to_string(silent) + " ms (heart-beat timeout " +
+               std::to_string(options_.link_timeout_ms) + " ms)");
+      continue;
+    }
+    if (follows_slave_ && applied_ < sent_ && now - waiting_since_ms_ > options_.link_timeout_ms) {
+      drop(*p, fbr::RejectReason::slave_dropped,
+           "the slave acknowledged nothing for " + std::to_string(now - waiting_since_ms_) + " ms while " +
+               std::to_string(sent_.value - applied_.value) + " events wait (applied up to seq " +
+               std::to_string(applied_.value) + ")");
+      continue;
+    }
+    if (now - p->last_sent_ms_ >= options_.heart_beat_ms) {
+      writer_.heartbeat(sent_, p->conn_->output());
+      send_control(*p);
+    }
+  }
+}
+
+void MasterLink::drop(Peer& peer, fbr::RejectReason reason, const std::string& why) {
+  if (peer.closing_) return;
+  if (&peer != slave_) {
+    spdlog::warn("replication: closing connection {}: {}", peer.describe(), why);
+    peer.close_now();
+    return;
+  }
+  spdlog::error("replication: dropping slave {}: {}", peer.describe(), why);
+  // Tell it (best effort: a frozen slave will not read it), so that it does not take
+  // over: its master is alive and applies its policy.
+  peer.conn_->output().clear();
+  writer_.reject(reason == fbr::RejectReason::other ? fbr::RejectReason::slave_dropped : reason,
+                 "master '" + options_.broker_name + "' dropped this slave: " + why, peer.conn_->output());
+  peer.conn_->commit_output();
+  peer.close_after_flush();
+  lose_slave(why);
+}
+
+void MasterLink::on_peer_closed(Peer& peer, int status) {
+  peers_.erase(&peer);
+  if (&peer == slave_) lose_slave(close_reason(status));
+}
+
+void MasterLink::lose_slave(const std::string& reason) {
+  TWINMQ_ASSERT(slave_ != nullptr, "losing a slave that is not attached");
+  const bool was_in_sync = state_ == State::streaming;
+  const std::string who = slave_->describe();
+  slave_ = nullptr;
+  sender_.reset();
+  std::string().swap(deferred_);
+  batch_.clear();
+  last_loss_ = reason;
+  if (state_ == State::stopped) return;
+  enter(State::awaiting_slave, "slave " + who + " lost: " + reason);
+  if (options_.shutdown_on_slave_failure && was_in_sync) {
+    // Replies stay held: nothing the slave has not confirmed is ever acknowledged.
+    fatal_ = true;
+    spdlog::error("replication: slave {} lost ({}); shutdownOnSlaveFailure=\"true\": stopping this master so the pair "
+                  "never diverges (exit code {})",
+                  who, reason, kExitSlaveLost);
+    if (callbacks_.on_fatal) callbacks_.on_fatal("slave " + who + " lost: " + reason);
+    return;
+  }
+  if (options_.minimum_replicas >= 1) {
+    follows_slave_ = false;
+    hold_frozen_ = last_persistent_ > applied_;
+    if (!source_) source_ = broker_.reply_gate().add_source(applied_);
+    if (!hold_frozen_) {
+      hold_upto_ = broker_.event_log().last();
+      advance_source(hold_upto_);
+    }
+    spdlog::error("replication: slave {} lost ({}); minimumReplicas=\"1\": receipts for persistent work are HELD "
+                  "until a slave is back in sync (restart the slave; it re-attaches and resyncs)",
+                  who, reason);
+    return;
+  }
+  follows_slave_ = false;
+  if (source_) {
+    broker_.reply_gate().remove_source(*source_);
+    source_.reset();
+    broker_.notify_released();
+  }
+  spdlog::error("replication: slave {} lost ({}); this master now serves ALONE: receipts no longer wait for a copy "
+                "(minimumReplicas=\"0\"). Restart the slave to re-attach it (it resyncs)",
+                who, reason);
+}
+
+void MasterLink::shutdown(std::string_view reason) {
+  if (state_ == State::stopped) return;
+  if (slave_ != nullptr && (state_ == State::streaming || state_ == State::awaiting_catch_up)) {
+    finish_batch();
+    writer_.shutdown(reason, broker_.event_log().last(), slave_->conn_->output());
+    send_control(*slave_);
+    spdlog::info("replication: told slave {} that this master stops ({}); last seq {}", slave_->describe(), reason,
+                 broker_.event_log().last().value);
+  }
+  enter(State::stopped, std::string(reason));
+  listener_.reset();
+  std::vector<Peer*> all(peers_.begin(), peers_.end());
+  for (Peer* p : all)
+    if (!p->closing_) p->close_after_flush();
+}
+
+void MasterLink::close() {
+  if (sink_) {
+    broker_.event_log().remove_sink(this);
+    sink_ = false;
+  }
+  if (hook_target_) *hook_target_ = nullptr;
+  timer_.reset();
+  listener_.reset();
+  for (Peer* p : peers_) {
+    p->link_ = nullptr;
+    if (!p->closing_) p->close_now();
+  }
+  peers_.clear();
+  slave_ = nullptr;
+}
+
+LinkStatus MasterLink::status() const {
+  LinkStatus s;
+  s.role = Role::master;
+  s.link_state = std::string(state_name(state_));
+  if (slave_ != nullptr) s.peer = "slave " + slave_->describe();
+  s.last_seq = broker_.event_log().last();
+  s.sent = sent_;
+  s.applied = applied_;
+  s.in_sync = state_ == State::streaming;
+  if (fatal_) {
+    s.note = "slave lost with shutdownOnSlaveFailure: stopping";
+  } else if (source_ && !follows_slave_) {
+    s.note = hold_frozen_ ? "minimumReplicas=1: receipts for persistent work held until a slave is in sync"
+                          : "minimumReplicas=1: waiting for a slave";
+  } else if (slave_ == nullptr && !last_loss_.empty()) {
+    s.note = "serving alone since the slave was lost: " + last_loss_;
+  }
+  return s;
+}
+
+}  // namespace twinmq::replication

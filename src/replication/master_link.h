@@ -1,0 +1,182 @@
+// replication/master_link.h — the master's end of the replication link: accepts one
+// slave on the replication connector, copies its state over, streams every event to it,
+// and holds client replies until the slave has acknowledged what they confirm.
+//
+// DESIGN (the SYNCHRONOUS REPLICATION of DESIGN.md "The promise")
+//  - The MasterLink is a broker::EventSink: EventLog::append hands it every event right
+//    after the journal. It encodes the event (schemas/event.fbs, the journal's encoding)
+//    into the loop turn's Events batch; the prepare hook, which also hands the journal
+//    its batch, queues the batch on the slave's connection, so the slave's copy and the
+//    master's own fsync proceed in parallel.
+//  - It is a ReplyGate source whose position is the slave's cumulative Applied. A
+//    RECEIPT therefore goes out once the journal AND the slave are past its Seq; the
+//    loop never waits (replies are held per Seq, released on each Applied).
+//  - Initial sync (replication/initial_sync.h): every accepted slave first gets a
+//    snapshot of the current state (a consistent cut at S0) while clients keep being
+//    served; events after S0 are held back until the snapshot is queued.
+//  - "In sync" (for waitForSlave, receipts, and the slave's right to take over) is
+//    reached at the first Applied that covers every reply released without the slave:
+//    at the slave's first Applied >= S0 the gate source is added at that position (so
+//    no new reply passes the slave), and the slave is in sync once its Applied reaches
+//    what had been released before. The slave is told (InSync) and only then may it
+//    promote itself.
+//  - Nothing the slave fails to do is swallowed: a slave that breaks the protocol, falls
+//    too far behind, or acknowledges nothing for the link timeout while events are
+//    outstanding is dropped (told so with Reject{slave_dropped}, so it does not take
+//    over), and the policy for a lost slave applies:
+//      shutdownOnSlaveFailure="true"  the master stops (exit code 4); receipts stay held;
+//      minimumReplicas="0" (default)  the gate source goes: held receipts are released,
+//                                     the master serves alone, logs it loudly;
+//      minimumReplicas="1"            receipts for persistent work stay held until a
+//                                     slave is back in sync (replies for non-persistent
+//                                     events pass while no persistent one is waiting).
+//
+// STATES (of the link to the one accepted slave; connections still in their handshake
+// are candidates and do not change it):
+//   awaiting_slave     no slave, or the last one was lost
+//   sending_snapshot   accepted; the snapshot is going out, live events held back
+//   awaiting_catch_up  snapshot queued; waiting for Applied to cover what was released
+//                      without the slave
+//   streaming          in sync: every reply waits for the slave
+//   stopped            terminal: the master shuts down (the slave was told, Shutdown)
+// Order matters: code compares states only for equality.
+// Timeouts (handshake, heart-beat silence, Applied stall) live in one periodic check.
+//
+// Lifecycle: owned by app::Runtime (after the broker and journal, before connectors);
+// open() → ... → shutdown() (planned stop) or close(). Loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/broker.h"
+#include "broker/event_log.h"
+#include "net/loop.h"
+#include "net/tcp_listener.h"
+#include "net/timer.h"
+#include "replication/handshake.h"
+#include "replication/initial_sync.h"
+#include "replication/protocol.h"
+#include "replication/status.h"
+#include "store/event_codec.h"
+#include "store/journal.h"
+
+namespace twinmq::replication {
+
+struct MasterOptions {
+  std::string broker_name;
+  std::string host = "0.0.0.0";  // the replication connector
+  std::uint16_t port = 62001;
+  // Users a slave may authenticate as; empty = any slave (a warning is logged).
+  std::vector<std::pair<std::string, std::string>> users;
+  bool shutdown_on_slave_failure = false;
+  int minimum_replicas = 0;
+  std::uint32_t heart_beat_ms = 500;
+  std::uint32_t link_timeout_ms = 3000;
+  // A slave whose unsent output exceeds this has fallen too far behind: dropped.
+  std::size_t max_backlog = 256u << 20;
+};
+
+class MasterLink final : public broker::EventSink {
+ public:
+  struct Callbacks {
+    std::function<void()> on_in_sync;                       // a slave became in sync
+    std::function<void(const std::string& reason)> on_fatal;  // shutdownOnSlaveFailure
+  };
+
+  MasterLink(net::Loop& loop, broker::Broker& broker, store::Journal* journal, MasterOptions options,
+             Callbacks callbacks);
+  ~MasterLink();
+  MasterLink(const MasterLink&) = delete;
+  MasterLink& operator=(const MasterLink&) = delete;
+
+  // Listens on the replication connector and prints "twinmq: listening replication
+  // <ip:port>"; registers as event sink (and, with minimumReplicas="1", gate source).
+  Result<void> open();
+  // Planned stop (SIGTERM): sends what is batched and a Shutdown frame, closes the link
+  // after it has been flushed. The slave takes over at once.
+  void shutdown(std::string_view reason);
+  // Immediate close of everything (destruction).
+  void close();
+
+  void on_event(Seq seq, const broker::Event& event) override;
+
+  bool in_sync() const { return state_ == State::streaming; }
+  LinkStatus status() const;
+  std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
+
+  class Peer;  // one accepted TCP connection (master_link.cc)
+
+  // --- for Peer --------------------------------------------------------------
+  bool on_frame(Peer& peer, const fbr::Frame& frame);
+  void on_drained(Peer& peer);
+  void on_peer_closed(Peer& peer, int status);
+  void drop(Peer& peer, fbr::RejectReason reason, const std::string& why);
+
+ private:
+  enum class State { awaiting_slave, sending_snapshot, awaiting_catch_up, streaming, stopped };
+  static std::string_view state_name(State s);
+  void enter(State next, std::string_view reason);
+
+  void accept(net::TcpListener& listener);
+  void on_hello(Peer& peer, const HelloInfo& hello);
+  RecordMatch record_at(Seq seq, std::uint32_t crc) const;
+  void on_applied(Seq seq);
+  void become_in_sync();
+  void lose_slave(const std::string& reason);
+
+  void flush();  // the prepare hook
+  void finish_batch();
+  void pump_snapshot();
+  void periodic();
+  void send_control(Peer& peer);  // commit_output + bookkeeping after writing a frame
+  void advance_source(Seq position);
+
+  net::Loop& loop_;
+  broker::Broker& broker_;
+  store::Journal* journal_;
+  const MasterOptions options_;
+  const Callbacks callbacks_;
+
+  State state_ = State::awaiting_slave;
+  net::HandlePtr<net::TcpListener> listener_;
+  net::HandlePtr<net::Timer> timer_;
+  std::shared_ptr<MasterLink*> hook_target_;  // the prepare hook outlives us in the Loop
+  bool sink_ = false;
+  std::unordered_set<Peer*> peers_;
+  Peer* slave_ = nullptr;
+
+  store::EventEncoder encoder_;
+  EventBatch batch_;
+  FrameWriter writer_;
+  std::unique_ptr<SnapshotSender> sender_;
+  std::string deferred_;  // events after S0, queued while the snapshot goes out
+
+  std::optional<broker::ReplyGate::SourceId> source_;
+  bool follows_slave_ = false;  // source_ is the slave's Applied (else: the hold policy)
+  bool hold_frozen_ = false;    // minimumReplicas="1": a persistent event waits for a slave
+  Seq hold_upto_;
+  bool hold_dirty_ = false;
+  bool fatal_ = false;
+
+  Seq sent_;                    // last seq queued for the slave
+  Seq applied_;                 // slave's cumulative Applied
+  Seq catch_up_target_;
+  Seq last_persistent_;         // last persistent event seen
+  std::int64_t waiting_since_ms_ = 0;  // when Applied last moved, or events became outstanding
+  std::int64_t attached_ms_ = 0;
+  std::int64_t last_check_ms_ = 0;
+  std::string pending_drop_;    // a drop decided inside on_event, done in the prepare hook
+  std::string last_loss_;
+};
+
+}  // namespace twinmq::replication

@@ -1,0 +1,240 @@
+// replication/protocol.h — frames of the replication link (schemas/replication.fbs):
+// reading them from a byte stream and writing them.
+//
+// DESIGN
+//  - FrameReader is a small state machine over the TCP byte stream, in the manner of
+//    the STOMP parser: a frame that lies whole and 8-aligned in the bytes handed to
+//    feed() is verified and handed on in place (the loop's read buffer is aligned and
+//    writers pad frames to 8 bytes, so that is the normal case); only a frame split
+//    across reads (or misaligned) is copied, into an aligned buffer. Every frame is
+//    checked against a size limit as soon as its length is known, then by the
+//    flatbuffers Verifier (identifier "TWRP" included) before anyone reads a field.
+//    Nested event payloads are verified later, once, by the event decoder
+//    (store/event_codec.h) — the same check recovery makes.
+//  - FrameWriter and EventBatch reuse their FlatBufferBuilder (Clear() after each
+//    frame), so a busy link allocates only while a builder grows to its largest frame.
+//    EventBatch gathers the events of one loop turn into one Events frame (or one
+//    SnapshotChunk), each payload 8-byte aligned inside it.
+//  - A Hello or Welcome is copied out of its frame (HelloInfo, WelcomeInfo): the
+//    handshake decisions (replication/handshake.h) work on plain values.
+//
+// Lifecycle: each link end owns one reader and its writers. Loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "replication_generated.h"
+#include "store/identity.h"
+
+namespace twinmq::replication {
+
+namespace fbr = twinmq::fb::repl;
+
+inline constexpr std::uint32_t kProtocolVersion = static_cast<std::uint32_t>(fbr::ProtocolVersion::current);
+// Largest frame a master accepts from its slave (a Hello with long names is < 1 KiB).
+inline constexpr std::size_t kMaxSlaveFrame = 64u << 10;
+// Largest frame a slave accepts: one event may be as large as a journal record (1 GiB).
+inline constexpr std::size_t kMaxMasterFrame = (1u << 30) + (1u << 20);
+// An Events or SnapshotChunk frame is finished once it holds this much.
+inline constexpr std::size_t kBatchBytes = 1u << 20;
+
+enum class Errc {
+  ok = 0,
+  frame_too_large,   // a length prefix beyond the reader's limit
+  bad_frame,         // the Verifier refused the bytes (or the identifier is not "TWRP")
+  unexpected_frame,  // a valid frame that makes no sense in the link's state
+  protocol,          // a frame whose content breaks the protocol (sequence gap, ...)
+};
+
+std::string_view errc_name(Errc e);
+std::string_view body_name(fbr::Body body);
+
+// The slave's Hello, copied out of its frame.
+struct HelloInfo {
+  std::uint32_t protocol_version = 0;
+  std::string slave_name;
+  std::string software_version;
+  std::string user_name;
+  std::string password;
+  bool persistent = false;
+  std::optional<store::StoreId> store_id;  // nullopt: the slave has no store
+  std::uint64_t epoch = 0;
+  Seq last_seq;
+  Seq last_record_seq;
+  std::uint32_t last_record_crc = 0;
+
+  static HelloInfo from(const fbr::Hello& h);
+};
+
+// The master's Welcome, copied out of its frame.
+struct WelcomeInfo {
+  std::uint32_t protocol_version = 0;
+  std::string master_name;
+  std::string software_version;
+  std::optional<store::StoreId> store_id;
+  std::uint64_t epoch = 0;
+  Seq snapshot_seq;
+  std::uint32_t heart_beat_ms = 0;
+  std::uint32_t link_timeout_ms = 0;
+
+  static WelcomeInfo from(const fbr::Welcome& w);
+};
+
+class FrameReader {
+ public:
+  explicit FrameReader(std::size_t max_frame) : max_frame_(max_frame) {}
+
+  // Consumes `bytes` from the stream. For every complete frame, in order, calls
+  // `on_frame(const fbr::Frame&)`, which returns false to stop reading (the link is
+  // closing; the rest is dropped). An error means the stream is unusable: drop the link.
+  template <class F>
+  Result<void> feed(std::string_view bytes, F&& on_frame);
+
+  // Bytes of a split frame waiting for the rest.
+  std::size_t buffered() const { return have_; }
+
+ private:
+  // Length of the frame starting at `p` (prefix included), or an error past the limit.
+  Result<std::size_t> frame_size(const char* p) const;
+  Result<const fbr::Frame*> verify(const std::byte* p, std::size_t size) const;
+  void append(const char* p, std::size_t n);
+  std::byte* buf() { return reinterpret_cast<std::byte*>(buf_.data()); }
+
+  std::size_t max_frame_;
+  std::vector<std::uint64_t> buf_;  // aligned bytes of a split (or misaligned) frame
+  std::size_t have_ = 0;            // bytes of it in buf_
+};
+
+// Builds control frames (everything but Events / SnapshotChunk), appending each to
+// an output string. One builder, cleared per frame.
+class FrameWriter {
+ public:
+  FrameWriter() : fbb_(1024) {}
+
+  struct Hello {
+    std::string_view slave_name, user_name, password;
+    bool persistent = false;
+    const store::StoreId* store_id = nullptr;
+    std::uint64_t epoch = 0;
+    Seq last_seq, last_record_seq;
+    std::uint32_t last_record_crc = 0;
+  };
+  void hello(const Hello& h, std::string& out);
+
+  struct Welcome {
+    std::string_view master_name;
+    const store::StoreId* store_id = nullptr;
+    std::uint64_t epoch = 0;
+    Seq snapshot_seq;
+    std::uint32_t heart_beat_ms = 0;
+    std::uint32_t link_timeout_ms = 0;
+  };
+  void welcome(const Welcome& w, std::string& out);
+  void reject(fbr::RejectReason reason, std::string_view message, std::string& out);
+  void snapshot_begin(Seq upto, std::uint64_t messages, std::uint64_t structures, std::uint64_t body_bytes,
+                      std::string& out);
+  void snapshot_end(Seq upto, std::uint64_t records, std::uint64_t next_message_id, std::string& out);
+  void in_sync(Seq seq, std::string& out);
+  void applied(Seq seq, std::string& out);
+  void heartbeat(Seq seq, std::string& out);
+  void shutdown(std::string_view reason, Seq last_seq, std::string& out);
+
+ private:
+  void finish(fbr::Body type, flatbuffers::Offset<void> body, std::string& out);
+  flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> store_id(const store::StoreId* id);
+
+  flatbuffers::FlatBufferBuilder fbb_;
+};
+
+// Events of one loop turn (or one snapshot chunk) gathered into one frame.
+class EventBatch {
+ public:
+  EventBatch() : fbb_(64u << 10) {}
+
+  void add(Seq seq, std::uint16_t type, std::span<const std::byte> payload);
+  bool empty() const { return records_.empty(); }
+  std::size_t count() const { return records_.size(); }
+  std::size_t bytes() const { return fbb_.GetSize(); }
+  bool full() const { return bytes() >= kBatchBytes; }
+  Seq last() const { return last_; }
+
+  // Forgets what was added (the link it was meant for is gone).
+  void clear() {
+    fbb_.Clear();
+    records_.clear();
+  }
+  // Appends the batch as an Events frame (or a SnapshotChunk) to `out`; starts anew.
+  void finish_events(std::string& out) { finish(false, out); }
+  void finish_chunk(std::string& out) { finish(true, out); }
+
+ private:
+  void finish(bool chunk, std::string& out);
+
+  flatbuffers::FlatBufferBuilder fbb_;
+  std::vector<flatbuffers::Offset<fbr::EventRecord>> records_;
+  Seq last_;
+};
+
+// The payload of an EventRecord, as a byte span (8-byte aligned when the frame is).
+inline std::span<const std::byte> payload_of(const fbr::EventRecord& r) {
+  const auto* v = r.payload();
+  if (v == nullptr) return {};
+  return {reinterpret_cast<const std::byte*>(v->data()), v->size()};
+}
+
+// --- FrameReader::feed ---------------------------------------------------------
+
+template <class F>
+Result<void> FrameReader::feed(std::string_view bytes, F&& on_frame) {
+  const char* p = bytes.data();
+  std::size_t n = bytes.size();
+  // 1. Complete a frame split across reads.
+  if (have_ > 0) {
+    if (have_ < 4) {
+      const std::size_t take = std::min(4 - have_, n);
+      append(p, take);
+      p += take, n -= take;
+      if (have_ < 4) return {};
+    }
+    auto size = frame_size(reinterpret_cast<const char*>(buf()));
+    if (!size) return std::unexpected(size.error());
+    const std::size_t take = std::min(*size - have_, n);
+    append(p, take);
+    p += take, n -= take;
+    if (have_ < *size) return {};
+    have_ = 0;
+    auto frame = verify(buf(), *size);
+    if (!frame) return std::unexpected(frame.error());
+    if (!on_frame(**frame)) return {};
+  }
+  // 2. Whole frames straight from the caller's bytes.
+  while (n >= 4) {
+    auto size = frame_size(p);
+    if (!size) return std::unexpected(size.error());
+    if (n < *size) break;
+    const std::byte* at = reinterpret_cast<const std::byte*>(p);
+    if (reinterpret_cast<std::uintptr_t>(p) % 8 != 0) {
+      append(p, *size);
+      have_ = 0;
+      at = buf();
+    }
+    auto frame = verify(at, *size);
+    if (!frame) return std::unexpected(frame.error());
+    p += *size, n -= *size;
+    if (!on_frame(**frame)) return {};
+  }
+  // 3. Keep the start of the next frame.
+  if (n > 0) append(p, n);
+  return {};
+}
+
+}  // namespace twinmq::replication

@@ -1,0 +1,198 @@
+// replication/slave_link.h — the slave's end of the replication link: dials the
+// master, receives its state and every event, applies them through the code recovery
+// uses, acknowledges what its journal holds durably, and when the master goes away
+// either takes over (promotion) or exits, as shutdownOnMasterFailure says.
+//
+// DESIGN
+//  - Applying: each streamed event goes to broker.apply() (the recovery path), then to
+//    the journal's on_event() (apply() does not pass through the event log), and the
+//    event log continues at that Seq. Sequence numbers must be consecutive; anything
+//    that does not decode or apply is never skipped: the slave drops the link and exits
+//    (kExitMirrorFailed) without taking over.
+//  - Acknowledging: the slave's own ReplyGate has one source, its journal; a small
+//    broker::Client (Acker) waits on that gate, so every time the journal makes more
+//    events durable, one cumulative Applied goes to the master. Without a journal
+//    (persistent="false") Applied follows what is applied in memory.
+//  - Taking over only from an in-sync state (the lesson of ActiveMQ's boot split-brain):
+//    a slave that never got InSync — it cannot reach its master, it was refused for a
+//    transient reason, its link broke during the initial sync — keeps its connectors
+//    closed and keeps trying, logging why. Once in sync, link loss (EOF, error, or
+//    heart-beat silence past the link timeout) or a Shutdown frame promotes it: bump the
+//    store epoch, flag every message redelivered, open the client connectors.
+//  - Not taking over when the master is alive and said so: Reject{slave_dropped}, or
+//    this process itself was paused longer than the master's link timeout (then the
+//    master has dropped it already); the slave reconnects and resyncs instead.
+//  - Initial sync (replication/initial_sync.h): on Welcome the local state is discarded
+//    (SlaveHost::discard_state), the snapshot written as a journal checkpoint, the
+//    journal reopened over it (SlaveHost::reopen_state).
+//
+// STATES (Redis repl_state style: each named for what it waits for):
+//   awaiting_connection  dialling the master or waiting to dial again (backoff)
+//   awaiting_welcome     connected, Hello sent
+//   awaiting_snapshot    Welcome received: SnapshotBegin/Chunk/End expected
+//   awaiting_in_sync     snapshot installed, applying events; not yet told InSync
+//   streaming            in sync: if the master fails, take over (or exit)
+//   promoted             terminal: serving as a standalone master
+//   exited               terminal: the process is exiting with a replication exit code
+//   stopped              terminal: asked to stop (SIGTERM)
+// Timeouts (connect, handshake, heart-beat silence) and heart-beats live in one
+// periodic check.
+//
+// Lifecycle: owned by app::Runtime of a slave; start() after the journal is open,
+// close() on shutdown. Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/ids.h"
+#include "base/result.h"
+#include "broker/broker.h"
+#include "net/loop.h"
+#include "net/timer.h"
+#include "replication/initial_sync.h"
+#include "replication/protocol.h"
+#include "replication/role.h"
+#include "replication/status.h"
+#include "store/event_codec.h"
+#include "store/identity.h"
+#include "store/journal.h"
+
+namespace twinmq::replication {
+
+// What the slave link needs from the process around it (app::Runtime).
+class SlaveHost {
+ public:
+  virtual broker::Broker& broker() = 0;
+  // Null when persistent="false", and while an initial sync replaces the store.
+  virtual store::Journal* journal() = 0;
+  // The journal directory ("" when persistent="false").
+  virtual std::string journal_dir() const = 0;
+  // Replaces the local state by an empty one: closes the journal, removes its files,
+  // makes the store adopt `identity` (when given), and creates a fresh broker.
+  virtual Result<void> discard_state(const std::optional<store::StoreIdentity>& identity) = 0;
+  // Opens the journal again over the checkpoint the initial sync wrote, replaying it
+  // into the (fresh) broker.
+  virtual Result<void> reopen_state() = 0;
+  // Opens the client connectors and starts housekeeping: this broker now serves.
+  virtual void promote(const std::string& reason) = 0;
+  // Stops the process with `code` (a replication exit code).
+  virtual void exit_process(int code, const std::string& reason) = 0;
+
+ protected:
+  ~SlaveHost() = default;
+};
+
+struct SlaveOptions {
+  std::string broker_name;
+  std::string master_uri;  // as configured, for logs
+  std::string master_host;
+  std::uint16_t master_port = 62001;
+  std::string user_name;
+  std::string password;
+  bool persistent = true;
+  bool shutdown_on_master_failure = false;
+  std::uint32_t heart_beat_ms = 500;
+  std::uint32_t link_timeout_ms = 3000;
+  std::uint32_t min_backoff_ms = 100;
+  std::uint32_t max_backoff_ms = 2000;
+};
+
+class SlaveLink {
+ public:
+  SlaveLink(net::Loop& loop, SlaveHost& host, SlaveOptions options);
+  ~SlaveLink();
+  SlaveLink(const SlaveLink&) = delete;
+  SlaveLink& operator=(const SlaveLink&) = delete;
+
+  // Starts dialling the master.
+  void start();
+  // The process stops (SIGTERM): close the link, never take over.
+  void close();
+
+  Role role() const { return role_.role(); }
+  LinkStatus status();
+
+  class Conn;   // one connection attempt (slave_link.cc)
+  class Acker;  // the broker::Client that learns of durable progress
+
+  // --- for Conn / Acker ---------------------------------------------------------
+  void on_connected(Conn& c, int status);
+  bool on_frame(Conn& c, const fbr::Frame& frame);
+  void on_conn_closed(Conn& c, int status);
+  void on_released();
+  void on_read_error(Conn& c, const std::string& why);
+
+ private:
+  enum class State {
+    awaiting_connection,
+    awaiting_welcome,
+    awaiting_snapshot,
+    awaiting_in_sync,
+    streaming,
+    promoted,
+    exited,
+    stopped,
+  };
+  static std::string_view state_name(State s);
+  void enter(State next, std::string_view reason);
+  bool terminal() const { return state_ == State::promoted || state_ == State::exited || state_ == State::stopped; }
+
+  void dial();
+  void send_hello();
+  void on_welcome(const fbr::Welcome& w);
+  void on_snapshot_begin(const fbr::SnapshotBegin& b);
+  void on_snapshot_chunk(const fbr::SnapshotChunk& c);
+  void on_snapshot_end(const fbr::SnapshotEnd& e);
+  void on_events(const fbr::Events& e);
+  void on_reject(const fbr::Reject& r);
+  void ack();
+  void attach_acker();
+  void detach_acker();
+
+  // The link is gone (or must go): decide between retrying, taking over and exiting.
+  void link_lost(const std::string& reason);
+  void retry(const std::string& reason, std::uint32_t at_least_ms = 0);
+  void master_lost(const std::string& reason);
+  void promote(const std::string& reason);
+  void mirror_failed(const std::string& why);
+  void periodic();
+  void close_conn();
+  void sent();
+
+  net::Loop& loop_;
+  SlaveHost& host_;
+  const SlaveOptions options_;
+  RoleState role_;
+  State state_ = State::awaiting_connection;
+  net::HandlePtr<net::Timer> timer_;
+  Conn* conn_ = nullptr;
+  std::unique_ptr<Acker> acker_;
+  ConnId acker_id_;
+  broker::Broker* acker_broker_ = nullptr;
+
+  FrameWriter writer_;
+  store::EventDecoder decoder_;
+  std::unique_ptr<SnapshotReceiver> receiver_;
+  std::optional<WelcomeInfo> welcome_;
+  std::optional<store::StoreIdentity> adopted_;  // identity taken from the master (store emptied)
+
+  Seq applied_;       // last event applied
+  Seq acked_;         // last Applied sent
+  Seq master_last_;   // the master's position as last heard
+  bool paused_ = false;       // this process was paused longer than the master's timeout
+  std::uint32_t backoff_ms_ = 0;
+  std::int64_t next_attempt_ms_ = 0;
+  std::int64_t attempt_started_ms_ = 0;
+  std::int64_t last_received_ms_ = 0;
+  std::int64_t last_sent_ms_ = 0;
+  std::int64_t last_check_ms_ = 0;
+  std::int64_t synced_ms_ = 0;
+  std::string last_failure_;
+  std::int64_t last_failure_log_ms_ = 0;
+  std::uint64_t attempts_ = 0;
+};
+
+}  // namespace twinmq::replication
