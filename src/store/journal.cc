@@ -18,7 +18,7 @@ namespace {
 // Spent batch buffers kept for reuse; one larger than this is freed instead, so a
 // burst does not pin its memory for good.
 constexpr std::size_t kSpareBuffers = 4;
-constexpr std::size_t kMaxSpareCapacity = 16u << 20;
+constexpr std::size_t kMaxSpareCapacity = 4u << 20;
 // A failure that keeps happening is logged again at this interval.
 constexpr std::int64_t kFailureLogIntervalMs = 30'000;
 
@@ -99,7 +99,7 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
   });
-  gate_source_ = broker.reply_gate().add_source(report->last_seq);
+  gate_source_ = broker.reply_gate().add_source(report->last_seq, broker::ReplyGate::Gates::persistent_work);
   broker.event_log().add_sink(this);
   started_ = true;
 
