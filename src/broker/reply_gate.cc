@@ -11,8 +11,8 @@
 
 namespace twinmq::broker {
 
-ReplyGate::SourceId ReplyGate::add_source(Seq initial_position) {
-  sources_.push_back(Source{initial_position, true});
+ReplyGate::SourceId ReplyGate::add_source(Seq initial_position, Gates gates) {
+  sources_.push_back(Source{initial_position, true, gates});
   return sources_.size() - 1;
 }
 
@@ -26,20 +26,26 @@ bool ReplyGate::advance(SourceId id, Seq position) {
   Source& s = sources_[id];
   if (!s.active || position <= s.position) return false;
   const Seq before = released();
+  const Seq before_np = released_non_persistent();
   s.position = position;
-  return released() > before;
+  return released() > before || released_non_persistent() > before_np;
 }
 
-Seq ReplyGate::released() const {
+Seq ReplyGate::lowest(bool include_persistence_only) const {
   bool any = false;
-  Seq lowest{0};
+  Seq low{0};
   for (const Source& s : sources_) {
     if (!s.active) continue;
-    if (!any || s.position < lowest) lowest = s.position;
+    if (!include_persistence_only && s.gates == Gates::persistent_work) continue;
+    if (!any || s.position < low) low = s.position;
     any = true;
   }
-  return any ? lowest : log_.last();
+  return any ? low : log_.last();
 }
+
+Seq ReplyGate::released() const { return lowest(true); }
+
+Seq ReplyGate::released_non_persistent() const { return lowest(false); }
 
 std::vector<ConnId> ReplyGate::take_waiting() {
   std::vector<ConnId> out(waiting_.begin(), waiting_.end());

@@ -31,12 +31,22 @@ class ReplyGate {
 
   explicit ReplyGate(const EventLog& log) : log_(log) {}
 
-  SourceId add_source(Seq initial_position);
+  // What a source's position vouches for. The journal only matters to work that must
+  // be durable: a receipt for a non-persistent SEND need not wait for the disk (and
+  // must not, when the disk is full and persistent work is refused).
+  enum class Gates : bool { all_work, persistent_work };
+
+  SourceId add_source(Seq initial_position, Gates gates = Gates::all_work);
   void remove_source(SourceId id);
   // Raise a source's position (never lowers). Returns true if released() advanced.
   bool advance(SourceId id, Seq position);
 
+  // Everything up to here is released for all work (minimum over every source).
   Seq released() const;
+  // Released for work that need not be durable: minimum over the sources that gate all
+  // work (e.g. the slave link), ignoring persistence-only ones; log.last() if none.
+  Seq released_non_persistent() const;
+  Seq released_for(bool persistent) const { return persistent ? released() : released_non_persistent(); }
 
   // `conn` has replies waiting for Seq > released(); notify it when that moves.
   void wait(ConnId conn) { waiting_.insert(conn); }
@@ -47,7 +57,8 @@ class ReplyGate {
 
  private:
   const EventLog& log_;
-  struct Source { Seq position; bool active; };
+  struct Source { Seq position; bool active; Gates gates; };
+  Seq lowest(bool include_persistence_only) const;
   std::vector<Source> sources_;
   std::unordered_set<ConnId> waiting_;
 };

@@ -7,7 +7,7 @@
 namespace twinmq::stomp {
 
 Result<Seq> Session::handle_disconnect(const Frame& frame) {
-  queue_reply(last_seq_, ReplyKind::disconnect, frame.header("receipt").value_or(""));
+  queue_reply(last_seq_, true, ReplyKind::disconnect, frame.header("receipt").value_or(""));
   return Seq{0};
 }
 

@@ -49,7 +49,10 @@ bool Session::on_frame(const Frame& frame) {
     if (auto receipt = frame.header("receipt"); receipt && frame.command != Command::connect &&
                                                 frame.command != Command::stomp &&
                                                 frame.command != Command::disconnect) {
-      queue_reply(*seq, ReplyKind::receipt, *receipt);
+      // Only a non-persistent SEND's receipt may skip the journal; every other change
+      // (acks, commits, persistent sends) is confirmed once durable.
+      const bool persistent = frame.command != Command::send || frame.header("persistent") == "true";
+      queue_reply(*seq, persistent, ReplyKind::receipt, *receipt);
     }
   }
   return state_ != State::closing;
@@ -101,21 +104,20 @@ void Session::on_released(Seq) {
   if (state_ != State::closing) release_replies();
 }
 
-void Session::queue_reply(Seq seq, ReplyKind kind, std::string_view receipt_id) {
+void Session::queue_reply(Seq seq, bool persistent, ReplyKind kind, std::string_view receipt_id) {
   broker::ReplyGate& gate = broker_.reply_gate();
-  if (pending_.empty() && seq <= gate.released()) {
+  if (pending_.empty() && seq <= gate.released_for(persistent)) {
     if (!receipt_id.empty()) write_receipt(receipt_id);
     if (kind == ReplyKind::disconnect) close_after_flush("client disconnected");
     return;
   }
-  pending_.push_back(PendingReply{seq, kind, std::string(receipt_id)});
+  pending_.push_back(PendingReply{seq, persistent, kind, std::string(receipt_id)});
   if (conn_id_) gate.wait(conn_id_);
 }
 
 void Session::release_replies() {
   broker::ReplyGate& gate = broker_.reply_gate();
-  const Seq released = gate.released();
-  while (!pending_.empty() && pending_.front().seq <= released) {
+  while (!pending_.empty() && pending_.front().seq <= gate.released_for(pending_.front().persistent)) {
     PendingReply r = std::move(pending_.front());
     pending_.pop_front();
     if (!r.receipt_id.empty()) write_receipt(r.receipt_id);

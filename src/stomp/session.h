@@ -68,6 +68,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   enum class ReplyKind : std::uint8_t { receipt, disconnect };
   struct PendingReply {
     Seq seq;
+    bool persistent;  // waits for durability too (ReplyGate::released_for)
     ReplyKind kind;
     std::string receipt_id;  // empty = none (a DISCONNECT without receipt)
   };
@@ -91,7 +92,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   Result<Seq> handle_disconnect(const Frame& frame);
 
   // Replies
-  void queue_reply(Seq seq, ReplyKind kind, std::string_view receipt_id);
+  void queue_reply(Seq seq, bool persistent, ReplyKind kind, std::string_view receipt_id);
   void release_replies();
   void write_receipt(std::string_view receipt_id);
   void written();  // commit output, bookkeeping, slow-consumer check
