@@ -120,12 +120,12 @@ std::string ExitResult::describe() const {
 BrokerProcess::BrokerProcess(std::unique_ptr<TempDir> dir) : dir_(std::move(dir)) {}
 
 BrokerProcess::BrokerProcess(const BrokerConfig& config, std::vector<std::string> extra_args,
-                             Ms ready_timeout)
+                             Ms ready_timeout, const KeyValues& env)
     : dir_(std::make_unique<TempDir>("broker")) {
   config_file_ = dir_->write_file("broker.xml", config.to_xml(dir_->path() / "data"));
   std::vector<std::string> args = {"--config", config_file_.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  start(args);
+  start(args, env);
   if (!wait_listening("stomp", ready_timeout)) {
     std::string why = running() ? "no 'twinmq: listening stomp' line on stdout within " +
                                       std::to_string(ready_timeout.count()) + " ms"
@@ -143,7 +143,7 @@ std::unique_ptr<BrokerProcess> BrokerProcess::spawn(std::vector<std::string> arg
   return p;
 }
 
-void BrokerProcess::start(const std::vector<std::string>& args) {
+void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues& env) {
   const std::string binary = twinmq_binary().string();
   if (::access(binary.c_str(), X_OK) != 0) {
     throw std::runtime_error("BrokerProcess: no executable at " + binary +
@@ -161,6 +161,17 @@ void BrokerProcess::start(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    bool replaced = false;
+    for (const auto& [k, v] : env) replaced = replaced || entry.starts_with(k + "=");
+    if (!replaced) env_store.emplace_back(entry);
+  }
+  for (const auto& [k, v] : env) env_store.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
 
   const pid_t pid = ::fork();
@@ -173,7 +184,7 @@ void BrokerProcess::start(const std::vector<std::string>& args) {
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
     ::signal(SIGPIPE, SIG_DFL);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   pid_ = pid;

@@ -80,8 +80,9 @@ class BrokerProcess {
   // and waits (bounded by ready_timeout) for the listening line of the "stomp"
   // connector. Throws std::runtime_error (with the broker's output) when it does not
   // come.
+  // `env` is added to (or replaces in) the test's environment for the broker only.
   explicit BrokerProcess(const BrokerConfig& config = {}, std::vector<std::string> extra_args = {},
-                         Ms ready_timeout = Ms(10'000));
+                         Ms ready_timeout = Ms(10'000), const KeyValues& env = {});
 
   // Runs twinmq with exactly `args` (CLI tests) in a fresh TempDir; waits for nothing.
   static std::unique_ptr<BrokerProcess> spawn(std::vector<std::string> args);
@@ -116,7 +117,7 @@ class BrokerProcess {
 
  private:
   explicit BrokerProcess(std::unique_ptr<TempDir> dir);
-  void start(const std::vector<std::string>& args);
+  void start(const std::vector<std::string>& args, const KeyValues& env = {});
   void read_output();  // reader thread body
   void reap_if_exited(bool block);
 
