@@ -123,8 +123,7 @@ Result<void> MasterLink::open() {
   broker_.event_log().add_sink(this);
   sink_ = true;
   if (options_.minimum_replicas >= 1) {
-    hold_upto_ = broker_.event_log().last();
-    source_ = broker_.reply_gate().add_source(hold_upto_);
+    hold_receipts(broker_.event_log().last());
     spdlog::warn("replication: minimumReplicas=\"1\": receipts for persistent work are held until a slave is in sync");
   }
   if (options_.users.empty())
@@ -225,7 +224,6 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   sent_ = upto;
   applied_ = Seq{0};
   catch_up_target_ = Seq{0};
-  follows_slave_ = false;
   waiting_since_ms_ = mono_ms();
   enter(State::sending_snapshot, "slave " + peer.describe() + " accepted");
   pump_snapshot();
@@ -257,22 +255,18 @@ void MasterLink::on_applied(Seq seq) {
     return;
   }
   // The first Applied (the installed snapshot, possibly seq 0) always counts.
-  if (follows_slave_ && seq <= applied_) return;
+  if (follow_ && seq <= applied_) return;
   applied_ = seq;
   waiting_since_ms_ = mono_ms();
-  if (!follows_slave_) {
+  broker::ReplyGate& gate = broker_.reply_gate();
+  if (!follow_) {
     // The first Applied after the snapshot: from now on no reply passes the slave; it
-    // is in sync once it covers what was released without it.
-    catch_up_target_ = broker_.reply_gate().released();
-    if (source_) {
-      broker_.reply_gate().advance(*source_, seq);
-    } else {
-      source_ = broker_.reply_gate().add_source(seq);
-    }
-    follows_slave_ = true;
-    hold_frozen_ = false;
-    hold_dirty_ = false;
-  } else if (broker_.reply_gate().advance(*source_, seq)) {
+    // is in sync once it covers every reply released without it.
+    catch_up_target_ = std::max(gate.released(), gate.released_non_persistent());
+    follow_ = gate.add_source(seq);
+    // The hold ends: persistent work up to `seq` is on the slave, later work waits for it.
+    release_hold();
+  } else if (gate.advance(*follow_, seq)) {
     broker_.notify_released();
   }
   if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_) become_in_sync();
@@ -297,23 +291,10 @@ void MasterLink::become_in_sync() {
 }
 
 void MasterLink::on_event(Seq seq, const broker::Event& event) {
-  const bool persistent = broker::is_persistent(event);
-  if (persistent) last_persistent_ = seq;
   if (slave_ != nullptr &&
       (state_ == State::sending_snapshot || state_ == State::awaiting_catch_up || state_ == State::streaming)) {
     batch_.add(seq, static_cast<std::uint16_t>(store::record_type_of(event)), encoder_.encode(event));
     if (batch_.full()) finish_batch();
-  }
-  // minimumReplicas="1" without a slave in sync: replies for non-persistent events may
-  // pass until a persistent one waits (applied in the prepare hook, never from inside
-  // the broker's call).
-  if (source_ && !follows_slave_ && !fatal_) {
-    if (persistent) {
-      hold_frozen_ = true;
-    } else if (!hold_frozen_) {
-      hold_upto_ = seq;
-      hold_dirty_ = true;
-    }
   }
 }
 
@@ -341,18 +322,21 @@ void MasterLink::send_control(Peer& peer) {
   peer.last_sent_ms_ = mono_ms();
 }
 
-void MasterLink::advance_source(Seq position) {
-  if (source_ && broker_.reply_gate().advance(*source_, position)) broker_.notify_released();
+void MasterLink::hold_receipts(Seq position) {
+  if (!hold_) hold_ = broker_.reply_gate().add_source(position, broker::ReplyGate::Gates::persistent_work);
+}
+
+void MasterLink::release_hold() {
+  if (!hold_) return;
+  broker_.reply_gate().remove_source(*hold_);
+  hold_.reset();
+  broker_.notify_released();
 }
 
 void MasterLink::flush() {
   if (!pending_drop_.empty()) {
     const std::string why = std::exchange(pending_drop_, {});
     if (slave_ != nullptr) drop(*slave_, fbr::RejectReason::slave_dropped, why);
-  }
-  if (hold_dirty_ && !follows_slave_) {
-    hold_dirty_ = false;
-    advance_source(hold_upto_);
   }
   finish_batch();
   if (state_ == State::sending_snapshot) pump_snapshot();
@@ -383,7 +367,7 @@ void MasterLink::periodic() {
                std::to_string(options_.link_timeout_ms) + " ms)");
       continue;
     }
-    if (follows_slave_ && applied_ < sent_ && now - waiting_since_ms_ > options_.link_timeout_ms) {
+    if (follow_ && applied_ < sent_ && now - waiting_since_ms_ > options_.link_timeout_ms) {
       drop(*p, fbr::RejectReason::slave_dropped,
            "the slave acknowledged nothing for " + std::to_string(now - waiting_since_ms_) + " ms while " +
                std::to_string(sent_.value - applied_.value) + " events wait (applied up to seq " +
@@ -440,23 +424,23 @@ void MasterLink::lose_slave(const std::string& reason) {
     if (callbacks_.on_fatal) callbacks_.on_fatal("slave " + who + " lost: " + reason);
     return;
   }
+  broker::ReplyGate& gate = broker_.reply_gate();
   if (options_.minimum_replicas >= 1) {
-    follows_slave_ = false;
-    hold_frozen_ = last_persistent_ > applied_;
-    if (!source_) source_ = broker_.reply_gate().add_source(applied_);
-    if (!hold_frozen_) {
-      hold_upto_ = broker_.event_log().last();
-      advance_source(hold_upto_);
+    // Persistent work stays held where the slave left it; other replies go.
+    hold_receipts(follow_ ? applied_ : broker_.event_log().last());
+    if (follow_) {
+      gate.remove_source(*follow_);
+      follow_.reset();
+      broker_.notify_released();
     }
     spdlog::error("replication: slave {} lost ({}); minimumReplicas=\"1\": receipts for persistent work are HELD "
                   "until a slave is back in sync (restart the slave; it re-attaches and resyncs)",
                   who, reason);
     return;
   }
-  follows_slave_ = false;
-  if (source_) {
-    broker_.reply_gate().remove_source(*source_);
-    source_.reset();
+  if (follow_) {
+    gate.remove_source(*follow_);
+    follow_.reset();
     broker_.notify_released();
   }
   spdlog::error("replication: slave {} lost ({}); this master now serves ALONE: receipts no longer wait for a copy "
@@ -507,9 +491,8 @@ LinkStatus MasterLink::status() const {
   s.in_sync = state_ == State::streaming;
   if (fatal_) {
     s.note = "slave lost with shutdownOnSlaveFailure: stopping";
-  } else if (source_ && !follows_slave_) {
-    s.note = hold_frozen_ ? "minimumReplicas=1: receipts for persistent work held until a slave is in sync"
-                          : "minimumReplicas=1: waiting for a slave";
+  } else if (hold_) {
+    s.note = "minimumReplicas=1: receipts for persistent work held until a slave is in sync";
   } else if (slave_ == nullptr && !last_loss_.empty()) {
     s.note = "serving alone since the slave was lost: " + last_loss_;
   }

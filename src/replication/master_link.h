@@ -28,8 +28,8 @@
 //      minimumReplicas="0" (default)  the gate source goes: held receipts are released,
 //                                     the master serves alone, logs it loudly;
 //      minimumReplicas="1"            receipts for persistent work stay held until a
-//                                     slave is back in sync (replies for non-persistent
-//                                     events pass while no persistent one is waiting).
+//                                     slave is back in sync (a gate source that gates
+//                                     persistent work only; other replies pass).
 //
 // STATES (of the link to the one accepted slave; connections still in their handshake
 // are candidates and do not change it):
@@ -139,7 +139,8 @@ class MasterLink final : public broker::EventSink {
   void pump_snapshot();
   void periodic();
   void send_control(Peer& peer);  // commit_output + bookkeeping after writing a frame
-  void advance_source(Seq position);
+  void hold_receipts(Seq position);
+  void release_hold();
 
   net::Loop& loop_;
   broker::Broker& broker_;
@@ -161,17 +162,15 @@ class MasterLink final : public broker::EventSink {
   std::unique_ptr<SnapshotSender> sender_;
   std::string deferred_;  // events after S0, queued while the snapshot goes out
 
-  std::optional<broker::ReplyGate::SourceId> source_;
-  bool follows_slave_ = false;  // source_ is the slave's Applied (else: the hold policy)
-  bool hold_frozen_ = false;    // minimumReplicas="1": a persistent event waits for a slave
-  Seq hold_upto_;
-  bool hold_dirty_ = false;
+  // Gate sources: `follow_` is the slave's Applied (gates all work); `hold_` is the
+  // minimumReplicas="1" hold without a slave in sync (gates persistent work only).
+  std::optional<broker::ReplyGate::SourceId> follow_;
+  std::optional<broker::ReplyGate::SourceId> hold_;
   bool fatal_ = false;
 
   Seq sent_;                    // last seq queued for the slave
   Seq applied_;                 // slave's cumulative Applied
   Seq catch_up_target_;
-  Seq last_persistent_;         // last persistent event seen
   std::int64_t waiting_since_ms_ = 0;  // when Applied last moved, or events became outstanding
   std::int64_t attached_ms_ = 0;
   std::int64_t last_check_ms_ = 0;
