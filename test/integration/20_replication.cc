@@ -1,0 +1,287 @@
+// 20 — the replication pair, real processes: the slave keeps its connectors closed,
+// takes over within a second of kill -9 with every receipted message (acked ones not
+// back, a committed transaction whole, an uncommitted one absent), when the master hangs
+// (SIGSTOP: heart-beat) and when the link is cut; shutdownOnMasterFailure,
+// waitForSlave, shutdownOnSlaveFailure, a restarted slave resyncs, planned switchover,
+// and `twinmq status`.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "common.h"
+#include "replication_support.h"
+
+using namespace twinmq::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kMessages = 60;
+
+// What the clients did on the master before it failed, and what must hold after.
+struct Workload {
+  std::vector<std::string> receipted;  // /queue/fo, persistent, RECEIPT seen
+  std::set<std::string> acked;         // acknowledged with a RECEIPT: must not come back
+  std::set<std::string> held;          // delivered, not acknowledged: must come back, redelivered
+  std::unique_ptr<RawStomp> producer;  // kept open: its transaction t2 stays uncommitted
+  std::unique_ptr<RawStomp> consumer;
+};
+
+Workload run_workload(std::uint16_t port) {
+  Workload w;
+  w.producer = std::make_unique<RawStomp>(port);
+  w.producer->connect();
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string body = "m-" + std::to_string(i);
+    w.producer->send("/queue/fo", body, {{"persistent", "true"}});
+    w.receipted.push_back(body);
+  }
+  w.producer->request("BEGIN", {{"transaction", "t1"}});
+  for (int i = 0; i < 3; ++i)
+    w.producer->request("SEND", {{"destination", "/queue/tx"}, {"transaction", "t1"}, {"persistent", "true"}},
+                        "committed-" + std::to_string(i));
+  w.producer->request("COMMIT", {{"transaction", "t1"}});
+  w.producer->request("BEGIN", {{"transaction", "t2"}});
+  for (int i = 0; i < 2; ++i)
+    w.producer->request("SEND", {{"destination", "/queue/tx"}, {"transaction", "t2"}, {"persistent", "true"}},
+                        "uncommitted-" + std::to_string(i));
+  w.consumer = std::make_unique<RawStomp>(port);
+  w.consumer->connect();
+  w.consumer->subscribe("/queue/fo", "c", "client-individual", {{"activemq.prefetchSize", "10"}});
+  auto got = w.consumer->messages(10);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (i < 5) {
+      w.consumer->request("ACK", {{"id", got[i]["ack"]}});
+      w.acked.insert(got[i].body);
+    } else {
+      w.held.insert(got[i].body);
+    }
+  }
+  return w;
+}
+
+// On the broker that took over: everything receipted is there, once; nothing acked;
+// the committed transaction whole, the uncommitted one absent.
+void check_after_failover(std::uint16_t port, const Workload& w) {
+  auto fo = drain(port, "/queue/fo", kMessages - 5);
+  std::set<std::string> got;
+  for (const auto& f : fo) {
+    CHECK_MESSAGE(got.insert(f.body).second, "delivered twice: " << f.body);
+    CHECK_MESSAGE(!w.acked.contains(f.body), "an acknowledged message came back: " << f.body);
+    if (w.held.contains(f.body)) CHECK_MESSAGE(f["redelivered"] == "true", f.describe());
+  }
+  for (const auto& r : w.receipted)
+    if (!w.acked.contains(r)) CHECK_MESSAGE(got.contains(r), "receipted message lost: " << r);
+  CHECK(got.size() == static_cast<std::size_t>(kMessages - 5));
+  auto tx = bodies_of(drain(port, "/queue/tx", 3));
+  std::sort(tx.begin(), tx.end());
+  CHECK(tx == std::vector<std::string>{"committed-0", "committed-1", "committed-2"});
+}
+
+}  // namespace
+
+TEST_CASE("20 replication: the slave refuses TCP on its STOMP port while its master lives") {
+  ReplicaPair pair;
+  pair.start_master();
+  BrokerProcess& slave = pair.start_slave();
+  CHECK(connection_refused(pair.slave_stomp()));
+  CHECK(slave.stdout_text().find("listening stomp") == std::string::npos);
+  // And it stays closed while the master works.
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  for (int i = 0; i < 10; ++i) c.send("/queue/a", "x", {{"persistent", "true"}});
+  CHECK(connection_refused(pair.slave_stomp()));
+}
+
+TEST_CASE("20 replication: master kill -9 — the slave takes over within 1 s with every receipted message") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  Workload w = run_workload(pair.master_stomp());
+  const auto t0 = Clock::now();
+  pair.master().kill(SIGKILL);
+  auto took = pair.wait_takeover(t0, Ms(5000));
+  REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
+  std::printf("[20] failover after kill -9: slave listening %lld ms after the kill\n",
+              static_cast<long long>(took->count()));
+  CHECK(took->count() < 1000);
+  CHECK(pair.slave().port("stomp") == pair.slave_stomp());
+  CHECK(pair.slave().wait_for_output("PROMOTED", Ms(1000), true));
+  check_after_failover(pair.slave_stomp(), w);
+}
+
+TEST_CASE("20 replication: master SIGSTOP — heart-beat silence promotes the slave within the link timeout") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  Workload w = run_workload(pair.master_stomp());
+  const auto t0 = Clock::now();
+  pair.master().kill(SIGSTOP);
+  auto took = pair.wait_takeover(t0, Ms(5000));
+  REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
+  std::printf("[20] failover after SIGSTOP: slave listening %lld ms after the stop (link timeout 800 ms)\n",
+              static_cast<long long>(took->count()));
+  CHECK(took->count() >= 700);
+  CHECK(took->count() < 2500);
+  CHECK(pair.slave().log_text().find("heart-beat timeout") != std::string::npos);
+  check_after_failover(pair.slave_stomp(), w);
+  pair.master().kill(SIGKILL);
+}
+
+TEST_CASE("20 replication: the link cut while both run — the slave takes over, the master serves alone") {
+  for (bool freeze : {false, true}) {
+    CAPTURE(freeze);
+    ReplicaPair pair;
+    pair.start_master();
+    LinkProxy proxy(pair.replication_port());
+    pair.start_slave("slave", proxy.port());
+    Workload w = run_workload(pair.master_stomp());
+    const auto t0 = Clock::now();
+    if (freeze) {
+      proxy.freeze();
+    } else {
+      proxy.sever();
+    }
+    auto took = pair.wait_takeover(t0, Ms(5000));
+    REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
+    std::printf("[20] link %s: slave listening after %lld ms\n", freeze ? "frozen" : "severed",
+                static_cast<long long>(took->count()));
+    CHECK(pair.master().wait_for_output("serves ALONE", Ms(5000), true));
+    check_after_failover(pair.slave_stomp(), w);
+    // The master kept its clients (no failback, no fencing: README "Recovering the pair").
+    RawStomp c(pair.master_stomp());
+    c.connect();
+    c.send("/queue/alone", "still served", {{"persistent", "true"}});
+  }
+}
+
+TEST_CASE("20 replication: shutdownOnMasterFailure — the slave exits 3, never listens, its store verifies clean") {
+  PairSpec spec;
+  spec.slave_attrs = {{"shutdownOnMasterFailure", "true"}};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  run_workload(pair.master_stomp());
+  pair.master().kill(SIGKILL);
+  auto e = pair.slave().wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), pair.slave().log_tail());
+  CHECK(e->code == 3);
+  pair.slave().wait_output_eof(Ms(2000));
+  CHECK(pair.slave().stdout_text().find("listening stomp") == std::string::npos);
+  CHECK(pair.slave().log_text().find("shutdownOnMasterFailure") != std::string::npos);
+  auto verify = BrokerProcess::spawn({"verify-store", pair.journal("slave").string()});
+  auto v = verify->wait_exit(Ms(10'000));
+  verify->wait_output_eof(Ms(2000));
+  REQUIRE(v.has_value());
+  CHECK_MESSAGE(v->code == 0, verify->stdout_text() << verify->log_text());
+}
+
+TEST_CASE("20 replication: waitForSlave — the master refuses clients at TCP level until a slave is in sync") {
+  PairSpec spec;
+  spec.master_attrs = {{"waitForSlave", "true"}};
+  spec.master_stomp_port = free_port();
+  ReplicaPair pair(spec);
+  pair.start_master(false);
+  CHECK_FALSE(pair.master().wait_listening("stomp", Ms(300)));
+  CHECK(connection_refused(spec.master_stomp_port));
+  pair.start_slave();
+  REQUIRE(pair.master().wait_listening("stomp", Ms(5000)));
+  RawStomp c(spec.master_stomp_port);
+  c.connect();
+  c.send("/queue/a", "after the slave", {{"persistent", "true"}});
+}
+
+TEST_CASE("20 replication: shutdownOnSlaveFailure — the master stops (exit 4) and confirms nothing unmirrored") {
+  PairSpec spec;
+  spec.master_attrs = {{"shutdownOnSlaveFailure", "true"}};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  c.send("/queue/a", "mirrored", {{"persistent", "true"}});
+  pair.slave().kill(SIGKILL);
+  // Whatever the client sends now is never confirmed.
+  c.send_frame("SEND", {{"destination", "/queue/a"}, {"persistent", "true"}, {"receipt", "late"}}, "after");
+  auto e = pair.master().wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), pair.master().log_tail());
+  CHECK(e->code == 4);
+  for (;;) {
+    auto f = c.next_frame(Ms(2000));
+    if (!f) break;
+    CHECK_MESSAGE(f->command != "RECEIPT", "a receipt for an unmirrored SEND: " << f->describe());
+  }
+  CHECK(pair.master().log_text().find("shutdownOnSlaveFailure") != std::string::npos);
+}
+
+TEST_CASE("20 replication: a restarted slave resyncs; the master served alone meanwhile; nothing is lost") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  std::vector<std::string> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back("a-" + std::to_string(i));
+    c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+  }
+  pair.slave().kill(SIGKILL);
+  pair.slave().wait_exit(Ms(5000));
+  // Receipts keep coming without the slave (minimumReplicas="0").
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back("b-" + std::to_string(i));
+    c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+  }
+  CHECK(pair.master().wait_for_output("serves ALONE", Ms(2000), true));
+  // The same slave (same data directory) comes back while a producer keeps going.
+  const std::uint16_t port = pair.slave_stomp();
+  auto again = pair.start_config("slave.xml", pair.slave_xml("slave", pair.replication_port(), port));
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back("c-" + std::to_string(i));
+    c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+  }
+  REQUIRE_MESSAGE(again->wait_for_output("IN SYNC", Ms(10'000), true), again->log_tail());
+  CHECK(again->log_text().find("initial sync from master complete") != std::string::npos);
+  pair.master().kill(SIGKILL);
+  REQUIRE(again->wait_listening("stomp", Ms(5000)));
+  auto got = bodies_of(drain_until(port, "/queue/r", sent));
+  Tally t{sent, got};
+  CHECK(t.missing().empty());
+  CHECK(got.size() == sent.size());
+}
+
+TEST_CASE("20 replication: a planned master stop (SIGTERM) hands over at once; status shows both roles") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  for (int i = 0; i < 5; ++i) c.send("/queue/p", "p" + std::to_string(i), {{"persistent", "true"}});
+  const std::string ms = pair.status(pair.master_config());
+  CHECK(ms.find("role: master") != std::string::npos);
+  CHECK(ms.find("link: streaming") != std::string::npos);
+  CHECK(ms.find("in sync: yes") != std::string::npos);
+  CHECK(ms.find("peer: slave 'slave'") != std::string::npos);
+  const std::string ss = pair.status(pair.slave_config());
+  CHECK(ss.find("role: slave") != std::string::npos);
+  CHECK(ss.find("in sync: yes") != std::string::npos);
+  CHECK(ss.find("client connectors: closed") != std::string::npos);
+  CHECK(ss.find("lag: 0") != std::string::npos);
+
+  const auto t0 = Clock::now();
+  pair.master().kill(SIGTERM);
+  auto took = pair.wait_takeover(t0, Ms(5000));
+  REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
+  std::printf("[20] planned switchover (SIGTERM): slave listening after %lld ms\n",
+              static_cast<long long>(took->count()));
+  CHECK(pair.slave().log_text().find("shut down on purpose") != std::string::npos);
+  auto e = pair.master().wait_exit(Ms(5000));
+  REQUIRE(e.has_value());
+  CHECK(e->code == 0);
+  CHECK(bodies_of(drain(pair.slave_stomp(), "/queue/p", 5)).size() == 5);
+  const std::string ps = pair.status(pair.slave_config());
+  CHECK(ps.find("role: promoted") != std::string::npos);
+  CHECK(ps.find("client connectors: open") != std::string::npos);
+}

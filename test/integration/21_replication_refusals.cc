@@ -1,0 +1,130 @@
+// 21 — what a master refuses, and what an old master does after a failover: bad
+// credentials, a second slave, a store of another broker, and the promoted slave
+// pointed back at the old master (the old master's data is the stale one). Each
+// refusal names its reason on both sides; nobody takes over on a refusal.
+#include <signal.h>
+
+#include "common.h"
+#include "replication_support.h"
+
+using namespace twinmq::test;
+
+TEST_CASE("21 refusals: wrong credentials — the slave exits 5 with the reason, the master logs it") {
+  PairSpec spec;
+  spec.users = {{"system", "manager"}, {"replica", "right"}};
+  spec.slave_credentials = std::pair<std::string, std::string>{"replica", "wrong"};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  BrokerProcess& s = pair.start_slave("slave", std::nullopt, false);
+  auto e = s.wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), s.log_tail());
+  CHECK(e->code == 5);
+  s.wait_output_eof(Ms(2000));
+  CHECK(s.log_text().find("REFUSED") != std::string::npos);
+  CHECK(s.log_text().find("does not accept user 'replica'") != std::string::npos);
+  CHECK(pair.master().log_text().find("refused slave") != std::string::npos);
+  CHECK(s.stdout_text().find("listening stomp") == std::string::npos);
+}
+
+TEST_CASE("21 refusals: the right credentials in <masterConnector> are accepted") {
+  PairSpec spec;
+  spec.users = {{"replica", "right"}};
+  spec.slave_credentials = std::pair<std::string, std::string>{"replica", "right"};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();  // waits for IN SYNC
+}
+
+TEST_CASE("21 refusals: a second slave is refused while one is attached, keeps trying, never takes over") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave("first");
+  BrokerProcess& second = pair.start_slave("second", std::nullopt, false);
+  REQUIRE(second.wait_for_output("another slave", Ms(5000), true));
+  CHECK(pair.master().log_text().find("another_slave") != std::string::npos);
+  CHECK(second.running());
+  CHECK(connection_refused(pair.slave_stomp(1)));
+  // The master dies: the in-sync first slave takes over; the second one was never in sync.
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.slave(0).wait_listening("stomp", Ms(5000)));
+  CHECK_FALSE(second.wait_listening("stomp", Ms(1000)));
+  CHECK(second.running());
+}
+
+TEST_CASE("21 refusals: a slave whose data directory holds another broker's store is refused, data untouched") {
+  ReplicaPair pair;
+  // The slave's directory first belongs to a standalone broker with a message in it.
+  {
+    const std::string xml = "<broker brokerName=\"other\" dataDirectory=\"" + pair.data("slave").string() +
+                            "\" persistent=\"true\"><transportConnectors><transportConnector name=\"stomp\" "
+                            "uri=\"stomp://127.0.0.1:0\"/></transportConnectors></broker>\n";
+    auto other = pair.start_config("other.xml", xml);
+    REQUIRE(other->wait_listening("stomp", Ms(10'000)));
+    RawStomp c(other->port("stomp"));
+    c.connect();
+    c.send("/queue/mine", "keep me", {{"persistent", "true"}});
+    other->kill(SIGTERM);
+    REQUIRE(other->wait_exit(Ms(10'000)).has_value());
+  }
+  pair.start_master();
+  BrokerProcess& s = pair.start_slave("slave", std::nullopt, false);
+  auto e = s.wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), s.log_tail());
+  CHECK(e->code == 5);
+  s.wait_output_eof(Ms(2000));
+  CHECK(s.log_text().find("another broker or pair") != std::string::npos);
+  CHECK(s.log_text().find("store_identity") != std::string::npos);
+  // Its message is still in its store.
+  auto verify = BrokerProcess::spawn({"verify-store", pair.journal("slave").string()});
+  REQUIRE(verify->wait_exit(Ms(10'000)).has_value());
+  verify->wait_output_eof(Ms(2000));
+  CHECK(verify->stdout_text().find("/queue/mine") != std::string::npos);
+}
+
+TEST_CASE("21 refusals: after a failover the old master stays closed, and the promoted slave is not overwritten") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  {
+    RawStomp c(pair.master_stomp());
+    c.connect();
+    c.send("/queue/h", "before", {{"persistent", "true"}});
+  }
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.slave().wait_listening("stomp", Ms(5000)));
+  {
+    RawStomp c(pair.slave_stomp());
+    c.connect();
+    c.send("/queue/h", "after the failover", {{"persistent", "true"}});
+  }
+  pair.slave().kill(SIGTERM);
+  REQUIRE(pair.slave().wait_exit(Ms(10'000)).has_value());
+
+  // The old master restarts with its old configuration: it had a slave in sync, so it
+  // does not serve on its own.
+  const std::uint16_t stomp = free_port();
+  std::string xml = pair.master_xml();
+  const std::string from = "stomp://127.0.0.1:0?";
+  xml.replace(xml.find(from), from.size(), "stomp://127.0.0.1:" + std::to_string(stomp) + "?");
+  auto old_master = pair.start_config("master-again.xml", xml);
+  REQUIRE(old_master->wait_listening("replication", Ms(10'000)));
+  CHECK(old_master->wait_for_output("may have taken over", Ms(5000), true));
+  CHECK_FALSE(old_master->wait_listening("stomp", Ms(500)));
+  CHECK(connection_refused(stomp));
+
+  // The promoted slave is (wrongly) started as a slave of the old master: refused, its
+  // newer data left alone, and the message says which side is stale.
+  auto back = pair.start_config("slave-again.xml",
+                                pair.slave_xml("slave", old_master->port("replication"), free_port()));
+  auto e = back->wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), back->log_tail());
+  CHECK(e->code == 5);
+  back->wait_output_eof(Ms(2000));
+  CHECK(back->log_text().find("STALE") != std::string::npos);
+  CHECK(old_master->log_text().find("slave_newer_epoch") != std::string::npos);
+  CHECK(connection_refused(stomp));
+  auto verify = BrokerProcess::spawn({"verify-store", pair.journal("slave").string()});
+  REQUIRE(verify->wait_exit(Ms(10'000)).has_value());
+  verify->wait_output_eof(Ms(2000));
+  CHECK(verify->stdout_text().find("epoch        1\n") != std::string::npos);
+}
