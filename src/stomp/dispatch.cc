@@ -72,6 +72,8 @@ void Session::fail(const Error& error, const Frame* frame) {
   spdlog::info("connection {} from {}: protocol error, closing: {}", number_, peer_, error.message);
   FrameWriter w(conn_->output(), version_, Command::error);
   w.header("message", protocol_error_summary(code));
+  // Spec: a version mismatch ERROR lists the versions this server supports.
+  if (code == ProtocolErrc::unsupported_version) w.header("version", "1.0,1.1,1.2");
   if (frame) {
     if (auto receipt = frame->header("receipt")) w.header("receipt-id", *receipt);
   }
