@@ -95,7 +95,7 @@ TEST_CASE("10 flow control: a queue subscriber that never reads does not hold ba
       CHECK_MESSAGE(slow_seqs.insert(seq).second, "duplicate " << f->describe());
     }
   }
-  INFO("slow subscriber got " << slow_seqs.size());
+  MESSAGE("queue shares: fast " << fast_seqs.size() << ", slow " << slow_seqs.size() << " of " << kMessages);
   CHECK(fast_seqs.size() + slow_seqs.size() == kMessages);
   CHECK(slow_seqs.size() < kMessages / 4);
 }
