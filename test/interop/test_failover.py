@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Failover with a third-party client (issue 4): python3-stomp with both brokers of a
+twinmq pair in its host list keeps sending and receiving across a failover, and every
+message whose RECEIPT it saw is delivered afterwards.
+
+The master is killed (-9) in the middle of a stream of persistent SENDs with receipts;
+stomp.py reconnects through its host list (the master refuses, the slave — which was
+closed until now — accepts), the application resubscribes and re-sends what had no
+receipt (at-least-once), and the consumer, failing over the same way, receives every
+receipted message.
+
+Run ONLY with /usr/bin/python3 (test/run_all does):
+    TWINMQ_BUILD=$PWD/build /usr/bin/python3 test/interop/test_failover.py -v
+
+Every wait is bounded; every broker is killed by pid; no fixed ports (the master's come
+from its `twinmq: listening` lines, the slave's is a free port picked up front).
+"""
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import stomp
+
+WAIT = 10.0  # seconds: bounds a failure, never a timing assertion
+
+
+def twinmq_binary():
+    build = os.environ.get("TWINMQ_BUILD")
+    if build:
+        return os.path.join(build, "twinmq")
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "..", "..", "build", "twinmq")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Proc:
+    """One twinmq process: stdout read for `twinmq: listening` lines, stderr to a file."""
+
+    def __init__(self, workdir, name, xml):
+        self.name = name
+        self.config = os.path.join(workdir, name + ".xml")
+        with open(self.config, "w") as f:
+            f.write(xml)
+        self.logpath = os.path.join(workdir, name + ".log")
+        self.log = open(self.logpath, "wb")
+        self.proc = subprocess.Popen([twinmq_binary(), "--config", self.config],
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        self.ports = {}
+        self.partial = b""
+
+    def wait_listening(self, connector, timeout=WAIT):
+        deadline = time.time() + timeout
+        while connector not in self.ports:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not r:
+                return None
+            data = os.read(self.proc.stdout.fileno(), 4096)
+            if not data:
+                return None
+            self.partial += data
+            while b"\n" in self.partial:
+                line, self.partial = self.partial.split(b"\n", 1)
+                if line.startswith(b"twinmq: listening "):
+                    _, _, rest = line.partition(b"twinmq: listening ")
+                    conn, _, addr = rest.partition(b" ")
+                    self.ports[conn.decode()] = int(addr.rsplit(b":", 1)[1])
+        return self.ports[connector]
+
+    def wait_log(self, needle, timeout=WAIT):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.log_text():
+                return True
+            if self.proc.poll() is not None:
+                return needle in self.log_text()
+            time.sleep(0.02)
+        return False
+
+    def log_text(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+
+    def close(self):
+        self.kill()
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class Collector(stomp.ConnectionListener):
+    """Receipts and messages of one stomp.py connection, plus whether it is connected."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.receipts = set()
+        self.bodies = []
+        self.connected = False
+        self.disconnects = 0
+
+    def on_connected(self, frame):
+        with self.cond:
+            self.connected = True
+            self.cond.notify_all()
+
+    def on_disconnected(self):
+        with self.cond:
+            self.connected = False
+            self.disconnects += 1
+            self.cond.notify_all()
+
+    def on_receipt(self, frame):
+        with self.cond:
+            self.receipts.add(frame.headers.get("receipt-id"))
+            self.cond.notify_all()
+
+    def on_message(self, frame):
+        with self.cond:
+            self.bodies.append(frame.body)
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout):
+        deadline = time.time() + timeout
+        with self.cond:
+            while not pred():
+                left = deadline - time.time()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+            return True
+
+
+class FailoverTest(unittest.TestCase):
+    N = 200
+    KILL_AT = 80
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="twinmq-failover-")
+        self.procs = []
+        common = ('persistent="true" replicationHeartbeatInterval="100" replicationLinkTimeout="800"')
+        self.master = self.start("master",
+                                 '<broker brokerName="master" dataDirectory="%s/master" %s>\n'
+                                 '  <transportConnectors>\n'
+                                 '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
+                                 '    <transportConnector name="replication" uri="tcp://127.0.0.1:0"/>\n'
+                                 '  </transportConnectors>\n</broker>\n' % (self.dir, common))
+        self.mport = self.master.wait_listening("stomp")
+        rport = self.master.wait_listening("replication")
+        self.assertIsNotNone(self.mport, self.master.log_text())
+        self.assertIsNotNone(rport, self.master.log_text())
+        self.sport = free_port()
+        self.slave = self.start("slave",
+                                '<broker brokerName="slave" dataDirectory="%s/slave" %s '
+                                'masterConnectorURI="tcp://127.0.0.1:%d">\n'
+                                '  <transportConnectors>\n'
+                                '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
+                                '  </transportConnectors>\n</broker>\n' % (self.dir, common, rport, self.sport))
+        self.assertTrue(self.slave.wait_log("IN SYNC"), self.slave.log_text())
+
+    def tearDown(self):
+        for p in self.procs:
+            p.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, name, xml):
+        p = Proc(self.dir, name, xml)
+        self.procs.append(p)
+        return p
+
+    def connection(self, listener):
+        # Master first, then the slave, as ActiveMQ's failover:(m,s)?randomize=false.
+        c = stomp.Connection([("127.0.0.1", self.mport), ("127.0.0.1", self.sport)],
+                             reconnect_sleep_initial=0.05, reconnect_sleep_increase=0.0,
+                             reconnect_sleep_jitter=0.0, reconnect_attempts_max=100)
+        c.set_listener("", listener)
+        c.connect(wait=True)
+        return c
+
+    def test_receipted_messages_survive_a_failover(self):
+        consumer_l = Collector()
+        consumer = self.connection(consumer_l)
+        consumer.subscribe("/queue/failover", id="1", ack="auto")
+        producer_l = Collector()
+        producer = self.connection(producer_l)
+
+        receipted = []
+        failovers = 0
+        i = 0
+        while i < self.N:
+            if i == self.KILL_AT and failovers == 0:
+                self.master.kill(signal.SIGKILL)
+            body = "msg-%d" % i
+            rid = "r-%d-%d" % (i, failovers)
+            try:
+                producer.send("/queue/failover", body, headers={"persistent": "true", "receipt": rid})
+            except stomp.exception.NotConnectedException:
+                pass
+            ok = producer_l.wait(lambda: rid in producer_l.receipts or not producer_l.connected, WAIT)
+            if ok and rid in producer_l.receipts:
+                receipted.append(body)
+                i += 1
+                continue
+            # No receipt: the broker went away. Reconnect through the host list and
+            # send the same message again (it may arrive twice: at-least-once).
+            failovers += 1
+            self.assertLessEqual(failovers, 3, "too many failovers")
+            self.assertTrue(producer_l.wait(lambda: not producer_l.connected, WAIT))
+            producer.connect(wait=True)
+        self.assertGreaterEqual(failovers, 1, "the producer never noticed the failover")
+        self.assertIn("listening stomp", self.slave_stdout_hint())
+
+        # The consumer was on the master too: it is told, reconnects through the host
+        # list and resubscribes (application-level, as with ActiveMQ).
+        self.assertTrue(consumer_l.wait(lambda: consumer_l.disconnects >= 1, WAIT))
+        consumer.connect(wait=True)
+        consumer.subscribe("/queue/failover", id="1", ack="auto")
+        want = set(receipted)
+        got_all = consumer_l.wait(lambda: want.issubset(set(consumer_l.bodies)), WAIT)
+        missing = sorted(want - set(consumer_l.bodies))
+        self.assertTrue(got_all, "receipted messages missing after failover: %d, e.g. %s" %
+                        (len(missing), missing[:5]))
+        producer.disconnect()
+        consumer.disconnect()
+
+    def slave_stdout_hint(self):
+        port = self.slave.wait_listening("stomp", WAIT)
+        return "listening stomp" if port == self.sport else "slave never listened"
+
+
+if __name__ == "__main__":
+    unittest.main()
