@@ -361,10 +361,13 @@ void MasterLink::periodic() {
         drop(*p, fbr::RejectReason::other, "no Hello within " + std::to_string(options_.link_timeout_ms) + " ms");
       continue;
     }
-    if (silent > options_.link_timeout_ms) {
+    // Until its first Applied the slave installs the copy (writes, syncs and replays a
+    // checkpoint, blocking its loop): it gets longer, and nothing waits for it yet.
+    const std::int64_t limit = follow_ ? options_.link_timeout_ms : sync_timeout_ms(options_.link_timeout_ms);
+    if (silent > limit) {
       drop(*p, fbr::RejectReason::slave_dropped,
            "nothing heard from the slave for " + std::to_string(silent) + " ms (heart-beat timeout " +
-               std::to_string(options_.link_timeout_ms) + " ms)");
+               std::to_string(limit) + " ms)");
       continue;
     }
     if (follow_ && applied_ < sent_ && now - waiting_since_ms_ > options_.link_timeout_ms) {

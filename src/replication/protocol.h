@@ -21,6 +21,7 @@
 // Lifecycle: each link end owns one reader and its writers. Loop thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -46,6 +47,13 @@ inline constexpr std::size_t kMaxSlaveFrame = 64u << 10;
 inline constexpr std::size_t kMaxMasterFrame = (1u << 30) + (1u << 20);
 // An Events or SnapshotChunk frame is finished once it holds this much.
 inline constexpr std::size_t kBatchBytes = 1u << 20;
+
+// How long either end tolerates silence while the initial sync is in progress (taking
+// the snapshot and installing the copy block a loop for a time that grows with the
+// data): ten link timeouts, at least 30 s. Nothing waits on a slave that is not in sync.
+constexpr std::int64_t sync_timeout_ms(std::uint32_t link_timeout_ms) {
+  return std::max<std::int64_t>(std::int64_t{link_timeout_ms} * 10, 30'000);
+}
 
 enum class Errc {
   ok = 0,

@@ -391,6 +391,8 @@ void SlaveLink::on_snapshot_end(const fbr::SnapshotEnd& e) {
   receiver_.reset();
   TWINMQ_ASSERT(host_.broker().event_log().last() == applied_, "event log after the initial sync");
   attach_acker();
+  // Installing blocked this loop: that was no pause of the process.
+  last_check_ms_ = last_received_ms_ = mono_ms();
   enter(State::awaiting_in_sync, "initial sync installed at seq " + std::to_string(applied_.value));
   // The snapshot is durable (its checkpoint was synced): acknowledge it, even at seq 0.
   writer_.applied(applied_, conn_->tcp_->output());
@@ -561,7 +563,8 @@ void SlaveLink::periodic() {
   // ours, not the master's. If it lasted about as long as the master's timeout, the
   // master has dropped us already: then never take over on this link.
   if (gap > std::min<std::int64_t>(options_.link_timeout_ms, master_timeout) / 2) {
-    if (conn_ != nullptr && gap >= master_timeout - static_cast<std::int64_t>(options_.heart_beat_ms)) {
+    const bool synced = state_ == State::awaiting_in_sync || state_ == State::streaming;
+    if (conn_ != nullptr && synced && gap >= master_timeout - static_cast<std::int64_t>(options_.heart_beat_ms)) {
       paused_ = true;
       spdlog::warn("replication: this slave did not run for {} ms (paused?); the master may have dropped it", gap);
     }
@@ -576,15 +579,16 @@ void SlaveLink::periodic() {
         retry("no connection within " + std::to_string(options_.link_timeout_ms) + " ms");
       }
       return;
-    case State::awaiting_welcome:
-      if (now - last_received_ms_ > options_.link_timeout_ms) retry("no Welcome within the link timeout");
-      return;
     default:
       break;
   }
-  if (now - last_received_ms_ > options_.link_timeout_ms) {
+  // The master takes its snapshot before it answers, and copies it at the pace of the
+  // link: silence is tolerated longer until the copy is installed.
+  const bool syncing = state_ == State::awaiting_welcome || state_ == State::awaiting_snapshot;
+  const std::int64_t limit = syncing ? sync_timeout_ms(options_.link_timeout_ms) : options_.link_timeout_ms;
+  if (now - last_received_ms_ > limit) {
     link_lost("nothing heard from the master for " + std::to_string(now - last_received_ms_) +
-              " ms (heart-beat timeout " + std::to_string(options_.link_timeout_ms) + " ms)");
+              " ms (heart-beat timeout " + std::to_string(limit) + " ms)");
     return;
   }
   if (conn_ != nullptr && now - last_sent_ms_ >= options_.heart_beat_ms) {
