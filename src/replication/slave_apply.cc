@@ -1,0 +1,251 @@
+// replication/slave_apply.cc — the slave link's frames: the handshake answer, the
+// initial sync, the event stream and the acknowledgements (design comment and states
+// in replication/slave_link.h; connecting and losing the master in slave_link.cc).
+#include <spdlog/spdlog.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "replication/handshake.h"
+#include "replication/slave_conn.h"
+#include "replication/slave_link.h"
+#include "store/record_format.h"
+
+namespace twinmq::replication {
+
+namespace {
+// Retry delay after a transient Reject (another slave attached, master stopping).
+constexpr std::uint32_t kRejectedRetryMs = 1000;
+}  // namespace
+
+// --- frames -------------------------------------------------------------------------
+
+bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
+  if (&c != conn_) return false;
+  last_received_ms_ = mono_ms();
+  const fbr::Body type = frame.body_type();
+  switch (state_) {
+    case State::awaiting_welcome:
+      if (type == fbr::Body::Welcome) {
+        on_welcome(*frame.body_as_Welcome());
+      } else if (type == fbr::Body::Reject) {
+        on_reject(*frame.body_as_Reject());
+      } else {
+        break;
+      }
+      return conn_ == &c;
+    case State::awaiting_snapshot:
+      if (type == fbr::Body::SnapshotBegin && !receiver_) {
+        on_snapshot_begin(*frame.body_as_SnapshotBegin());
+      } else if (type == fbr::Body::SnapshotChunk && receiver_) {
+        on_snapshot_chunk(*frame.body_as_SnapshotChunk());
+      } else if (type == fbr::Body::SnapshotEnd && receiver_) {
+        on_snapshot_end(*frame.body_as_SnapshotEnd());
+      } else if (type == fbr::Body::Heartbeat) {
+        master_last_ = std::max(master_last_, Seq{frame.body_as_Heartbeat()->seq()});
+      } else if (type == fbr::Body::Reject) {
+        on_reject(*frame.body_as_Reject());
+      } else {
+        break;
+      }
+      return conn_ == &c;
+    case State::awaiting_in_sync:
+    case State::streaming:
+      switch (type) {
+        case fbr::Body::Events:
+          on_events(*frame.body_as_Events());
+          return conn_ == &c;
+        case fbr::Body::Heartbeat:
+          master_last_ = std::max(master_last_, Seq{frame.body_as_Heartbeat()->seq()});
+          return true;
+        case fbr::Body::InSync:
+          if (state_ != State::awaiting_in_sync) break;
+          synced_ms_ = wall_ms();
+          spdlog::info("replication: IN SYNC with master {} at seq {}: this slave takes over if the master fails "
+                       "({})",
+                       options_.master_uri, frame.body_as_InSync()->seq(),
+                       options_.shutdown_on_master_failure ? "shutdownOnMasterFailure=\"true\": it exits instead"
+                                                           : "opening its client connectors");
+          enter(State::streaming, "master says in sync");
+          return true;
+        case fbr::Body::Shutdown: {
+          const auto* s = frame.body_as_Shutdown();
+          const std::string why = "master shut down on purpose (" + (s->reason() ? s->reason()->str() : std::string()) +
+                                  "), its last seq " + std::to_string(s->last_seq());
+          if (Seq{s->last_seq()} != applied_)
+            spdlog::warn("replication: master's last seq {} but this slave applied up to {}", s->last_seq(),
+                         applied_.value);
+          link_lost(why);
+          return false;
+        }
+        case fbr::Body::Reject:
+          on_reject(*frame.body_as_Reject());
+          return false;
+        default:
+          break;
+      }
+      break;
+    default:
+      return false;
+  }
+  mirror_failed(std::string("unexpected ") + std::string(body_name(type)) + " frame in state " +
+                std::string(state_name(state_)));
+  return false;
+}
+
+void SlaveLink::on_read_error(Conn& c, const std::string& why) {
+  if (&c != conn_) return;
+  mirror_failed("unreadable stream from the master: " + why);
+}
+
+void SlaveLink::on_reject(const fbr::Reject& r) {
+  const std::string text = r.message() ? r.message()->str() : std::string();
+  const fbr::RejectReason reason = r.reason();
+  if (state_ == State::awaiting_welcome && !is_transient(reason) && reason != fbr::RejectReason::slave_dropped) {
+    spdlog::error("replication: master {} REFUSED this slave ({}): {}", options_.master_uri, reject_reason_name(reason),
+                  text);
+    spdlog::error("replication: exiting with code {} (the slave's data directory {} is unchanged); fix the cause "
+                  "and start it again",
+                  kExitRejected, host_.journal_dir().empty() ? std::string("(none)") : host_.journal_dir());
+    close_conn();
+    enter(State::exited, "refused by the master");
+    host_.exit_process(kExitRejected, "refused by master: " + text);
+    return;
+  }
+  // The master is alive and decided: never a reason to take over.
+  spdlog::error("replication: master {} says: {} ({}); not taking over", options_.master_uri, text,
+                reject_reason_name(reason));
+  retry("refused: " + text, kRejectedRetryMs);
+}
+
+void SlaveLink::on_welcome(const fbr::Welcome& w) {
+  welcome_ = WelcomeInfo::from(w);
+  spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; replacing this slave's state with the "
+               "master's as of seq {}",
+               welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), welcome_->snapshot_seq.value);
+  backoff_ms_ = 0;
+  detach_acker();
+  if (options_.persistent && !welcome_->store_id) {
+    mirror_failed("the master sent no store identity, but this slave persists messages");
+    return;
+  }
+  std::optional<store::StoreIdentity> identity;
+  if (welcome_->store_id) identity = store::StoreIdentity{*welcome_->store_id, welcome_->epoch};
+  if (auto r = host_.discard_state(identity); !r) {
+    mirror_failed("cannot discard the old local state: " + r.error().message);
+    return;
+  }
+  adopted_ = identity;
+  applied_ = acked_ = Seq{0};
+  master_last_ = welcome_->snapshot_seq;
+  enter(State::awaiting_snapshot, "welcomed by the master");
+}
+
+void SlaveLink::on_snapshot_begin(const fbr::SnapshotBegin& b) {
+  auto r = SnapshotReceiver::begin(host_.journal_dir(), adopted_.value_or(store::StoreIdentity{}), b, host_.broker());
+  if (!r) {
+    mirror_failed("cannot start the initial sync: " + r.error().message);
+    return;
+  }
+  receiver_ = std::move(*r);
+}
+
+void SlaveLink::on_snapshot_chunk(const fbr::SnapshotChunk& c) {
+  if (c.records() == nullptr) return;
+  for (const fbr::EventRecord* rec : *c.records()) {
+    if (auto r = receiver_->add(*rec); !r) {
+      mirror_failed("initial sync: " + r.error().message);
+      return;
+    }
+  }
+}
+
+void SlaveLink::on_snapshot_end(const fbr::SnapshotEnd& e) {
+  if (auto r = receiver_->finish(e); !r) {
+    mirror_failed("initial sync: " + r.error().message);
+    return;
+  }
+  if (!host_.journal_dir().empty()) {
+    if (auto r = host_.reopen_state(); !r) {
+      mirror_failed("cannot reopen the journal after the initial sync: " + r.error().message);
+      return;
+    }
+    if (auto r = receiver_->apply_memory_events(host_.broker()); !r) {
+      mirror_failed("initial sync: " + r.error().message);
+      return;
+    }
+  }
+  applied_ = receiver_->upto();
+  receiver_.reset();
+  TWINMQ_ASSERT(host_.broker().event_log().last() == applied_, "event log after the initial sync");
+  attach_acker();
+  // Installing blocked this loop: that was no pause of the process.
+  last_check_ms_ = last_received_ms_ = mono_ms();
+  enter(State::awaiting_in_sync, "initial sync installed at seq " + std::to_string(applied_.value));
+  // The snapshot is durable (its checkpoint was synced): acknowledge it, even at seq 0.
+  writer_.applied(applied_, conn_->tcp_->output());
+  sent();
+  acked_ = applied_;
+}
+
+void SlaveLink::on_events(const fbr::Events& e) {
+  if (e.records() == nullptr) return;
+  broker::Broker& broker = host_.broker();
+  store::Journal* journal = host_.journal();
+  for (const fbr::EventRecord* rec : *e.records()) {
+    const Seq seq{rec->seq()};
+    if (seq.value != applied_.value + 1) {
+      mirror_failed("sequence gap: expected seq " + std::to_string(applied_.value + 1) + ", received " +
+                    std::to_string(seq.value));
+      return;
+    }
+    const auto type = static_cast<store::RecordType>(rec->type());
+    if (!store::is_known_record_type(rec->type()) || !store::is_event_record(type)) {
+      mirror_failed("event of unknown type " + std::to_string(rec->type()) + " at seq " + std::to_string(seq.value));
+      return;
+    }
+    auto ev = decoder_.decode(type, payload_of(*rec));
+    if (!ev) {
+      mirror_failed("event at seq " + std::to_string(seq.value) + " does not decode: " + ev.error().message);
+      return;
+    }
+    broker.apply(**ev);
+    if (journal != nullptr) journal->on_event(seq, **ev);
+    broker.event_log().reset_last(seq);
+    applied_ = seq;
+  }
+  master_last_ = std::max(master_last_, applied_);
+  ack();
+}
+
+// --- acknowledging ------------------------------------------------------------------
+
+void SlaveLink::attach_acker() {
+  detach_acker();
+  acker_ = std::make_unique<Acker>(*this);
+  acker_broker_ = &host_.broker();
+  acker_id_ = acker_broker_->attach(*acker_, "twinmq.replication");
+}
+
+void SlaveLink::detach_acker() {
+  if (acker_broker_ != nullptr) acker_broker_->detach(acker_id_);
+  acker_broker_ = nullptr;
+  acker_.reset();
+}
+
+void SlaveLink::on_released() { ack(); }
+
+void SlaveLink::ack() {
+  if (conn_ == nullptr || (state_ != State::awaiting_in_sync && state_ != State::streaming)) return;
+  broker::Broker& broker = host_.broker();
+  // The slave's gate has one source, its journal: released() is what is durable (or,
+  // without a journal, what is applied).
+  const Seq durable = std::min(broker.reply_gate().released(), applied_);
+  if (durable > acked_) {
+    writer_.applied(durable, conn_->tcp_->output());
+    sent();
+    acked_ = durable;
+  }
+  if (acked_ < applied_ && acker_broker_ == &broker) broker.reply_gate().wait(acker_id_);
+}
+
+}  // namespace twinmq::replication
