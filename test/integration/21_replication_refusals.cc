@@ -128,3 +128,45 @@ TEST_CASE("21 refusals: after a failover the old master stays closed, and the pr
   verify->wait_output_eof(Ms(2000));
   CHECK(verify->stdout_text().find("epoch        1\n") != std::string::npos);
 }
+
+TEST_CASE("21 refusals: two copies that both took writes after a split are refused as diverged") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  auto send = [](std::uint16_t port, const std::string& prefix, int n) {
+    RawStomp c(port);
+    c.connect();
+    for (int i = 0; i < n; ++i) c.send("/queue/d", prefix + std::to_string(i), {{"persistent", "true"}});
+  };
+  send(pair.master_stomp(), "both-", 5);
+  // The slave goes; the master serves alone and takes writes the slave never sees.
+  pair.slave().kill(SIGKILL);
+  REQUIRE(pair.slave().wait_exit(Ms(5000)).has_value());
+  send(pair.master_stomp(), "master-only-", 3);
+  pair.master().kill(SIGTERM);
+  REQUIRE(pair.master().wait_exit(Ms(10'000)).has_value());
+  // Someone starts the slave's copy as a master, and it takes other writes (more of them).
+  const std::string as_master = "<broker brokerName=\"b\" dataDirectory=\"" + pair.data("slave").string() +
+                                "\" persistent=\"true\"><transportConnectors>"
+                                "<transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:0\"/>"
+                                "<transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:0\"/>"
+                                "</transportConnectors></broker>\n";
+  auto b = pair.start_config("b-as-master.xml", as_master);
+  REQUIRE(b->wait_listening("stomp", Ms(10'000)));
+  send(b->port("stomp"), "slave-only-", 6);
+  // The old master's copy is now pointed at it as a slave: same store, same epoch, but
+  // a different history where both have records.
+  auto a = pair.start_config("a-as-slave.xml", pair.slave_xml("master", b->port("replication"), free_port()));
+  auto e = a->wait_exit(Ms(5000));
+  REQUIRE_MESSAGE(e.has_value(), a->log_tail());
+  CHECK(e->code == 5);
+  a->wait_output_eof(Ms(2000));
+  CHECK(a->log_text().find("diverged") != std::string::npos);
+  CHECK(a->log_text().find("history differs") != std::string::npos);
+  CHECK(b->log_text().find("refused slave") != std::string::npos);
+  // Nothing was overwritten: the old master's copy still has its own writes.
+  auto verify = BrokerProcess::spawn({"verify-store", pair.journal("master").string()});
+  REQUIRE(verify->wait_exit(Ms(10'000)).has_value());
+  verify->wait_output_eof(Ms(2000));
+  CHECK(verify->stdout_text().find("/queue/d                                 8") != std::string::npos);
+}
