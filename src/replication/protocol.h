@@ -1,6 +1,21 @@
 // replication/protocol.h — frames of the replication link (schemas/replication.fbs):
 // reading them from a byte stream and writing them.
 //
+// THE MODULE (src/replication/): the master/slave pair of DESIGN.md.
+//   protocol.h      frames: FrameReader, FrameWriter, EventBatch (this file)
+//   handshake.h     whether a master accepts a slave's Hello, and why not
+//   initial_sync.h  the copy of the master's current state: sender, and the slave's
+//                   receiver that writes it as a journal checkpoint
+//   master_link.h   the master's end: one slave, events streamed as the EventLog emits
+//                   them, replies gated on the slave's Applied, the slave-loss policies
+//   slave_link.h    the slave's end: dial, apply, acknowledge, take over or exit
+//                   (slave_apply.cc: the frames; slave_conn.h: its helpers)
+//   role.h          master / slave / promoted, and the replication exit codes
+//   pair_marker.h   the master's note that its slave may have taken over
+//   status.h        what `twinmq status` shows
+// app::Runtime owns one MasterLink or one SlaveLink. The tricky part is when a slave is
+// "in sync" (it may take over only then): see master_link.h.
+//
 // DESIGN
 //  - FrameReader is a small state machine over the TCP byte stream, in the manner of
 //    the STOMP parser: a frame that lies whole and 8-aligned in the bytes handed to
