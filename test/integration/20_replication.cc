@@ -284,4 +284,6 @@ TEST_CASE("20 replication: a planned master stop (SIGTERM) hands over at once; s
   const std::string ps = pair.status(pair.slave_config());
   CHECK(ps.find("role: promoted") != std::string::npos);
   CHECK(ps.find("client connectors: open") != std::string::npos);
+  // A broker that does not run cannot be asked: status fails (exit 1).
+  CHECK(pair.status(pair.master_config()).empty());
 }
