@@ -59,7 +59,6 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
           return true;
         case fbr::Body::InSync:
           if (state_ != State::awaiting_in_sync) break;
-          synced_ms_ = wall_ms();
           spdlog::info("replication: IN SYNC with master {} at seq {}: this slave takes over if the master fails "
                        "({})",
                        options_.master_uri, frame.body_as_InSync()->seq(),

@@ -189,7 +189,6 @@ class SlaveLink {
   std::int64_t last_received_ms_ = 0;
   std::int64_t last_sent_ms_ = 0;
   std::int64_t last_check_ms_ = 0;
-  std::int64_t synced_ms_ = 0;
   std::string last_failure_;
   std::int64_t last_failure_log_ms_ = 0;
   std::uint64_t attempts_ = 0;
