@@ -4,6 +4,9 @@
 // refusal names its reason on both sides; nobody takes over on a refusal.
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "common.h"
 #include "replication_support.h"
 
@@ -169,4 +172,41 @@ TEST_CASE("21 refusals: two copies that both took writes after a split are refus
   REQUIRE(verify->wait_exit(Ms(10'000)).has_value());
   verify->wait_output_eof(Ms(2000));
   CHECK(verify->stdout_text().find("/queue/d                                 8") != std::string::npos);
+}
+
+TEST_CASE("21 refusals: the documented recovery procedure restores the pair after a failover") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  {
+    RawStomp c(pair.master_stomp());
+    c.connect();
+    c.send("/queue/rec", "before", {{"persistent", "true"}});
+  }
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.slave().wait_listening("stomp", Ms(5000)));
+  {
+    RawStomp c(pair.slave_stomp());
+    c.connect();
+    c.send("/queue/rec", "after", {{"persistent", "true"}});
+  }
+  // 2. Stop the promoted broker; copy its data directory over the old master's.
+  pair.slave().kill(SIGTERM);
+  REQUIRE(pair.slave().wait_exit(Ms(10'000)).has_value());
+  std::filesystem::remove_all(pair.data("master"));
+  std::filesystem::copy(pair.data("slave"), pair.data("master"), std::filesystem::copy_options::recursive);
+  std::filesystem::remove(pair.data("master") / "status.sock");
+  // 3. The old master starts with its configuration and serves (the copy's epoch is newer).
+  const std::uint16_t stomp = free_port();
+  std::string xml = pair.master_xml();
+  const std::string from = "stomp://127.0.0.1:0?";
+  xml.replace(xml.find(from), from.size(), "stomp://127.0.0.1:" + std::to_string(stomp) + "?");
+  auto master = pair.start_config("master-restored.xml", xml);
+  REQUIRE_MESSAGE(master->wait_listening("stomp", Ms(10'000)), master->log_tail());
+  // 4. The other machine starts as a slave again: it attaches and gets in sync.
+  auto slave = pair.start_config("slave-restored.xml", pair.slave_xml("slave", master->port("replication"), free_port()));
+  REQUIRE_MESSAGE(slave->wait_for_output("IN SYNC", Ms(10'000), true), slave->log_tail() << master->log_tail());
+  auto got = bodies_of(drain(stomp, "/queue/rec", 2));
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::string>{"after", "before"});
 }
