@@ -287,3 +287,28 @@ TEST_CASE("20 replication: a planned master stop (SIGTERM) hands over at once; s
   // A broker that does not run cannot be asked: status fails (exit 1).
   CHECK(pair.status(pair.master_config()).empty());
 }
+
+TEST_CASE("20 replication: a durable topic subscription and its backlog survive a failover") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  {
+    RawStomp sub(pair.master_stomp());
+    sub.connect("1.2", {{"client-id", "app"}});
+    sub.subscribe("/topic/news", "s1", "client-individual", {{"activemq.subscriptionName", "dur"}});
+  }  // the subscriber goes away: its durable subscription stays and collects a backlog
+  {
+    RawStomp pub(pair.master_stomp());
+    pub.connect();
+    for (int i = 0; i < 5; ++i) pub.send("/topic/news", "n" + std::to_string(i), {{"persistent", "true"}});
+  }
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.slave().wait_listening("stomp", Ms(5000)));
+  RawStomp sub(pair.slave_stomp());
+  sub.connect("1.2", {{"client-id", "app"}});
+  sub.subscribe("/topic/news", "s1", "auto", {{"activemq.subscriptionName", "dur"}});
+  auto got = sub.messages(5);
+  std::vector<std::string> bodies;
+  for (const auto& m : got) bodies.push_back(m.body);
+  CHECK(bodies == std::vector<std::string>{"n0", "n1", "n2", "n3", "n4"});
+}
