@@ -237,7 +237,9 @@ std::string Runtime::status_text() {
     if (!waiting_reason_.empty()) out += " (" + waiting_reason_ + ")";
   }
   out += "\n";
-  if (journal_) out += "journal: " + journal_->directory() + ", durable up to seq " + std::to_string(journal_->last_durable_seq().value) + "\n";
+  if (journal_)
+    out += "journal: " + journal_->directory() + ", durable up to seq " +
+           std::to_string(journal_->last_durable_seq().value) + "\n";
   return out;
 }
 
@@ -262,7 +264,10 @@ void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   auto check = [this] {
     const bool drained = !broker_ || broker_->reply_gate().released() >= broker_->event_log().last();
     if (drained || mono_ms() >= drain_deadline_ms_) {
-      if (!drained) spdlog::warn("shutdown: receipts still held after {} ms (journal not durable or slave not acknowledging); closing anyway", kDrainLimitMs);
+      if (!drained)
+        spdlog::warn("shutdown: receipts still held after {} ms (journal not durable or slave not "
+                     "acknowledging); closing anyway",
+                     kDrainLimitMs);
       drain_.reset();
       finish_shutdown();
     }

@@ -158,8 +158,8 @@ Result<void> SnapshotReceiver::write_out(bool sync) {
 
 Result<void> SnapshotReceiver::add(const fbr::EventRecord& record) {
   if (Seq{record.seq()} != upto_)
-    return make_error(Errc::protocol, "snapshot record with seq " + std::to_string(record.seq()) + " in a snapshot at seq " +
-                                          std::to_string(upto_.value));
+    return make_error(Errc::protocol, "snapshot record with seq " + std::to_string(record.seq()) +
+                                          " in a snapshot at seq " + std::to_string(upto_.value));
   const auto type = static_cast<store::RecordType>(record.type());
   if (!store::is_known_record_type(record.type()) || !store::is_event_record(type))
     return make_error(Errc::protocol, "snapshot record of unknown type " + std::to_string(record.type()));

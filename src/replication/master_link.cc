@@ -42,7 +42,8 @@ class MasterLink::Peer final : public net::ConnectionHandler {
   void on_data(std::string_view bytes) override {
     if (link_ == nullptr || closing_) return;
     last_received_ms_ = mono_ms();
-    auto r = reader_.feed(bytes, [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
+    auto r = reader_.feed(
+        bytes, [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
     if (!r && link_ != nullptr && !closing_)
       link_->drop(*this, fbr::RejectReason::other, std::string(errc_name(static_cast<Errc>(r.error().code))) + ": " +
                                                        r.error().message);
@@ -115,7 +116,8 @@ Result<void> MasterLink::open() {
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
   });
-  const std::uint64_t every = std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
+  const std::uint64_t every =
+      std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
   timer_ = net::Timer::create(loop_);
   last_check_ms_ = mono_ms();
   timer_->start(every, every, [this] { periodic(); });

@@ -24,7 +24,8 @@ class SlaveLink::Conn final : public net::ConnectionHandler {
   }
   void on_data(std::string_view bytes) override {
     if (link_ == nullptr || closing_) return;
-    auto r = reader_.feed(bytes, [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
+    auto r = reader_.feed(
+        bytes, [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
     if (!r && link_ != nullptr && !closing_)
       link_->on_read_error(*this, std::string(errc_name(static_cast<Errc>(r.error().code))) + ": " + r.error().message);
   }

@@ -97,7 +97,8 @@ void SlaveLink::start() {
                "the master and the master fails",
                options_.master_uri);
   timer_ = net::Timer::create(loop_);
-  const std::uint64_t every = std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
+  const std::uint64_t every =
+      std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
   last_check_ms_ = mono_ms();
   timer_->start(every, every, [this] { periodic(); });
   dial();
@@ -224,10 +225,11 @@ void SlaveLink::link_lost(const std::string& reason) {
 void SlaveLink::master_lost(const std::string& reason) {
   close_conn();
   if (options_.shutdown_on_master_failure) {
-    spdlog::error("replication: master {} lost: {}; shutdownOnMasterFailure=\"true\": exiting with code {} without "
-                  "taking over; this slave's copy (applied up to seq {}) is kept in {}",
-                  options_.master_uri, reason, kExitMasterFailed, applied_.value,
-                  host_.journal_dir().empty() ? std::string("memory only (persistent=\"false\")") : host_.journal_dir());
+    spdlog::error(
+        "replication: master {} lost: {}; shutdownOnMasterFailure=\"true\": exiting with code {} without "
+        "taking over; this slave's copy (applied up to seq {}) is kept in {}",
+        options_.master_uri, reason, kExitMasterFailed, applied_.value,
+        host_.journal_dir().empty() ? std::string("memory only (persistent=\"false\")") : host_.journal_dir());
     enter(State::exited, "master lost, shutdownOnMasterFailure");
     detach_acker();
     host_.exit_process(kExitMasterFailed, "master lost: " + reason);
@@ -328,8 +330,8 @@ LinkStatus SlaveLink::status() {
   s.role_reason = role_.reason();
   s.role_since_ms = role_.since_ms();
   s.link_state = std::string(state_name(state_));
-  s.peer = (welcome_ ? "master '" + welcome_->master_name + "' at " : std::string("master at ")) + options_.master_host +
-           ":" + std::to_string(options_.master_port);
+  s.peer = (welcome_ ? "master '" + welcome_->master_name + "' at " : std::string("master at ")) +
+           options_.master_host + ":" + std::to_string(options_.master_port);
   s.last_seq = host_.broker().event_log().last();
   s.sent = applied_;
   s.applied = acked_;

@@ -41,7 +41,8 @@ TEST_CASE("21 refusals: the right credentials in <masterConnector> are accepted"
 // Skipped at the end of the 2026-11-25 session: it passed at 658f204 and failed after the
 // slave-link refactor (the master log no longer showed "another_slave"); to be diagnosed
 // before issue 4 is resolved. See the stop note.
-TEST_CASE("21 refusals: a second slave is refused while one is attached, keeps trying, never takes over" * doctest::skip()) {
+TEST_CASE("21 refusals: a second slave is refused while one is attached, keeps trying, never takes over" *
+          doctest::skip()) {
   ReplicaPair pair;
   pair.start_master();
   pair.start_slave("first");
@@ -207,7 +208,8 @@ TEST_CASE("21 refusals: the documented recovery procedure restores the pair afte
   auto master = pair.start_config("master-restored.xml", xml);
   REQUIRE_MESSAGE(master->wait_listening("stomp", Ms(10'000)), master->log_tail());
   // 4. The other machine starts as a slave again: it attaches and gets in sync.
-  auto slave = pair.start_config("slave-restored.xml", pair.slave_xml("slave", master->port("replication"), free_port()));
+  auto slave =
+      pair.start_config("slave-restored.xml", pair.slave_xml("slave", master->port("replication"), free_port()));
   REQUIRE_MESSAGE(slave->wait_for_output("IN SYNC", Ms(10'000), true), slave->log_tail() << master->log_tail());
   auto got = bodies_of(drain(stomp, "/queue/rec", 2));
   std::sort(got.begin(), got.end());

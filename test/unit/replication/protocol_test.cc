@@ -94,10 +94,11 @@ std::vector<Seen> read_all(FrameReader& r, const std::vector<std::string_view>& 
     // Feed from an 8-aligned copy, as the loop's read buffer is.
     std::vector<std::uint64_t> buf(piece.size() / 8 + 1);
     std::memcpy(buf.data(), piece.data(), piece.size());
-    auto res = r.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), piece.size()), [&](const fbr::Frame& f) {
-      out.push_back(describe(f));
-      return true;
-    });
+    auto res =
+        r.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), piece.size()), [&](const fbr::Frame& f) {
+          out.push_back(describe(f));
+          return true;
+        });
     if (!res) {
       if (error) *error = true;
       return out;
