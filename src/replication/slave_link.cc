@@ -288,15 +288,22 @@ void SlaveLink::periodic() {
       welcome_ && welcome_->link_timeout_ms != 0 ? welcome_->link_timeout_ms : options_.link_timeout_ms;
   // A late check means this process did not run (SIGSTOP, a VM pause): the silence is
   // ours, not the master's. If it lasted about as long as the master's timeout, the
-  // master has dropped us already: then never take over on this link.
+  // master may have dropped us: then do not take over on this link — unless the link
+  // stays up for another full master timeout, which a dropped link would not.
   if (gap > std::min<std::int64_t>(options_.link_timeout_ms, master_timeout) / 2) {
     const bool synced = state_ == State::awaiting_in_sync || state_ == State::streaming;
     if (conn_ != nullptr && synced && gap >= master_timeout - static_cast<std::int64_t>(options_.heart_beat_ms)) {
       paused_ = true;
+      paused_at_ms_ = now;
       spdlog::warn("replication: this slave did not run for {} ms (paused?); the master may have dropped it", gap);
     }
     last_received_ms_ = now;
     return;
+  }
+  if (paused_ && now - paused_at_ms_ > 2 * master_timeout) {
+    paused_ = false;
+    spdlog::info("replication: the link to the master survived this slave's pause; it takes over again if the "
+                 "master fails");
   }
   switch (state_) {
     case State::awaiting_connection:

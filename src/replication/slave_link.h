@@ -183,6 +183,7 @@ class SlaveLink {
   Seq acked_;         // last Applied sent
   Seq master_last_;   // the master's position as last heard
   bool paused_ = false;       // this process was paused longer than the master's timeout
+  std::int64_t paused_at_ms_ = 0;
   std::uint32_t backoff_ms_ = 0;
   std::int64_t next_attempt_ms_ = 0;
   std::int64_t attempt_started_ms_ = 0;

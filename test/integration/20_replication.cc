@@ -312,3 +312,44 @@ TEST_CASE("20 replication: a durable topic subscription and its backlog survive 
   for (const auto& m : got) bodies.push_back(m.body);
   CHECK(bodies == std::vector<std::string>{"n0", "n1", "n2", "n3", "n4"});
 }
+
+TEST_CASE("20 replication: a frozen slave holds receipts until the master drops it; thawed, it does not take over") {
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  c.send("/queue/f", "before", {{"persistent", "true"}});
+  pair.slave().kill(SIGSTOP);
+  const auto t0 = Clock::now();
+  c.send_frame("SEND", {{"destination", "/queue/f"}, {"persistent", "true"}, {"receipt", "held"}}, "while frozen");
+  // No receipt while the slave has not acknowledged (link timeout 800 ms)...
+  CHECK_FALSE(c.next_frame(Ms(400)).has_value());
+  // ...until the master drops the frozen slave and (minimumReplicas="0") serves alone.
+  auto r = c.next_frame(Ms(5000));
+  REQUIRE(r.has_value());
+  CHECK(r->command == "RECEIPT");
+  const auto held = std::chrono::duration_cast<Ms>(Clock::now() - t0).count();
+  std::printf("[20] receipt held %lld ms while the slave was frozen (link timeout 800 ms)\n",
+              static_cast<long long>(held));
+  CHECK(held >= 700);
+  CHECK(pair.master().wait_for_output("dropping slave", Ms(2000), true));
+  // Thawed, the slave learns it was dropped: it does not open its connectors; it resyncs.
+  pair.slave().kill(SIGCONT);
+  CHECK(pair.slave().wait_for_output("not taking over", Ms(5000), true));
+  CHECK_FALSE(pair.slave().wait_listening("stomp", Ms(500)));
+  CHECK(connection_refused(pair.slave_stomp()));
+  // In sync again — as the slave knows it (it may take over only once told so).
+  REQUIRE(wait_until(
+      std::chrono::seconds(10),
+      [&] {
+        const std::string log = pair.slave().log_text();
+        return log.find("IN SYNC") != log.rfind("IN SYNC");
+      },
+      "the slave in sync a second time"));
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.slave().wait_listening("stomp", Ms(5000)));
+  auto got = bodies_of(drain(pair.slave_stomp(), "/queue/f", 2));
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::string>{"before", "while frozen"});
+}
