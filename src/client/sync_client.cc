@@ -16,6 +16,8 @@ Headers copy_headers(const stomp::Frame& f) {
   return out;
 }
 
+}  // namespace
+
 ReceivedMessage to_message(ReceivedFrame&& f) {
   ReceivedMessage m;
   m.destination = f.header("destination").value_or("");
@@ -27,8 +29,6 @@ ReceivedMessage to_message(ReceivedFrame&& f) {
   m.body = std::move(f.body);
   return m;
 }
-
-}  // namespace
 
 // --- SyncSession ---------------------------------------------------------------
 

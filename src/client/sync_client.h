@@ -14,8 +14,9 @@
 //    wake the loop. run_until() therefore runs a non-blocking turn (flush + poll
 //    with no wait) before every blocking one and re-checks the condition in between.
 //
-// The failover layer (issue 5) will own several SyncSessions over time, one per
-// attempt, and replay subscriptions and unreceipted sends into the new one.
+// FailoverSession (failover_client.cc) owns one SyncSession per connection attempt
+// and replays subscriptions and unreceipted sends into the new one; it tracks its
+// SENDs' receipts without blocking on them (expect_receipt / has_receipt).
 //
 // Lifecycle: owned by SyncClient through unique_ptr; destroying it closes the socket
 // and shuts the loop down (every handle closed, uv_loop_close() == 0). One thread.
@@ -35,6 +36,9 @@
 #include "twinmq/client.h"
 
 namespace twinmq::client {
+
+// A MESSAGE frame from the inbox as the API's ReceivedMessage.
+ReceivedMessage to_message(ReceivedFrame&& frame);
 
 class SyncSession final : private StompListener {
  public:
@@ -58,6 +62,16 @@ class SyncSession final : private StompListener {
   Result<void> await_receipt(std::uint64_t n, std::string_view what);
   // Waits until everything written is on the socket.
   Result<void> await_flushed(std::string_view what);
+  // Receipts tracked without waiting: RECEIPT `n` is recorded when it comes (not put
+  // in the inbox); has_receipt() tells, forget_receipt() drops the record.
+  void expect_receipt(std::uint64_t n) { awaited_receipts_.insert(n); }
+  bool has_receipt(std::uint64_t n) const { return arrived_receipts_.contains(n); }
+  void forget_receipt(std::uint64_t n) {
+    awaited_receipts_.erase(n);
+    arrived_receipts_.erase(n);
+  }
+  std::size_t receipts_arrived() const { return arrived_receipts_.size(); }
+  const std::string& where() const { return where_; }
 
   StompConnection& connection() { return *conn_; }
   std::chrono::milliseconds timeout() const { return timeout_; }

@@ -14,6 +14,9 @@ std::string_view errc_summary(Errc code) {
     case Errc::connection_closed: return "connection closed";
     case Errc::protocol_error: return "broker sent invalid STOMP";
     case Errc::bad_argument: return "bad argument";
+    case Errc::reconnect_exhausted: return "gave up reconnecting";
+    case Errc::transaction_rolled_back: return "transaction rolled back by a failover";
+    case Errc::outcome_unknown: return "outcome unknown";
   }
   return "unknown error";
 }

@@ -79,7 +79,7 @@ struct ServerConn final : net::ConnectionHandler, stomp::FrameSink {
           return false;
         }
         deliver(f);
-        write_receipt(f);
+        if (behaviour.answer_send) write_receipt(f);
         break;
       case stomp::Command::subscribe:
         subs.push_back({std::string(f.header("destination").value_or("")),

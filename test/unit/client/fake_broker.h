@@ -37,6 +37,7 @@ struct FakeBehaviour {
   bool garbage_after_connect = false;  // CONNECTED, then bytes that are not STOMP
   bool pause_reading_after_connect = false;  // CONNECTED, then stop reading (back-pressure)
   bool answer_subscribe = true;    // false: SUBSCRIBE gets no RECEIPT
+  bool answer_send = true;         // false: SEND gets no RECEIPT (it stays in flight)
 };
 
 struct RecordedFrame {

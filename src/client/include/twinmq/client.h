@@ -34,9 +34,10 @@
 //
 // Threads. One thread at a time per SyncClient; separate SyncClients are independent.
 //
-// Failover (ActiveMQ `failover:(tcp://a:61613,tcp://b:61614)?...` URIs) is a later
-// layer on top of this API: it will reconnect, re-subscribe and re-send what had no
-// receipt. ConnectOptions and the receipt-by-default sends are shaped for it.
+// Failover: a SyncClient talks to one broker. For a master/slave pair use
+// FailoverClient (twinmq/failover.h): the same calls, driven by an ActiveMQ
+// `failover:(tcp://a:61613,tcp://b:61614)?...` URI; on a lost connection it
+// reconnects, re-subscribes and re-sends every SEND that had no RECEIPT yet.
 #pragma once
 
 #include <chrono>
@@ -61,7 +62,11 @@ enum class Errc {
   server_error,       // the broker answered with an ERROR frame
   connection_closed,  // the connection is gone (message says why)
   protocol_error,     // the broker sent bytes that are not STOMP
-  bad_argument,       // the call cannot be expressed (e.g. NACK on STOMP 1.0)
+  bad_argument,       // the call cannot be expressed (e.g. NACK on STOMP 1.0), bad URI
+  // FailoverClient only (twinmq/failover.h):
+  reconnect_exhausted,      // maxReconnectAttempts passed without a connection
+  transaction_rolled_back,  // a failover ended the transaction; its work did not happen
+  outcome_unknown,          // the connection broke before the COMMIT's RECEIPT
 };
 
 // Short text per code ("timed out", ...).
@@ -118,6 +123,7 @@ struct ReceivedMessage {
   std::string ack_id;        // the `ack` header (STOMP 1.2), else message-id
   std::string subscription;
   bool redelivered = false;  // `redelivered:true`
+  std::uint64_t connection = 1;  // FailoverClient: which connection delivered it (1, 2, ...)
   std::optional<std::string_view> header(std::string_view name) const {
     return find_header(headers, name);
   }
