@@ -1,0 +1,260 @@
+"""Helpers for interop tests that run twinmq brokers as real processes: the binaries,
+free loopback ports, a broker process whose stdout is read for its `twinmq: listening`
+lines, configuration texts for a master, a slave and a standalone broker, a minimal raw
+STOMP 1.2 client (so a test controls exactly which frame goes when), and a snapshot
+of a directory tree (to prove that something changed nothing).
+
+Every wait is bounded by WAIT (a failure bound, never a timing assertion); every
+process is stopped by its pid. Used by test_resync.py; /usr/bin/python3 only.
+"""
+import hashlib
+import os
+import select
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+WAIT = 10.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+
+def build_dir():
+    return os.environ.get("TWINMQ_BUILD") or os.path.join(SOURCE_ROOT, "build")
+
+
+def twinmq_binary():
+    return os.path.join(build_dir(), "twinmq")
+
+
+def resync_tool():
+    """build/twinmq-resync (the symlink a build makes), else the script in the source."""
+    built = os.path.join(build_dir(), "twinmq-resync")
+    return built if os.path.exists(built) else os.path.join(SOURCE_ROOT, "src", "tools", "twinmq-resync")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def master_xml(data_dir, stomp_port, replication_port):
+    return ('<broker brokerName="master" dataDirectory="%s" persistent="true"\n'
+            '        replicationHeartbeatInterval="100" replicationLinkTimeout="800">\n'
+            '  <transportConnectors>\n'
+            '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
+            '    <transportConnector name="replication" uri="tcp://127.0.0.1:%d"/>\n'
+            '  </transportConnectors>\n</broker>\n' % (data_dir, stomp_port, replication_port))
+
+
+def slave_xml(data_dir, stomp_port, master_replication_port):
+    return ('<broker brokerName="slave" dataDirectory="%s" persistent="true"\n'
+            '        replicationHeartbeatInterval="100" replicationLinkTimeout="800"\n'
+            '        masterConnectorURI="tcp://127.0.0.1:%d">\n'
+            '  <transportConnectors>\n'
+            '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
+            '  </transportConnectors>\n</broker>\n' % (data_dir, master_replication_port, stomp_port))
+
+
+def standalone_xml(data_dir):
+    return ('<broker brokerName="single" dataDirectory="%s" persistent="true">\n'
+            '  <transportConnectors>\n'
+            '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
+            '  </transportConnectors>\n</broker>\n' % data_dir)
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Proc:
+    """One twinmq broker: stdout read for `twinmq: listening NAME IP:PORT`, stderr (the
+    log) to NAME.log in `workdir`."""
+
+    def __init__(self, workdir, name, config):
+        self.name = name
+        self.config = config
+        self.logpath = os.path.join(workdir, name + ".log")
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen([twinmq_binary(), "--config", config],
+                                     stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        self.ports = {}
+        self.partial = b""
+
+    def wait_listening(self, connector, timeout=WAIT):
+        deadline = time.time() + timeout
+        while connector not in self.ports:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not r:
+                return None
+            data = os.read(self.proc.stdout.fileno(), 4096)
+            if not data:
+                return None
+            self.partial += data
+            while b"\n" in self.partial:
+                line, self.partial = self.partial.split(b"\n", 1)
+                if line.startswith(b"twinmq: listening "):
+                    rest = line[len(b"twinmq: listening "):]
+                    conn, _, addr = rest.partition(b" ")
+                    self.ports[conn.decode()] = int(addr.rsplit(b":", 1)[1])
+        return self.ports[connector]
+
+    def wait_log(self, needle, timeout=WAIT):
+        """Polls the log file (another process writes it; there is nothing to block on)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.log_text():
+                return True
+            if self.proc.poll() is not None:
+                return needle in self.log_text()
+            time.sleep(0.02)
+        return False
+
+    def log_text(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=WAIT):
+        """Sends `sig` and returns the exit status (None if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+                return None
+        return self.proc.returncode
+
+    def close(self):
+        self.stop(signal.SIGKILL)
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class RawStomp:
+    """A blocking STOMP 1.2 client on a plain socket: one frame at a time."""
+
+    def __init__(self, port, timeout=WAIT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.next_receipt = 0
+        self.pending = []  # MESSAGEs read while waiting for a RECEIPT
+        self.send_frame("CONNECT", {"accept-version": "1.2", "host": "/", "heart-beat": "0,0"})
+        cmd, headers, _ = self.read_frame()
+        if cmd != "CONNECTED":
+            raise AssertionError("expected CONNECTED, got %s %s" % (cmd, headers))
+
+    def send_frame(self, command, headers, body=b""):
+        lines = [command] + ["%s:%s" % kv for kv in headers.items()]
+        if body:
+            lines.append("content-length:%d" % len(body))
+        self.sock.sendall(("\n".join(lines) + "\n\n").encode() + body + b"\0")
+
+    def read_frame(self):
+        while True:
+            while self.buf[:1] in (b"\n", b"\r"):  # heart-beats
+                self.buf = self.buf[1:]
+            head_end = self.buf.find(b"\n\n")
+            if head_end >= 0:
+                head = self.buf[:head_end].decode()
+                lines = head.split("\n")
+                headers = {}
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    headers.setdefault(k, v)
+                start = head_end + 2
+                if "content-length" in headers:
+                    end = start + int(headers["content-length"])
+                    if len(self.buf) >= end + 1:
+                        body, self.buf = self.buf[start:end], self.buf[end + 1:]
+                        return lines[0], headers, body
+                else:
+                    nul = self.buf.find(b"\0", start)
+                    if nul >= 0:
+                        body, self.buf = self.buf[start:nul], self.buf[nul + 1:]
+                        return lines[0], headers, body
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("connection closed by the broker")
+            self.buf += data
+
+    def request(self, command, headers, body=b""):
+        """Sends a frame with a receipt header and waits for that RECEIPT."""
+        self.next_receipt += 1
+        rid = "rcpt-%d" % self.next_receipt
+        self.send_frame(command, dict(headers, receipt=rid), body)
+        while True:
+            cmd, h, b = self.read_frame()
+            if cmd == "RECEIPT" and h.get("receipt-id") == rid:
+                return
+            if cmd == "ERROR":
+                raise AssertionError("ERROR %s %s" % (h, b))
+            if cmd == "MESSAGE":
+                self.pending.append((h, b))
+
+    def send(self, destination, body):
+        self.request("SEND", {"destination": destination, "persistent": "true"}, body.encode())
+
+    def subscribe(self, destination, sub_id="1", ack="client-individual"):
+        self.request("SUBSCRIBE", {"destination": destination, "id": sub_id, "ack": ack})
+
+    def receive(self):
+        """The next MESSAGE as (headers, body text)."""
+        if self.pending:
+            h, b = self.pending.pop(0)
+            return h, b.decode()
+        while True:
+            cmd, h, b = self.read_frame()
+            if cmd == "MESSAGE":
+                return h, b.decode()
+            if cmd == "ERROR":
+                raise AssertionError("ERROR %s %s" % (h, b))
+
+    def ack(self, headers):
+        self.request("ACK", {"id": headers["ack"]})
+
+    def close(self):
+        try:
+            self.request("DISCONNECT", {})
+        except (OSError, ConnectionError, AssertionError):
+            pass
+        self.sock.close()
+
+
+def tree_snapshot(root):
+    """{relative path: (type, size, mtime_ns, sha256)} of everything under root."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            digest = None
+            if stat.S_ISREG(st.st_mode):
+                with open(p, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            snap[os.path.relpath(p, root)] = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, digest)
+    return snap
+
+
+def contents(root, skip=("lock",)):
+    """{relative path: sha256} of the regular files under root, without `skip` names."""
+    return {k: v[3] for k, v in tree_snapshot(root).items()
+            if v[3] is not None and os.path.basename(k) not in skip}
+
+
+def verify_store(store):
+    p = subprocess.run([twinmq_binary(), "verify-store", store], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=WAIT)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")

@@ -1,0 +1,373 @@
+#!/usr/bin/python3
+"""twinmq-resync (src/tools/twinmq-resync): the whole recovery after a failover, with
+real processes on loopback, and every refusal.
+
+The story (ResyncStoryTest): a pair serves; receipted persistent messages go in, some
+are consumed and acknowledged; kill -9 of the master; the slave takes over and takes
+more messages and acknowledgements; a resync while it runs is refused naming its pid;
+it is stopped (SIGTERM); a dry run changes nothing; the resync copies its store over
+the old master's (keeping a backup); the old master restarts with its own
+configuration and serves, the slave restarts with its own and gets in sync; a client
+with both brokers in its list (master first) fails back to the master and finds every
+receipted message exactly once (a second copy only if flagged redelivered), and none of
+the acknowledged ones.
+
+The refusals (ResyncRefusalTest) run against stores written by a standalone broker;
+the remote form runs through a fake ssh (a script that runs the command here, for host
+localhost), so the ssh + rsync path is the one tested.
+
+Run ONLY with /usr/bin/python3 (test/run_all does):
+    TWINMQ_BUILD=$PWD/build /usr/bin/python3 test/interop/test_resync.py -v
+"""
+import glob
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pair_harness as h  # noqa: E402
+
+import stomp  # noqa: E402
+
+QUEUE = "/queue/resync"
+
+
+def resync(*args, env=None):
+    """Runs the tool; returns (exit status, stdout, stderr)."""
+    p = subprocess.run([h.resync_tool(), "--twinmq", h.twinmq_binary()] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                       timeout=60, env=env)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+class Collector(stomp.ConnectionListener):
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.messages = []  # (body, headers)
+
+    def on_message(self, frame):
+        with self.cond:
+            self.messages.append((frame.body, dict(frame.headers)))
+            self.cond.notify_all()
+
+    def wait_body(self, body, timeout=h.WAIT):
+        with self.cond:
+            return self.cond.wait_for(lambda: any(b == body for b, _ in self.messages), timeout)
+
+
+class Fixture(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="twinmq-resync-")
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            p.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, name, config):
+        p = h.Proc(self.dir, name, config)
+        self.procs.append(p)
+        return p
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+
+class ResyncStoryTest(Fixture):
+    def test_failover_resync_failback_loses_and_duplicates_nothing(self):
+        mstomp, mrepl, sstomp = h.free_port(), h.free_port(), h.free_port()
+        master_conf = h.write_file(self.path("master.xml"), h.master_xml(self.path("master"), mstomp, mrepl))
+        slave_conf = h.write_file(self.path("slave.xml"), h.slave_xml(self.path("slave"), sstomp, mrepl))
+
+        # 1. The pair serves.
+        master = self.start("master", master_conf)
+        self.assertEqual(master.wait_listening("stomp"), mstomp, master.log_text())
+        slave = self.start("slave", slave_conf)
+        self.assertTrue(slave.wait_log("IN SYNC"), slave.log_text())
+
+        receipted, acked = [], []
+        producer = h.RawStomp(mstomp)
+        for i in range(30):
+            producer.send(QUEUE, "m%d" % i)  # returns once the RECEIPT came
+            receipted.append("m%d" % i)
+        consumer = h.RawStomp(mstomp)
+        consumer.subscribe(QUEUE)
+        delivered = [consumer.receive() for _ in range(10)]
+        for headers, body in delivered[:5]:
+            consumer.ack(headers)
+            acked.append(body)
+        delivered_not_acked = [body for _, body in delivered[5:]]
+        self.assertTrue(os.path.exists(self.path("master", "journal", "paired")),
+                        "the master should have written its pairing note")
+
+        # 2. The master dies; the slave takes over; clients go on with it.
+        master.stop(signal.SIGKILL)
+        producer.sock.close()
+        consumer.sock.close()
+        self.assertEqual(slave.wait_listening("stomp"), sstomp, slave.log_text())
+        self.assertIn("PROMOTED", slave.log_text())
+        producer = h.RawStomp(sstomp)
+        for i in range(30, 50):
+            producer.send(QUEUE, "m%d" % i)
+            receipted.append("m%d" % i)
+        consumer = h.RawStomp(sstomp)
+        consumer.subscribe(QUEUE)
+        for _ in range(3):
+            headers, body = consumer.receive()
+            # After a takeover every message is flagged: the old master may have delivered it.
+            self.assertEqual(headers.get("redelivered"), "true", (body, headers))
+            self.assertIn(body, delivered_not_acked + receipted[10:30], "an acknowledged message came back")
+            consumer.ack(headers)
+            acked.append(body)
+        consumer.close()
+        producer.close()
+
+        # 3. A resync while the promoted slave runs is refused, naming it.
+        rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"))
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("stop the broker (pid %d) first" % slave.pid, err)
+
+        # 4. The operator stops it in a quiet window.
+        self.assertEqual(slave.stop(signal.SIGTERM), 0, slave.log_text())
+        before_master = h.tree_snapshot(self.path("master"))
+        before_slave = h.tree_snapshot(self.path("slave"))
+        old_master_journal = h.contents(self.path("master", "journal"))
+
+        # 5. The dry run checks everything and changes nothing.
+        rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"), "--dry-run")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("dry run: nothing was changed", out)
+        self.assertEqual(h.tree_snapshot(self.path("master")), before_master)
+        self.assertEqual(h.tree_snapshot(self.path("slave")), before_slave)
+
+        # 6. The resync.
+        rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"),
+                              "--master-config", master_conf, "--slave-config", slave_conf)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("%s --config %s" % (h.twinmq_binary(), master_conf), out)
+        self.assertIn("%s --config %s" % (h.twinmq_binary(), slave_conf), out)
+        self.assertLess(out.index("--config " + master_conf), out.index("--config " + slave_conf))
+        self.assertEqual(h.contents(self.path("slave")),
+                         {k: v[3] for k, v in before_slave.items()
+                          if v[3] is not None and os.path.basename(k) != "lock"}, "the source is left as it was")
+        copied = h.contents(self.path("master", "journal"))
+        source = h.contents(self.path("slave", "journal"), skip=("lock", "paired"))
+        self.assertEqual(copied, source, "the old master's store is now the promoted slave's")
+        self.assertNotIn("paired", copied)
+        backups = glob.glob(self.path("master", "journal.before-resync-*"))
+        self.assertEqual(len(backups), 1, os.listdir(self.path("master")))
+        self.assertEqual(h.contents(backups[0]), old_master_journal, "the backup holds the old store as it was")
+        self.assertEqual(glob.glob(self.path("master", ".journal.resync-*")), [], "no temporary directory left")
+        rc, vout, _ = h.verify_store(self.path("master", "journal"))
+        self.assertEqual(rc, 0, vout)
+        self.assertIn("epoch        1\n", vout)
+
+        # 7. Restart: the old master (its own configuration, the copied data) serves...
+        master = self.start("master2", master_conf)
+        self.assertEqual(master.wait_listening("stomp"), mstomp, master.log_text())
+        self.assertNotIn("CLOSED", master.log_text())
+        # ... then the slave (its own configuration) attaches and gets in sync.
+        slave = self.start("slave2", slave_conf)
+        self.assertTrue(slave.wait_log("IN SYNC"), slave.log_text() + master.log_text())
+        status = subprocess.run([h.twinmq_binary(), "status", "--config", slave_conf], stdout=subprocess.PIPE,
+                                timeout=h.WAIT).stdout.decode()
+        self.assertIn("role: slave", status)
+        self.assertIn("in sync: yes", status)
+        self.assertIn("client connectors: closed", status)
+
+        # 8. A client listing both brokers, master first, fails back to the master and finds
+        # every receipted message once (a second copy only if flagged redelivered), none of
+        # the acknowledged ones. A last message sent after them marks the end of the queue.
+        listener = Collector()
+        conn = stomp.Connection([("127.0.0.1", mstomp), ("127.0.0.1", sstomp)], reconnect_attempts_max=3)
+        conn.set_listener("", listener)
+        conn.connect(wait=True)
+        conn.subscribe(QUEUE, id="1", ack="auto")
+        conn.send(QUEUE, "end", headers={"persistent": "true"})
+        self.assertTrue(listener.wait_body("end"), listener.messages)
+        conn.disconnect()
+
+        got = [(b, hd) for b, hd in listener.messages if b != "end"]
+        bodies = [b for b, _ in got]
+        want = [m for m in receipted if m not in acked]
+        self.assertEqual(sorted(set(bodies)), sorted(want), "receipted and not acknowledged, each present")
+        for body in set(bodies):
+            copies = [hd for b, hd in got if b == body]
+            for extra in copies[1:]:
+                self.assertEqual(extra.get("redelivered"), "true", "duplicate of %s not flagged" % body)
+
+
+class ResyncRefusalTest(Fixture):
+    """Stores written by a standalone broker: `a` and `b` share a store identity and epoch,
+    `a` holds `ahead` more messages than `b`."""
+
+    def make_store(self, name, messages):
+        conf = h.write_file(self.path(name + ".xml"), h.standalone_xml(self.path(name)))
+        broker = self.start(name, conf)
+        port = broker.wait_listening("stomp")
+        self.assertIsNotNone(port, broker.log_text())
+        c = h.RawStomp(port)
+        for m in messages:
+            c.send(QUEUE, m)
+        c.close()
+        self.assertEqual(broker.stop(), 0, broker.log_text())
+        return conf
+
+    def pair_of_stores(self, ahead=3):
+        self.make_store("a", ["x%d" % i for i in range(5)])
+        shutil.copytree(self.path("a"), self.path("b"), symlinks=True)
+        self.make_store("a", ["y%d" % i for i in range(ahead)])
+
+    def assertRefused(self, result, *needles):
+        rc, out, err = result
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("REFUSED", err)
+        self.assertIn("what to do:", err)
+        for n in needles:
+            self.assertIn(n, err)
+
+    def drain(self, name):
+        """Every message of QUEUE in the store `name`, read by a broker started on it."""
+        broker = self.start(name + "-reader", h.write_file(self.path(name + "-reader.xml"),
+                                                           h.standalone_xml(self.path(name))))
+        port = broker.wait_listening("stomp")
+        self.assertIsNotNone(port, broker.log_text())
+        c = h.RawStomp(port)
+        c.send(QUEUE, "end")
+        c.subscribe(QUEUE, ack="auto")
+        bodies = []
+        while True:
+            _, body = c.receive()
+            if body == "end":
+                break
+            bodies.append(body)
+        c.close()
+        self.assertEqual(broker.stop(), 0)
+        return bodies
+
+    def fake_ssh(self):
+        """An ssh stand-in: runs the command here for host localhost (any user), logs it."""
+        path = self.path("fake-ssh")
+        self.ssh_log = self.path("fake-ssh.log")
+        h.write_file(path, "#!/bin/sh\n"
+                           "while [ $# -gt 0 ]; do\n"
+                           "  case \"$1\" in -l|-p|-o|-i|-F) shift 2;; -*) shift;; *) break;; esac\n"
+                           "done\n"
+                           "host=${1#*@}; shift\n"
+                           "[ \"$host\" = localhost ] || { echo \"fake-ssh: $host: unknown host\" >&2; exit 255; }\n"
+                           "echo \"$*\" >> %s\n"
+                           "exec sh -c \"$*\"\n" % self.ssh_log)
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+        return path
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(resync()[0], 2)
+        self.assertEqual(resync("--from", "x")[0], 2)
+        rc, _, err = resync("--from", "h1:/a", "--to", "h2:/b")
+        self.assertEqual(rc, 2)
+        self.assertIn("both remote", err)
+
+    def test_missing_or_foreign_directories_are_refused(self):
+        self.pair_of_stores()
+        self.assertRefused(resync("--from", self.path("nope"), "--to", self.path("b")), "does not exist")
+        self.assertRefused(resync("--from", self.path("a"), "--to", self.path("nope")), "does not exist",
+                           "mkdir -p")
+        os.mkdir(self.path("other"))
+        h.write_file(self.path("other", "readme"), "not a store")
+        self.assertRefused(resync("--from", self.path("other"), "--to", self.path("b")),
+                           "not a twinmq data directory")
+        self.assertRefused(resync("--from", self.path("a"), "--to", self.path("other")),
+                           "not a twinmq data directory")
+
+    def test_the_same_directory_twice_is_refused(self):
+        self.pair_of_stores()
+        self.assertRefused(resync("--from", self.path("a"), "--to", self.path("a", "journal")), "same store")
+
+    def test_a_running_broker_on_the_destination_is_refused_naming_its_pid(self):
+        self.pair_of_stores()
+        before = h.tree_snapshot(self.path("a"))
+        broker = self.start("b-running", h.write_file(self.path("b-run.xml"), h.standalone_xml(self.path("b"))))
+        self.assertIsNotNone(broker.wait_listening("stomp"), broker.log_text())
+        self.assertRefused(resync("--from", self.path("a"), "--to", self.path("b")),
+                           "stop the broker (pid %d) first" % broker.pid)
+        self.assertEqual(h.tree_snapshot(self.path("a")), before)
+        self.assertEqual(broker.stop(), 0)
+
+    def test_a_corrupt_source_is_refused_and_nothing_is_copied(self):
+        self.pair_of_stores()
+        segments = sorted(glob.glob(self.path("a", "journal", "*.seg")) or
+                          [p for p in glob.glob(self.path("a", "journal", "*")) if os.path.getsize(p) > 200])
+        self.assertTrue(segments, os.listdir(self.path("a", "journal")))
+        with open(segments[0], "r+b") as f:  # a byte inside the first record
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        before = h.tree_snapshot(self.path("b"))
+        self.assertRefused(resync("--from", self.path("a"), "--to", self.path("b")),
+                           "failed verify-store", "Nothing was copied")
+        self.assertEqual(h.tree_snapshot(self.path("b")), before)
+
+    def test_an_older_source_is_refused_unless_forced(self):
+        self.pair_of_stores()
+        self.assertRefused(resync("--from", self.path("b"), "--to", self.path("a")), "source is behind", "--force")
+        rc, out, err = resync("--from", self.path("b"), "--to", self.path("a"), "--force")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(sorted(self.drain("a")), ["x%d" % i for i in range(5)])
+
+    def test_another_store_is_refused(self):
+        self.pair_of_stores()
+        self.make_store("c", ["z"])
+        self.assertRefused(resync("--from", self.path("c"), "--to", self.path("b")), "different stores")
+
+    def test_backup_dir_and_an_empty_destination(self):
+        self.pair_of_stores()
+        os.mkdir(self.path("backups"))
+        rc, out, err = resync("--from", self.path("a"), "--to", self.path("b"), "--backup-dir", self.path("backups"))
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(len(glob.glob(self.path("backups", "journal.before-resync-*"))), 1)
+        self.assertIn("<the old master's configuration", out)  # no --master-config: a placeholder
+        # A new disk: the store goes into the empty directory given (here <dataDirectory>/journal).
+        os.makedirs(self.path("fresh", "journal"))
+        rc, out, err = resync("--from", self.path("a"), "--to", self.path("fresh", "journal"))
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(sorted(self.drain("fresh")), sorted(["x%d" % i for i in range(5)] +
+                                                             ["y%d" % i for i in range(3)]))
+
+    def test_remote_source_and_remote_destination_over_ssh_and_rsync(self):
+        self.pair_of_stores()
+        ssh = self.fake_ssh()
+        want = sorted(["x%d" % i for i in range(5)] + ["y%d" % i for i in range(3)])
+        remote = ["--rsh", ssh, "--remote-twinmq", h.twinmq_binary()]
+        # Pulling from the promoted machine onto this one.
+        shutil.copytree(self.path("b"), self.path("b2"), symlinks=True)
+        rc, out, err = resync("--from", "operator@localhost:" + self.path("a"), "--to", self.path("b"), *remote)
+        self.assertEqual(rc, 0, out + err)
+        with open(self.ssh_log) as f:
+            log = f.read()
+        self.assertIn("python3 -c", log)
+        self.assertIn("rsync --server", log)
+        self.assertIn("(host localhost)", out)
+        self.assertEqual(sorted(self.drain("b")), want)
+        # Pushing from this machine onto the old master's.
+        os.remove(self.ssh_log)
+        rc, out, err = resync("--from", self.path("a"), "--to", "localhost:" + self.path("b2"), *remote)
+        self.assertEqual(rc, 0, out + err)
+        with open(self.ssh_log) as f:
+            self.assertIn("rsync --server", f.read())
+        self.assertEqual(len(glob.glob(self.path("b2", "journal.before-resync-*"))), 1)
+        self.assertEqual(sorted(self.drain("b2")), want)
+        # A remote side whose host cannot be reached: refused with ssh's reason.
+        self.assertRefused(resync("--from", "elsewhere:" + self.path("a"), "--to", self.path("b2"), *remote),
+                           "unknown host")
+
+
+if __name__ == "__main__":
+    unittest.main()
