@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -252,10 +253,12 @@ class ResyncRefusalTest(Fixture):
         self.assertEqual(broker.stop(), 0)
         return bodies
 
-    def fake_ssh(self):
-        """An ssh stand-in: runs the command here for host localhost (any user), logs it."""
+    def fake_ssh(self, stall_rsync=False):
+        """An ssh stand-in: runs the command here for host localhost (any user), logs it.
+        `stall_rsync`: the rsync server never answers (a copy that hangs until killed)."""
         path = self.path("fake-ssh")
         self.ssh_log = self.path("fake-ssh.log")
+        stall = ("case \"$*\" in *'rsync --server'*) exec cat 3>&1 >/dev/null;; esac\n" if stall_rsync else "")
         h.write_file(path, "#!/bin/sh\n"
                            "while [ $# -gt 0 ]; do\n"
                            "  case \"$1\" in -l|-p|-o|-i|-F) shift 2;; -*) shift;; *) break;; esac\n"
@@ -263,9 +266,18 @@ class ResyncRefusalTest(Fixture):
                            "host=${1#*@}; shift\n"
                            "[ \"$host\" = localhost ] || { echo \"fake-ssh: $host: unknown host\" >&2; exit 255; }\n"
                            "echo \"$*\" >> %s\n"
-                           "exec sh -c \"$*\"\n" % self.ssh_log)
+                           "%s"
+                           "exec sh -c \"$*\"\n" % (self.ssh_log, stall))
         os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
         return path
+
+    def ssh_commands(self):
+        """What the fake ssh was asked to run so far."""
+        try:
+            with open(self.ssh_log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(resync()[0], 2)
@@ -350,8 +362,7 @@ class ResyncRefusalTest(Fixture):
         shutil.copytree(self.path("b"), self.path("b2"), symlinks=True)
         rc, out, err = resync("--from", "operator@localhost:" + self.path("a"), "--to", self.path("b"), *remote)
         self.assertEqual(rc, 0, out + err)
-        with open(self.ssh_log) as f:
-            log = f.read()
+        log = self.ssh_commands()
         self.assertIn("python3 -c", log)
         self.assertIn("rsync --server", log)
         self.assertIn("(host localhost)", out)
@@ -360,13 +371,43 @@ class ResyncRefusalTest(Fixture):
         os.remove(self.ssh_log)
         rc, out, err = resync("--from", self.path("a"), "--to", "localhost:" + self.path("b2"), *remote)
         self.assertEqual(rc, 0, out + err)
-        with open(self.ssh_log) as f:
-            self.assertIn("rsync --server", f.read())
+        self.assertIn("rsync --server", self.ssh_commands())
         self.assertEqual(len(glob.glob(self.path("b2", "journal.before-resync-*"))), 1)
         self.assertEqual(sorted(self.drain("b2")), want)
         # A remote side whose host cannot be reached: refused with ssh's reason.
         self.assertRefused(resync("--from", "elsewhere:" + self.path("a"), "--to", self.path("b2"), *remote),
                            "unknown host")
+
+    def test_an_interrupted_copy_leaves_the_old_master_untouched(self):
+        self.pair_of_stores()
+        ssh = self.fake_ssh(stall_rsync=True)
+        before = h.contents(self.path("b"))
+        tool = subprocess.Popen([h.resync_tool(), "--twinmq", h.twinmq_binary(), "--rsh", ssh,
+                                 "--remote-twinmq", h.twinmq_binary(),
+                                 "--from", "localhost:" + self.path("a"), "--to", self.path("b")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            # Wait (bounded) until the copy has started, then stop the tool as an operator would.
+            stalled = False
+            deadline = time.time() + h.WAIT
+            while not stalled and time.time() < deadline and tool.poll() is None:
+                stalled = "rsync --server" in self.ssh_commands()
+                time.sleep(0.02)
+            self.assertTrue(stalled, "the copy never started")
+            self.assertNotEqual(glob.glob(self.path("b", ".journal.resync-*")), [], (os.listdir(self.path("b")), tool.poll()))
+            tool.send_signal(signal.SIGTERM)
+            out, err = tool.communicate(timeout=h.WAIT)
+        finally:
+            if tool.poll() is None:
+                tool.kill()
+                tool.wait()
+        self.assertEqual(tool.returncode, 1, out + err)
+        self.assertIn(b"interrupted", err)
+        self.assertEqual(h.contents(self.path("b")), before, "the old master's store is as it was")
+        self.assertEqual(glob.glob(self.path("b", ".journal.resync-*")), [], "the partial copy is removed")
+        self.assertEqual(glob.glob(self.path("b", "journal.before-resync-*")), [])
+        # And the locks went with the tool: a broker starts on either store.
+        self.assertEqual(sorted(self.drain("b")), ["x%d" % i for i in range(5)])
 
 
 if __name__ == "__main__":
