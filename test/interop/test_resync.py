@@ -204,6 +204,38 @@ class ResyncStoryTest(Fixture):
             for extra in copies[1:]:
                 self.assertEqual(extra.get("redelivered"), "true", "duplicate of %s not flagged" % body)
 
+    def test_after_a_split_the_old_masters_own_writes_are_named_and_kept_in_the_backup(self):
+        """A hung master (SIGSTOP) lets the slave take over; thawed, it serves alone
+        (minimumReplicas 0) and takes a message the promoted slave never sees. The resync
+        warns about exactly those events, and the backup keeps them."""
+        mstomp, mrepl, sstomp = h.free_port(), h.free_port(), h.free_port()
+        master = self.start("master", h.write_file(self.path("master.xml"),
+                                                   h.master_xml(self.path("master"), mstomp, mrepl)))
+        self.assertEqual(master.wait_listening("stomp"), mstomp, master.log_text())
+        slave = self.start("slave", h.write_file(self.path("slave.xml"),
+                                                 h.slave_xml(self.path("slave"), sstomp, mrepl)))
+        self.assertTrue(slave.wait_log("IN SYNC"), slave.log_text())
+        c = h.RawStomp(mstomp)
+        c.send(QUEUE, "before")
+        master.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.assertEqual(slave.wait_listening("stomp"), sstomp, slave.log_text())
+        finally:
+            master.proc.send_signal(signal.SIGCONT)
+        self.assertTrue(master.wait_log("lost"), master.log_text())
+        c.send(QUEUE, "only-on-the-old-master")  # receipted: the master serves alone now
+        c.close()
+        self.assertEqual(master.stop(), 0, master.log_text())
+        self.assertEqual(slave.stop(), 0, slave.log_text())
+        rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"))
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("WARNING: the old master's store reaches seq", out)
+        self.assertIn("They stay in the backup", out)
+        backup = glob.glob(self.path("master", "journal.before-resync-*"))
+        self.assertEqual(len(backup), 1)
+        _, report, _ = h.verify_store(backup[0])
+        self.assertIn("/queue/resync                            2", report)
+
 
 class ResyncRefusalTest(Fixture):
     """Stores written by a standalone broker: `a` and `b` share a store identity and epoch,
