@@ -12,6 +12,9 @@ with both brokers in its list (master first) fails back to the master and finds 
 receipted message exactly once (a second copy only if flagged redelivered), and none of
 the acknowledged ones.
 
+A second story: a split (a hung master that comes back and serves alone) makes the
+resync warn about the old master's own events, which the backup keeps.
+
 The refusals (ResyncRefusalTest) run against stores written by a standalone broker;
 the remote form runs through a fake ssh (a script that runs the command here, for host
 localhost), so the ssh + rsync path is the one tested.
