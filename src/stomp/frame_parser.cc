@@ -33,6 +33,7 @@
 // deliver(), after the frame is complete, and only live for the sink's call.
 #include "stomp/frame_parser.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -46,6 +47,47 @@ namespace {
 // STOMP 1.1+: "Only the SEND, MESSAGE, and ERROR frames MAY have a body." An
 // unknown command is let through: the session answers it with unknown_command,
 // which says more than "body not allowed" would.
+// Every STOMP command is a short word of upper-case letters. A command line that
+// is anything else is not STOMP at all - typically an HTTP request or a TLS
+// ClientHello sent to the plain STOMP port - and is refused as soon as the first
+// impossible byte arrives, instead of waiting for a NUL that will never come.
+constexpr std::size_t max_command_length = 32;  // the longest real one, UNSUBSCRIBE, is 11
+
+// An error text when `line` (complete or still arriving; without its EOL) cannot
+// be the start of a STOMP command, else an empty string. The verdict depends only
+// on the bytes up to the first bad one, so it is the same however the line was
+// split across reads.
+std::string command_line_problem(std::string_view line, bool complete) {
+  if (!complete && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (i == max_command_length) {
+      return "not a STOMP frame: the command line is longer than " +
+             std::to_string(max_command_length) + " bytes";
+    }
+    const char c = line[i];
+    // Lower-case letters are judged once the line is complete, so the refusal
+    // can name the whole word ("send").
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) continue;
+    const std::string_view seen = line.substr(0, i + 1);
+    std::string why = "not a STOMP frame: the command line " + quoted(seen) +
+                      " is not a command (STOMP commands are upper-case words such as CONNECT)";
+    if (seen.front() == '\x16') {
+      why += "; this looks like a TLS handshake on a plain STOMP port";
+    } else if (c == ' ') {
+      for (std::string_view method : {"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS "}) {
+        if (seen == method) why += "; this looks like an HTTP request";
+      }
+    }
+    return why;
+  }
+  const bool lower_case = std::ranges::any_of(line, [](char c) { return c >= 'a' && c <= 'z'; });
+  if (complete && lower_case) {
+    return "unknown command " + quoted(line) +
+           ": STOMP commands are upper-case and case-sensitive (SEND, not send)";
+  }
+  return {};
+}
+
 bool may_have_body(Command c) {
   return c == Command::send || c == Command::message || c == Command::error ||
          c == Command::unknown;
@@ -248,7 +290,14 @@ Result<FrameParser::Progress> FrameParser::advance(std::string_view frame_bytes)
                         header_section_too_large_message(limits_.max_header_section));
     }
     if (state_ == State::awaiting_command_eol) {
-      end_command_line(frame_bytes.substr(0, line_end));
+      const std::string_view command_line = frame_bytes.substr(0, line_end);
+      if (std::string why = limits_.strict_command_line
+                                ? command_line_problem(command_line, true)
+                                : std::string();
+          !why.empty()) {
+        return make_error(ProtocolErrc::unknown_command, std::move(why));
+      }
+      end_command_line(command_line);
     } else if (Result<void> r = add_header(frame_bytes, line_start_, line_end); !r) {
       return std::unexpected(r.error());
     }
@@ -426,6 +475,11 @@ Result<void> FrameParser::end_header_section(std::size_t body_start) {
 // least its bytes so far plus the LF still to come.
 Result<void> FrameParser::check_unfinished_line(std::string_view frame_bytes) const {
   const std::string_view tail = frame_bytes.substr(line_start_);
+  if (state_ == State::awaiting_command_eol && limits_.strict_command_line) {
+    if (std::string why = command_line_problem(tail, false); !why.empty()) {
+      return make_error(ProtocolErrc::unknown_command, std::move(why));
+    }
+  }
   const bool may_be_blank = tail.empty() || tail == "\r";
   const std::size_t min_section = may_be_blank ? line_start_ : frame_bytes.size() + 1;
   if (min_section > limits_.max_header_section) {

@@ -13,6 +13,11 @@
 //  - Header escapes per version: 1.0 none; 1.1 \n \c \\ ; 1.2 adds \r. An undefined
 //    escape is invalid_escape in 1.1/1.2. CONNECT, STOMP and CONNECTED frames are
 //    never unescaped (spec), whatever the version.
+//  - With ParserLimits::strict_command_line, a command line must be upper-case
+//    letters (at most 32): anything else (an HTTP request, a TLS ClientHello on the
+//    plain port) is unknown_command as soon as the first impossible byte arrives. A
+//    well-formed but unknown word (FOO) is still let through for the session to
+//    refuse by name.
 //  - A header line without ':' is malformed_header. Values are not trimmed.
 //  - Only SEND, MESSAGE, ERROR (and unknown commands, which the session rejects
 //    anyway) may carry a body; any other frame with one is body_not_allowed.
@@ -41,6 +46,11 @@ struct ParserLimits {
   std::size_t max_frame_size = 10u << 20;      // 10 MiB, headers + body
   std::size_t max_header_section = 64u << 10;  // 64 KiB, command + header lines
   std::size_t max_headers = 1000;
+  // Refuse a command line that is not an upper-case word of at most 32 letters at
+  // its first impossible byte. A server sets it (so an HTTP request or a TLS
+  // handshake on the plain port gets an ERROR at once, not at the connect
+  // timeout); the default keeps unknown words for the caller to name.
+  bool strict_command_line = false;
 };
 
 class FrameSink {

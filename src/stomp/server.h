@@ -31,7 +31,7 @@ struct ServerOptions {
   std::string name = "stomp";          // connector name, for logs
   std::string host = "127.0.0.1";
   std::uint16_t port = 61613;          // 0 = any free port
-  ParserLimits limits;
+  ParserLimits limits{.strict_command_line = true};
   std::uint32_t connect_timeout_ms = 30000;
   double heart_beat_grace = 1.5;       // multiplier on the interval we expect beats
   std::uint32_t heart_beat_ms = 10000; // what we offer in CONNECTED (sx and sy)

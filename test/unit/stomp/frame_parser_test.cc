@@ -521,4 +521,22 @@ TEST_CASE("a frame mixing everything, in a stream, split every way") {
 }
 
 }  // namespace
+TEST_CASE("strict: a command line that is not an upper-case word is refused at once") {
+  const Feeding strict{.limits = {.strict_command_line = true}};
+  // An HTTP request: refused at the space after its method, long before any NUL.
+  failing("GET / HTTP/1.1\r\nHost: broker\r\n\r\n", ProtocolErrc::unknown_command,
+          "looks like an HTTP request", strict);
+  // A TLS ClientHello on the plain port: refused at its first byte (no EOL needed).
+  failing("\x16\x03\x01\x02\x00\x01"s, ProtocolErrc::unknown_command, "TLS handshake", strict);
+  failing("connect\n\n\0"s, ProtocolErrc::unknown_command,
+          "'connect': STOMP commands are upper-case", strict);
+  failing("a-b\n\n\0"s, ProtocolErrc::unknown_command, "not a command", strict);
+  failing(std::string(40, 'A'), ProtocolErrc::unknown_command, "longer than 32 bytes", strict);
+  // Real commands, with CRLF, and well-formed unknown words still parse.
+  CHECK(only_frame("CONNECT\r\naccept-version:1.2\r\n\r\n\0"s, strict).body.empty());
+  CHECK(only_frame(frame_text("FOO", {}, "body"), strict).body == "body");
+  // Not strict (the default, and the client's parser): the text is kept for the caller.
+  CHECK(only_frame("get\n\n\0"s).command_text == "get");
+}
+
 }  // namespace twinmq::stomp
