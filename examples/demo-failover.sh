@@ -41,57 +41,68 @@ done
 [[ -x $build/twinmq ]] || { echo "demo: $build/twinmq not found: run make first" >&2; exit 2; }
 
 say() { printf '\ndemo: %s\n' "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
+fail() { say "FAIL: $*"; keep_log=1; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/twinmq-demo.XXXXXX")
-pair_pid='' producer_pid='' consumer_pid='' master_pid='' slave_pid='' summary=''
+pair_pid='' producer_pid='' consumer_pid='' master_pid='' slave_pid='' summary='' keep_log=0
 cleanup() {
   local p
   for p in $producer_pid $consumer_pid; do kill "$p" 2>/dev/null; done
-  if [[ -n $pair_pid ]]; then
-    kill -TERM "$pair_pid" 2>/dev/null  # run-pair stops both brokers, each within 15 s
-    wait "$pair_pid"
+  if [[ -n $pair_pid ]] && kill -TERM "$pair_pid" 2>/dev/null; then
+    deadline=$((SECONDS + 40))  # run-pair stops both brokers, each within 15 s
+    next_event 'pair exit *'
   fi
   for p in $master_pid $slave_pid; do kill -KILL "$p" 2>/dev/null; done  # only if run-pair could not
+  if ((keep_log)) && [[ -s $work/pair.log ]]; then
+    mv "$work/pair.log" "$work.pair.log" && echo "demo: the brokers' log is kept in $work.pair.log"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 
 # Events for this script (pids, the pair's address, "K messages receipted") arrive as
 # lines on a FIFO, each read with a timeout: no polling, no fixed sleeps.
 mkfifo "$work/events"
 exec 3<>"$work/events"
 events=()
-next_event() {  # PATTERN: the first event matching it, seen before or arriving in time
-  local e line left
-  for e in "${events[@]}"; do [[ $e == $1 ]] && { event=$e; return 0; }; done
+next_event() {  # PATTERN [PATTERN2]: the first event matching, seen before or arriving in time
+  local e line left p2=${2:-$1}
+  for e in "${events[@]}"; do [[ $e == $1 || $e == $p2 ]] && { event=$e; return 0; }; done
   while :; do
     left=$((deadline - SECONDS))
     ((left > 0)) || return 1
     IFS= read -r -t "$left" -u 3 line || return 1
     events+=("$line")
     [[ $line == 'summary '* ]] && summary=${line#summary }
-    [[ $line == $1 ]] && { event=$line; return 0; }
+    [[ $line == $1 || $line == $p2 ]] && { event=$line; return 0; }
   done
 }
 deadline=$((SECONDS + timeout))
 
 # The pair: its full log goes to a file; the lines that tell the story are shown.
-say "1. starting the pair: src/tools/run-pair on ports $ports (broker logs: $work/pair.log)"
-"$root/src/tools/run-pair" "$build" --ports "$ports" "-Dtwinmq.base=$work" </dev/null \
-  > >(while IFS= read -r line; do
-        printf '%s\n' "$line" >>"$work/pair.log"
-        case $line in
-          'run-pair: clients connect to '*) echo "url ${line#run-pair: clients connect to }" >&3 ;;
-          'run-pair: master pid '*|'run-pair: slave pid '*) echo "${line#run-pair: }" >&3 ;;
-        esac
-        case $line in
-          run-pair:*|*'replication: IN SYNC'*|*'PROMOTED'*|*'role: '*) printf '  pair     | %s\n' "$line" ;;
-        esac
-      done) 2>&1 &
-pair_pid=$!
+say "1. starting the pair: src/tools/run-pair on ports $ports (all of its output: $work/pair.log)"
+{
+  "$root/src/tools/run-pair" "$build" --ports "$ports" "-Dtwinmq.base=$work" </dev/null 2>&1 &
+  echo "@@demo pid $!"
+  wait $!
+  printf '\n@@demo exit %s\n' "$?"
+} | while IFS= read -r line; do
+      case $line in
+        '@@demo '*) echo "pair ${line#@@demo }" >&3; continue ;;
+        '') continue ;;
+        'run-pair: clients connect to '*) echo "url ${line#run-pair: clients connect to }" >&3 ;;
+        'run-pair: master pid '*|'run-pair: slave pid '*) echo "${line#run-pair: }" >&3 ;;
+      esac
+      printf '%s\n' "$line" >>"$work/pair.log"
+      case $line in
+        run-pair:*|*'replication: IN SYNC'*|*'PROMOTED'*|*'role: '*) printf '  pair     | %s\n' "$line" ;;
+      esac
+    done &
+next_event 'pair pid *' && pair_pid=${event#pair pid }
 
-next_event 'url *' || fail "the pair was not in sync within ${timeout} s (see $work/pair.log)"
+next_event 'url *' 'pair exit *' || fail "the pair was not in sync within ${timeout} s (see the log below)"
+[[ $event == 'url '* ]] || fail "run-pair stopped before the pair was in sync (${event#pair }; see above)"
 got_url=${event#url }
 next_event 'master pid *' && master_pid=${event#master pid }
 next_event 'slave pid *' && slave_pid=${event#slave pid }
@@ -153,7 +164,7 @@ again=$(grep -Eo '\(([0-9]+) more than once\)' <<<"$summary" | grep -Eo '[0-9]+'
 
 say "5. stopping the pair (the promoted slave): SIGTERM to run-pair"
 kill -TERM "$pair_pid"
-wait "$pair_pid"
+next_event 'pair exit *' || fail "run-pair did not stop"
 pair_pid=''
 
 say "PASS: master killed after $kill_after receipted messages; the consumer carried on against the slave at $slave_addr and received all $count receipted messages ($from_slave from the slave, ${again:-0} delivered twice)"

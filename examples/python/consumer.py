@@ -37,69 +37,80 @@ def parse_hosts(text):
     return hosts
 
 
-def connect_to_first_available(conn, hosts, who, within=60.0):
-    """Connects to the first broker of the host list that accepts, trying for `within` s.
+class Received:
+    """What arrived over all connections. `cond` guards it and wakes the main thread."""
 
-    python3-stomp's connect() walks the host list itself (with the reconnect_* settings).
-    It can also fail in a second way: a host accepts and drops the connection at once
-    (a master that is dying right now); then try the list again.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            conn.connect(wait=True)
-            return
-        except (stomp.exception.ConnectFailedException, stomp.exception.NotConnectedException):
-            if time.monotonic() > deadline:
-                sys.exit("%s: no broker of %s accepts connections: giving up" % (who, hosts))
-
-
-class PrintingConsumer(stomp.ConnectionListener):
-    """Prints and ACKs each message (on stomp.py's receiver thread) and tracks the connection."""
-
-    def __init__(self, conn, quiet):
-        self.conn = conn
-        self.quiet = quiet
+    def __init__(self):
         self.cond = threading.Condition()
         self.seen = set()
         self.again = 0
         self.per_broker = collections.Counter()
-        self.connected = False
+
+
+class PrintingListener(stomp.ConnectionListener):
+    """One connection: prints and ACKs each message (on stomp.py's thread), notes a drop."""
+
+    def __init__(self, received, quiet):
+        self.received = received
+        self.quiet = quiet
+        self.conn = None
         self.host = None
+        self.dropped = False
 
     def on_connecting(self, host_and_port):
         self.host = "%s:%d" % host_and_port
 
-    def on_connected(self, frame):
-        with self.cond:
-            self.connected = True
-
     def on_disconnected(self):
-        with self.cond:
-            self.connected = False
-            self.cond.notify_all()
+        with self.received.cond:
+            self.dropped = True
+            self.received.cond.notify_all()
 
     def on_error(self, frame):
         print("consumer: ERROR from the broker: %s" % frame.headers.get("message"), flush=True)
 
     def on_message(self, frame):
+        r = self.received
         body = frame.body
-        first = body not in self.seen
+        first = body not in r.seen
         if not self.quiet or not first:
             note = "" if first else "  (again: it was not acknowledged before the failover)"
             print("consumer: received %s from %s%s" % (body, self.host, note), flush=True)
-        with self.cond:
-            self.seen.add(body)
-            self.again += 0 if first else 1
-            self.per_broker[self.host] += 1
-            self.cond.notify_all()
+        with r.cond:
+            r.seen.add(body)
+            r.again += 0 if first else 1
+            r.per_broker[self.host] += 1
+            r.cond.notify_all()
         try:
-            # STOMP 1.2: ACK names the message by its "ack" header. Acknowledged on the
-            # connection that delivered it; if that one just dropped, the new broker
-            # delivers the message again.
+            # STOMP 1.2: ACK names the message by its "ack" header, on the connection that
+            # delivered it. If that one just dropped, the next broker delivers it again.
             self.conn.ack(frame.headers["ack"])
-        except stomp.exception.NotConnectedException:
+        except (stomp.exception.StompException, OSError):
             pass
+
+
+def connect(hosts, new_listener, within=60.0):
+    """A connection to the first broker of the list that accepts, and its listener.
+
+    The host list is python3-stomp's failover: connect() tries each host in turn, backing
+    off from 0.1 s to 1 s between rounds. A new Connection for every attempt, because the
+    threads of a dropped one may still be winding down. A host may also accept and drop
+    at once (a master dying right now): then walk the list again.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        conn = stomp.Connection12(parse_hosts(hosts), reconnect_sleep_initial=0.1,
+                                  reconnect_sleep_increase=0.5, reconnect_sleep_max=1.0,
+                                  reconnect_attempts_max=20)
+        listener = new_listener()
+        listener.conn = conn
+        conn.set_listener("", listener)
+        try:
+            conn.connect(wait=True)
+            return conn, listener
+        except (stomp.exception.StompException, OSError):
+            conn.transport.disconnect_socket()
+            if time.monotonic() > deadline:
+                sys.exit("consumer: no broker of %s accepts connections: giving up" % hosts)
 
 
 def main():
@@ -114,38 +125,35 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="no line per message (repeats still shown)")
     args = ap.parse_args()
 
-    conn = stomp.Connection12(parse_hosts(args.hosts),
-                              reconnect_sleep_initial=0.1, reconnect_sleep_increase=0.5,
-                              reconnect_sleep_max=1.0, reconnect_attempts_max=20)
-    consumer = PrintingConsumer(conn, args.quiet)
-    conn.set_listener("", consumer)
+    received = Received()
     deadline = time.monotonic() + args.timeout if args.timeout else None
 
     def done():
-        return args.count and len(consumer.seen) >= args.count
+        return args.count and len(received.seen) >= args.count
 
+    conn = None
     try:
         while not done():
-            connect_to_first_available(conn, args.hosts, "consumer")
-            print("consumer: connected to %s, subscribing to %s" % (consumer.host, args.destination),
+            conn, listener = connect(args.hosts, lambda: PrintingListener(received, args.quiet))
+            print("consumer: connected to %s, subscribing to %s" % (listener.host, args.destination),
                   flush=True)
             # Subscriptions belong to a connection: after a failover, subscribe again.
             conn.subscribe(args.destination, id="1", ack="client-individual")
-            with consumer.cond:
-                while not done() and consumer.connected:
+            with received.cond:
+                while not done() and not listener.dropped:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         sys.exit("consumer: timed out with %d of %d messages"
-                                 % (len(consumer.seen), args.count))
-                    consumer.cond.wait(left)
+                                 % (len(received.seen), args.count))
+                    received.cond.wait(left)
             if not done():
-                print("consumer: lost %s: failing over" % consumer.host, flush=True)
+                print("consumer: lost %s: failing over" % listener.host, flush=True)
         conn.disconnect()
     except KeyboardInterrupt:
         pass
-    counts = ", ".join("%s %d" % kv for kv in consumer.per_broker.items())
+    counts = ", ".join("%s %d" % kv for kv in received.per_broker.items())
     print("consumer: %d distinct messages received (%d more than once); from each broker: %s"
-          % (len(consumer.seen), consumer.again, counts or "none"), flush=True)
+          % (len(received.seen), received.again, counts or "none"), flush=True)
 
 
 if __name__ == "__main__":

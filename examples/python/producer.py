@@ -36,42 +36,21 @@ def parse_hosts(text):
     return hosts
 
 
-def connect_to_first_available(conn, hosts, who, within=60.0):
-    """Connects to the first broker of the host list that accepts, trying for `within` s.
-
-    python3-stomp's connect() walks the host list itself (with the reconnect_* settings).
-    It can also fail in a second way: a host accepts and drops the connection at once
-    (a master that is dying right now); then try the list again.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            conn.connect(wait=True)
-            return
-        except (stomp.exception.ConnectFailedException, stomp.exception.NotConnectedException):
-            if time.monotonic() > deadline:
-                sys.exit("%s: no broker of %s accepts connections: giving up" % (who, hosts))
-
-
 class ReceiptListener(stomp.ConnectionListener):
-    """Collects RECEIPTs and notices when the connection drops (stomp.py's own thread)."""
+    """One connection's RECEIPTs, and whether it dropped (called on stomp.py's thread)."""
 
     def __init__(self):
         self.cond = threading.Condition()
         self.receipts = set()
-        self.connected = False
+        self.dropped = False
         self.host = None
 
     def on_connecting(self, host_and_port):
         self.host = "%s:%d" % host_and_port
 
-    def on_connected(self, frame):
-        with self.cond:
-            self.connected = True
-
     def on_disconnected(self):
         with self.cond:
-            self.connected = False
+            self.dropped = True
             self.cond.notify_all()
 
     def on_receipt(self, frame):
@@ -85,10 +64,34 @@ class ReceiptListener(stomp.ConnectionListener):
     def wait_for_receipt(self, receipt_id, timeout=30.0):
         """True once the receipt is in; False if the connection dropped first."""
         with self.cond:
-            if not self.cond.wait_for(lambda: receipt_id in self.receipts or not self.connected,
-                                      timeout):
+            if not self.cond.wait_for(lambda: receipt_id in self.receipts or self.dropped, timeout):
                 sys.exit("producer: no receipt and no disconnect within %.0f s" % timeout)
             return receipt_id in self.receipts
+
+
+def connect(hosts, within=60.0):
+    """A connection to the first broker of the list that accepts, and its listener.
+
+    The host list is python3-stomp's failover: connect() tries each host in turn, backing
+    off from 0.1 s to 1 s between rounds. A new Connection for every attempt, because the
+    threads of a dropped one may still be winding down. A host may also accept and drop
+    at once (a master dying right now): then walk the list again.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        conn = stomp.Connection12(parse_hosts(hosts), reconnect_sleep_initial=0.1,
+                                  reconnect_sleep_increase=0.5, reconnect_sleep_max=1.0,
+                                  reconnect_attempts_max=20)
+        listener = ReceiptListener()
+        conn.set_listener("", listener)
+        try:
+            conn.connect(wait=True)
+            print("producer: connected to %s" % listener.host, flush=True)
+            return conn, listener
+        except (stomp.exception.StompException, OSError):
+            conn.transport.disconnect_socket()
+            if time.monotonic() > deadline:
+                sys.exit("producer: no broker of %s accepts connections: giving up" % hosts)
 
 
 def main():
@@ -102,27 +105,15 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="no line per message")
     args = ap.parse_args()
 
-    listener = ReceiptListener()
-    # The host list is python3-stomp's failover: connect() tries each host in turn,
-    # backing off from 0.1 s to 1 s between rounds.
-    conn = stomp.Connection12(parse_hosts(args.hosts),
-                              reconnect_sleep_initial=0.1, reconnect_sleep_increase=0.5,
-                              reconnect_sleep_max=1.0, reconnect_attempts_max=20)
-    conn.set_listener("", listener)
-
-    def connect():
-        connect_to_first_available(conn, args.hosts, "producer")
-        print("producer: connected to %s" % listener.host, flush=True)
-
-    connect()
+    conn, listener = connect(args.hosts)
     resent = 0
     i = 0
     while i < args.count:
         body = "message %d" % i
-        receipt = "message-%d-try-%d" % (i, resent)  # a fresh id per try: never a stale match
+        receipt = "message-%d-try-%d" % (i, resent)
         try:
             conn.send(args.destination, body, headers={"persistent": "true", "receipt": receipt})
-        except stomp.exception.NotConnectedException:
+        except (stomp.exception.StompException, OSError):
             pass  # the drop is seen below, like a lost receipt
         if listener.wait_for_receipt(receipt):
             if not args.quiet:
@@ -131,11 +122,11 @@ def main():
             if args.delay:
                 time.sleep(args.delay)
             continue
-        # No receipt: the broker may or may not have it. Reconnect and send it again.
+        # No receipt: the broker may or may not have the message. Send it again elsewhere.
         print("producer: lost %s before the receipt for %r: failing over, then sending it again"
               % (listener.host, body), flush=True)
         resent += 1
-        connect()
+        conn, listener = connect(args.hosts)
 
     conn.disconnect()
     print("producer: %d messages sent, every one confirmed by a receipt (%d sent again after a "
