@@ -101,6 +101,22 @@ class BenchCompareTable(unittest.TestCase):
         self.assertIn("1 not measured", out)
         self.assertIn("- not met: persistent, receipt for every message, 1 producer, no consumer (pair)", out)
 
+    def test_rabbitmq_column_sits_after_the_ratios_and_marks_the_consumer_row(self):
+        data = fake_results()
+        data["brokers"] = ["single", "pair", "activemq", "rabbitmq"]
+        data["facts"]["rmq_version"] = "3.10.8"
+        data["results"]["durable-r100"] = {b: {"bench": bench(r)} for b, r in
+                                           (("single", 40000), ("pair", 30000), ("activemq", 4000),
+                                            ("rabbitmq", 7000))}
+        data["results"]["queue"]["rabbitmq"] = {"bench": bench(4000)}
+        out = self.render(data)
+        self.assertIn("| pair/ActiveMQ | RabbitMQ 3.10 (STOMP plugin) | command |", out)
+        self.assertIn("4,000 msg/s", self.row(out, "queue 1P→1C")[6])
+        self.assertIn("consumer attached: may confirm without a disk write",
+                      self.row(out, "persistent, receipt every 100")[6])
+        self.assertEqual(self.row(out, "topic")[6], "not run")
+        self.assertIn("RabbitMQ: Debian's rabbitmq-server 3.10.8", out)
+
     def test_activemq_only_has_no_ratio_columns(self):
         data = fake_results()
         data["brokers"] = ["activemq"]
