@@ -27,8 +27,10 @@ function connectFailover(hosts) {
     return {
       host: hostPort.slice(0, colon) || '127.0.0.1',
       port: Number(hostPort.slice(colon + 1)),
-      // Heart-beats notice a broker that hangs instead of dying.
+      // Heart-beats notice a broker that hangs instead of dying: twinmq sends one after
+      // 10 s of silence; 5 s more without anything counts as a dead connection.
       connectHeaders: { host: '/', 'heart-beat': '2000,2000' },
+      heartbeatDelayMargin: 5000,
     };
   });
   return new stompit.ConnectFailover(servers, {
