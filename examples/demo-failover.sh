@@ -134,8 +134,8 @@ start_client() {  # NAME PROGRAM ARGS...
 say "2. starting the consumer: examples/python/consumer.py --hosts $hosts --count $count"
 start_client consumer "$here/python/consumer.py" --hosts "$hosts" --count "$count" --timeout "$timeout"
 
-say "3. sending $count persistent messages, a receipt for each: examples/python/producer.py --hosts $hosts --count $count --delay 0.05"
-start_client producer "$here/python/producer.py" --hosts "$hosts" --count "$count" --delay 0.05
+say "3. sending $count persistent messages, a receipt for each: examples/python/producer.py --hosts $hosts --count $count --delay 0.1"
+start_client producer "$here/python/producer.py" --hosts "$hosts" --count "$count" --delay 0.1
 
 next_event receipted || fail "the producer did not get $kill_after receipts within ${timeout} s"
 say "4. $kill_after messages have their receipts: kill -9 the master (pid $master_pid)"

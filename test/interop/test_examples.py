@@ -192,7 +192,7 @@ class ExamplesTest(unittest.TestCase):
                                                "--timeout", str(2 * WAIT)])
         self.assertIsNotNone(consumer.wait_line(r"^consumer: connected to"), consumer.output())
         producer = self.start(producer_args + ["--hosts", pair.hosts(), "--count", str(COUNT),
-                                               "--delay", "0.05"])
+                                               "--delay", "0.1"])
         self.assertIsNotNone(producer.wait_line(r"^producer: sent message %d " % (KILL_AFTER - 1)),
                              producer.output())
         pair.kill_master()
