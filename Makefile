@@ -7,9 +7,9 @@ CONFIG     ?= conf/broker.xml
 
 DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler libtinyxml2-dev doctest-dev libspdlog-dev libfmt-dev python3-stomp \
-  iproute2 procps util-linux
+  iproute2 procps util-linux rsync nodejs npm
 
-.PHONY: all deps build run test test-asan bench clean
+.PHONY: all deps build run run-single test test-asan bench bench-compare clean
 
 all: build
 
@@ -29,7 +29,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The pair on one host: conf/master.xml (STOMP 61613, replication 62001) and
+# conf/slave.xml (STOMP 61614); both logs on this terminal, Ctrl-C stops both.
 run: build
+	src/tools/run-pair $(BUILD)
+
+# One broker alone, from $(CONFIG).
+run-single: build
 	$(BUILD)/twinmq --config $(CONFIG)
 
 test: build
@@ -44,6 +50,10 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: build
 	src/tools/bench/standard_scenarios $(BUILD)
+
+# twinmq (single broker and pair) next to ActiveMQ from Debian's package.
+bench-compare: build
+	src/tools/bench-compare/run $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
