@@ -7,16 +7,19 @@ CONFIG     ?= conf/broker.xml
 
 DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler libtinyxml2-dev doctest-dev libspdlog-dev libfmt-dev python3-stomp \
-  iproute2 procps util-linux rsync nodejs npm
+  iproute2 procps util-linux rsync
 
 .PHONY: all deps build run run-single test test-asan bench bench-compare clean
 
 all: build
 
-# Installs only what is missing, so a warm machine does not touch apt.
+# Installs only what is missing, so a warm machine does not touch apt. Node.js and npm
+# (the JavaScript example) are checked as commands: a machine may have them from
+# another source (NodeSource's nodejs ships npm, and conflicts with Debian's npm).
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done; \
+	  command -v node >/dev/null || echo nodejs; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
