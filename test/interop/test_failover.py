@@ -16,11 +16,8 @@ Every wait is bounded; every broker is killed by pid; no fixed ports (the master
 from its `twinmq: listening` lines, the slave's is a free port picked up front).
 """
 import os
-import select
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -28,88 +25,7 @@ import unittest
 
 import stomp
 
-WAIT = 10.0  # seconds: bounds a failure, never a timing assertion
-
-
-def twinmq_binary():
-    build = os.environ.get("TWINMQ_BUILD")
-    if build:
-        return os.path.join(build, "twinmq")
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "build", "twinmq")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Proc:
-    """One twinmq process: stdout read for `twinmq: listening` lines, stderr to a file."""
-
-    def __init__(self, workdir, name, xml):
-        self.name = name
-        self.config = os.path.join(workdir, name + ".xml")
-        with open(self.config, "w") as f:
-            f.write(xml)
-        self.logpath = os.path.join(workdir, name + ".log")
-        self.log = open(self.logpath, "wb")
-        self.proc = subprocess.Popen([twinmq_binary(), "--config", self.config],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        self.ports = {}
-        self.partial = b""
-
-    def wait_listening(self, connector, timeout=WAIT):
-        deadline = time.time() + timeout
-        while connector not in self.ports:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not r:
-                return None
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            if not data:
-                return None
-            self.partial += data
-            while b"\n" in self.partial:
-                line, self.partial = self.partial.split(b"\n", 1)
-                if line.startswith(b"twinmq: listening "):
-                    _, _, rest = line.partition(b"twinmq: listening ")
-                    conn, _, addr = rest.partition(b" ")
-                    self.ports[conn.decode()] = int(addr.rsplit(b":", 1)[1])
-        return self.ports[connector]
-
-    def wait_log(self, needle, timeout=WAIT):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if needle in self.log_text():
-                return True
-            if self.proc.poll() is not None:
-                return needle in self.log_text()
-            time.sleep(0.02)
-        return False
-
-    def log_text(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def kill(self, sig=signal.SIGKILL):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-
-    def close(self):
-        self.kill()
-        self.proc.stdout.close()
-        self.log.close()
+from pair_harness import WAIT, Proc, free_port, write_file
 
 
 class Collector(stomp.ConnectionListener):
@@ -187,7 +103,7 @@ class FailoverTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def start(self, name, xml):
-        p = Proc(self.dir, name, xml)
+        p = Proc(self.dir, name, write_file(os.path.join(self.dir, name + ".xml"), xml))
         self.procs.append(p)
         return p
 
@@ -212,7 +128,7 @@ class FailoverTest(unittest.TestCase):
         i = 0
         while i < self.N:
             if i == self.KILL_AT and failovers == 0:
-                self.master.kill(signal.SIGKILL)
+                self.master.stop(signal.SIGKILL)
             body = "msg-%d" % i
             rid = "r-%d-%d" % (i, failovers)
             try:
