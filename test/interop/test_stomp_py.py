@@ -25,15 +25,9 @@ import uuid
 
 import stomp
 
+from pair_harness import twinmq_binary
+
 WAIT = 5.0  # seconds: bounds a failure, never a timing assertion
-
-
-def twinmq_binary():
-    build = os.environ.get("TWINMQ_BUILD")
-    if build:
-        return os.path.join(build, "twinmq")
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "build", "twinmq")
 
 
 class Broker:
