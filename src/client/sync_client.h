@@ -120,7 +120,9 @@ bool SyncSession::run_until(Done done, std::chrono::milliseconds timeout) {
   arm_deadline(timeout);
   while (!deadline_passed_) {
     run_turn(false);  // flush what we wrote, take what is already there
-    if (done()) break;
+    // The deadline timer may have fired in that turn (a zero timeout always does);
+    // blocking now would wait with no timer left to wake us.
+    if (done() || deadline_passed_) break;
     run_turn(true);   // block until something happens (at worst the deadline)
     if (done()) break;
   }
