@@ -281,3 +281,12 @@ TEST_CASE("a moved-from client can be replaced by another") {
   REQUIRE(d.send("/queue/m", "replaced"));
   CHECK(b.connections_accepted() == 2);
 }
+
+TEST_CASE("receive with a zero timeout returns at once when nothing is there") {
+  // The deadline timer fires inside the non-blocking turn; run_until must not block after it.
+  FakeBroker b;
+  auto c = connect_to(b);
+  REQUIRE(c.subscribe("/queue/empty", "s"));
+  CHECK_FALSE(c.receive(0ms).has_value());
+  CHECK_FALSE(c.read_frame(0ms).has_value());
+}
