@@ -45,6 +45,9 @@
 
 namespace twinmq::client {
 
+// Views of `headers` for the frame writer (valid while `headers` lives).
+std::vector<stomp::Header> header_views(const Headers& headers);
+
 class FailoverSession {
  public:
   using Clock = std::chrono::steady_clock;

@@ -10,9 +10,11 @@
 // (backup, trackMessages, ...) are refused by name rather than ignored, so a URI
 // never silently means less than it says.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "twinmq/failover.h"
 
