@@ -281,3 +281,19 @@ TEST_CASE("unsubscribe across a failover does not restore the subscription") {
   CHECK(subs[0].header("id") == "keep");
   CHECK(b.frames(stomp::Command::unsubscribe).empty());
 }
+
+TEST_CASE("silence past the heart-beat interval is a lost connection too") {
+  // a promises beats every 50 ms and sends none; b keeps its promise.
+  FakeBroker a({.heart_beat = "50,0"});
+  FakeBroker b({.heart_beat = "20,0", .beat_every_ms = 20});
+  Events ev;
+  auto c = connect_ok(pair_uri(a.port(), b.port()), ev, {.heart_beat_recv_ms = 50});
+  REQUIRE(c.subscribe("/queue/hb", "s"));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (c.connection_number() < 2 && std::chrono::steady_clock::now() < deadline) (void)c.receive(100ms);
+  REQUIRE(c.connection_number() == 2);
+  REQUIRE(ev.last(FailoverEventKind::connection_lost));
+  CHECK(ev.last(FailoverEventKind::connection_lost)->reason.find("heart-beat") != std::string::npos);
+  CHECK(c.broker() == member(b.port()));
+  CHECK(b.frames(stomp::Command::subscribe).size() == 1);
+}
