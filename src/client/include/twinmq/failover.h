@@ -18,7 +18,9 @@
 // what is wrong.
 //
 // What a failover does. When the connection breaks (socket closed or reset, I/O
-// error, or the broker's heart-beats stop), the call that noticed it:
+// error, or the broker's heart-beats stop: ask for them with
+// ConnectOptions::heart_beat_recv_ms to notice a broker that hangs or a cable that
+// is cut without a reset), the call that noticed it:
 //  1. tries the brokers of the list (the one just lost last), in order or shuffled
 //     (`randomize`), waiting the back-off between passes; a refused connection is
 //     normal (a slave refuses clients while its master lives) and is retried;
