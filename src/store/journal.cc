@@ -92,7 +92,8 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   // Listeners keep the loop alive; the journal only ever answers work they caused.
   reports_->unref();
   auto* queue = reports_.get();
-  writer_ = std::make_unique<SyncThread>(dir_, config_.sync_on_write, options_.retry_interval,
+  writer_ = std::make_unique<SyncThread>(dir_, config_.sync_on_write, config_.max_segment_size,
+                                         options_.retry_interval,
                                          [queue](WriterReport r) { queue->push(std::move(r)); });
   writer_->start();
   hook_target_ = std::make_shared<Journal*>(this);

@@ -9,7 +9,8 @@
 //    written; they only move the durable position once everything before them is durable.
 //  - Once per loop turn the prepare hook hands the batch to the writer thread
 //    (store/sync_thread.h), which writes and fdatasyncs it, grouping whatever batches
-//    arrived meanwhile under one fdatasync (group commit), and reports back through an
+//    arrived meanwhile under one fdatasync (group commit; zeroed space kept ahead of the
+//    writes makes that fdatasync a pure data flush), and reports back through an
 //    AsyncQueue. The loop then raises its ReplyGate source ("durable up to Seq N") and
 //    calls Broker::notify_released(), which lets held RECEIPTs go. The loop never
 //    waits on the disk.

@@ -223,6 +223,19 @@ void Walk::torn_or_damaged(const Listed& f, std::span<const std::byte> bytes, st
                                       std::to_string(covered_.value + 1) + "); " + std::to_string(rest) +
                                       " bytes of this segment and the later segments follow: refusing to drop them");
   }
+  if (all_zero(bytes.subspan(off))) {
+    // The zeroed space the writer keeps ahead of its writes (store/sync_thread.h),
+    // left by a broker that did not stop cleanly: nothing was ever written there.
+    sum.bytes = off;
+    if (mode_ == RecoveryMode::inspect) {
+      report_.notes.push_back(at(f.name, off) + ": " + std::to_string(rest) +
+                              " bytes of unused zeroed space (start-up cuts them off)");
+      return;
+    }
+    if (auto r = truncate_file(f.path, off); !r) return problem(Errc::io, r.error().message);
+    report_.notes.push_back("cut " + std::to_string(rest) + " bytes of unused zeroed space off " + at(f.name, off));
+    return;
+  }
   if (auto next = valid_record_after(bytes, off, covered_)) {
     return problem(Errc::corrupt, at(f.name, off) + ": " + std::string(why) + " (expected a record covering seq " +
                                       std::to_string(covered_.value + 1) + "), but a valid record (seq " +

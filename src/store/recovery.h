@@ -17,6 +17,9 @@
 //     is truncated there and the bytes and reason are logged. Damage anywhere else, or
 //     followed by a valid record, means acknowledged data may be behind it: recovery
 //     refuses, naming the file, the offset and what was expected, and changes nothing.
+//     Zeros from there to the end of the newest segment are the space the writer keeps
+//     zeroed ahead of its writes (store/sync_thread.h): cut off, with a note, not a torn
+//     tail. In any other segment they are damage like any other.
 //
 // Speed: files are mmapped and read front to back (no system call per record); each
 // record costs one CRC (hardware), one flatbuffer verification and one allocation for

@@ -2,8 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include "store/errors.h"
 #include "store/fault_points.h"
 
 namespace twinmq::store {
@@ -12,12 +18,18 @@ namespace {
 // Checkpoint work done between two looks at the batch queue: small enough that a
 // batch arriving meanwhile waits only a few milliseconds.
 constexpr std::size_t kCompactionSliceBytes = 4u << 20;
+// Zeroed space kept ahead of the writes (see the header): extended to this much past
+// the written end once less than a quarter of it is left.
+constexpr std::uint64_t kZeroAhead = 1u << 20;
+constexpr std::uint64_t kPage = 4096;
+constexpr std::array<std::byte, 64u << 10> kZeros{};
 }  // namespace
 
-SyncThread::SyncThread(std::string dir, bool sync_on_write, std::chrono::milliseconds retry_interval,
-                       Reporter reporter)
+SyncThread::SyncThread(std::string dir, bool sync_on_write, std::uint64_t segment_size,
+                       std::chrono::milliseconds retry_interval, Reporter reporter)
     : dir_(std::move(dir)),
       sync_on_write_(sync_on_write),
+      segment_size_(segment_size),
       retry_interval_(retry_interval),
       reporter_(std::move(reporter)) {}
 
@@ -64,23 +76,62 @@ void SyncThread::close_current() {
   current_fd_.reset();
   current_file_ = 0;
   current_dirty_ = false;
+  current_end_ = file_end_ = 0;
+}
+
+Result<void> SyncThread::seal_current() {
+  if (!current_fd_) return {};
+  // Every session on a file that is left wrote up to the file's last record (a group
+  // is written, and retried, from its first byte on), so what lies past current_end_
+  // can only be zeros from zero_ahead(). Asked of the file itself: a zero write that
+  // failed half-way may have grown it.
+  if (current_end_ != 0) {
+    struct stat st {};
+    if (::fstat(current_fd_.get(), &st) != 0) return io_error("reading the size of", current_path_, errno);
+    if (static_cast<std::uint64_t>(st.st_size) > current_end_) {
+      if (::ftruncate(current_fd_.get(), static_cast<off_t>(current_end_)) != 0)
+        return io_error("truncating the unused end of", current_path_, errno);
+      file_end_ = current_end_;
+      current_dirty_ = true;  // the new size must reach the disk too
+    }
+  }
+  if (current_dirty_) {
+    // Leaving a file (a roll, a retry going back, stop()): it must be complete on disk
+    // before anything after it is, so only the newest segment can be torn.
+    if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return r;
+    ++syncs_;
+    current_dirty_ = false;
+  }
+  return {};
+}
+
+void SyncThread::zero_ahead() {
+  if (!current_fd_ || current_end_ == 0 || file_end_ >= current_end_ + kZeroAhead / 4) return;
+  const std::uint64_t want = std::min((current_end_ + kZeroAhead + kPage - 1) / kPage * kPage, segment_size_);
+  std::uint64_t at = std::max(file_end_, current_end_);
+  while (at < want) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(want - at, kZeros.size()));
+    // Best effort: without the zeros the next syncs only cost more. A disk too full
+    // for them fails the real writes soon enough.
+    if (!write_at(current_fd_.get(), std::span(kZeros.data(), n), at, current_path_, Faults::off)) break;
+    at += n;
+  }
+  file_end_ = std::max(file_end_, at);
 }
 
 Result<int> SyncThread::fd_for(const FileSpan& span, bool& created) {
   if (current_fd_ && current_file_ == span.file) return current_fd_.get();
-  if (current_fd_ && current_dirty_) {
-    // Leaving a file (a roll, or a retry going back): it must be complete on disk
-    // before anything after it is, so only the newest segment can be torn.
-    if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return std::unexpected(r.error());
-    ++syncs_;
-  }
+  if (auto r = seal_current(); !r) return std::unexpected(r.error());
   close_current();
   auto fd = open_file(span.path, O_WRONLY | (span.create ? O_CREAT : 0), 0644,
                       span.create ? Faults::on : Faults::off);
   if (!fd) return std::unexpected(fd.error());
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return io_error("reading the size of", span.path, errno);
   current_fd_ = std::move(*fd);
   current_file_ = span.file;
   current_path_ = span.path;
+  file_end_ = static_cast<std::uint64_t>(st.st_size);
   created = created || span.create;
   return current_fd_.get();
 }
@@ -95,10 +146,13 @@ Result<void> SyncThread::write_group() {
       std::span<const std::byte> data(b.bytes.data() + s.begin, s.end - s.begin);
       if (auto r = write_at(*fd, data, s.offset, s.path, Faults::on); !r) return r;
       current_dirty_ = true;
+      current_end_ = std::max<std::uint64_t>(current_end_, s.offset + data.size());
+      file_end_ = std::max(file_end_, current_end_);
       bytes += data.size();
     }
   }
   if (sync_on_write_ && current_dirty_) {
+    zero_ahead();
     if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return r;
     ++syncs_;
     current_dirty_ = false;
@@ -197,6 +251,8 @@ void SyncThread::run() {
       if (queue_.empty()) break;
     }
   }
+  // A clean stop leaves no zeros behind. If this fails, recovery drops them.
+  if (!failing && sync_on_write_) (void)seal_current();
   close_current();
 }
 

@@ -18,6 +18,16 @@
 //    durable that was not written.
 //  - Rolling to a new segment fdatasyncs the previous one first (also without
 //    syncOnWrite, once per segment), so only the newest segment can have a torn tail.
+//  - Zeroed space ahead of the writes (syncOnWrite only): an fdatasync after an append
+//    that grows the file must also commit the new size (an ext4 journal commit: a
+//    second device flush, shared with every other file on the filesystem). So once the
+//    written end comes within kZeroAhead of the file's end, the group also writes zeros
+//    up to kZeroAhead past it, and its fdatasync commits that size once; the next
+//    ~1000 1 KiB groups only overwrite blocks the file already has, and their
+//    fdatasync is a pure data flush. The zeros never go past maxSegmentSize, and are cut
+//    off (ftruncate, then the segment's last fdatasync) when the writer leaves the file
+//    (a roll, or stop()), so only the newest segment of a crashed broker can end in
+//    zeros; recovery drops such a zero tail as the unused space it is.
 //  - Compaction jobs queue in the same FIFO as batches: a job starts only after every
 //    batch before it is on disk, and then runs in slices while no batch waits.
 //  - syncOnWrite="false": no fdatasync per batch (a process crash loses nothing, a
@@ -83,8 +93,9 @@ class SyncThread {
  public:
   using Reporter = std::function<void(WriterReport)>;
 
-  SyncThread(std::string dir, bool sync_on_write, std::chrono::milliseconds retry_interval,
-             Reporter reporter);
+  // `segment_size`: maxSegmentSize, the most zeroed space a file gets ahead of its writes.
+  SyncThread(std::string dir, bool sync_on_write, std::uint64_t segment_size,
+             std::chrono::milliseconds retry_interval, Reporter reporter);
   ~SyncThread();
   SyncThread(const SyncThread&) = delete;
   SyncThread& operator=(const SyncThread&) = delete;
@@ -106,10 +117,13 @@ class SyncThread {
   void run();
   Result<void> write_group();
   Result<int> fd_for(const FileSpan& span, bool& created);
+  Result<void> seal_current();
+  void zero_ahead();
   void close_current();
 
   const std::string dir_;
   const bool sync_on_write_;
+  const std::uint64_t segment_size_;
   const std::chrono::milliseconds retry_interval_;
   Reporter reporter_;
 
@@ -126,6 +140,8 @@ class SyncThread {
   FileNo current_file_ = 0;
   std::string current_path_;
   bool current_dirty_ = false;
+  std::uint64_t current_end_ = 0;  // end of what this writer wrote to the file since opening it
+  std::uint64_t file_end_ = 0;     // the file's size: zeros from current_end_ up to here
 
   std::atomic<std::uint64_t> durable_batch_{0};
   std::atomic<std::uint64_t> groups_{0}, batches_{0}, syncs_{0}, bytes_{0}, failures_{0};

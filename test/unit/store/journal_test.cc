@@ -279,3 +279,49 @@ TEST_CASE("maxSegmentSize below the minimum is refused") {
   REQUIRE_FALSE(j.has_value());
   CHECK(j.error().message.find("maxSegmentSize 100") != std::string::npos);
 }
+
+TEST_CASE("the writer keeps zeroed space ahead of its writes; a roll and a clean close cut it off") {
+  TempDir dir;
+  const auto cfg = journal_config(dir.path(), 256u << 10);
+  const std::string body(1000, 'z');
+  auto file_sizes = [&](const Journal& j) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;  // (on disk, laid out)
+    for (const JournalFile& f : j.files().files())
+      if (f.kind == FileKind::segment) out.emplace_back(std::filesystem::file_size(f.path), f.size);
+    return out;
+  };
+  std::uint64_t laid_out_total = 0;
+  {
+    Node n(cfg, no_compaction());
+    for (int i = 0; i < 600; ++i) {
+      n.send_ok("/queue/a", body);
+      if (i % 20 == 19) REQUIRE(n.settle());
+    }
+    REQUIRE(n.settle());
+    const auto sizes = file_sizes(*n.journal);
+    REQUIRE(sizes.size() >= 3);
+    // Older segments end at their last record; the newest one has zeros ahead, up to
+    // maxSegmentSize at most.
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) CHECK(sizes[i].first == sizes[i].second);
+    CHECK(sizes.back().first > sizes.back().second);
+    CHECK(sizes.back().first <= cfg.max_segment_size);
+    for (const auto& s : sizes) laid_out_total += s.second;
+  }
+  std::uint64_t on_disk_total = 0;
+  for (const auto& s : files_with(dir.path(), ".seg")) on_disk_total += std::filesystem::file_size(s);
+  CHECK(on_disk_total == laid_out_total);
+  Node n(cfg, no_compaction());
+  CHECK(n.report.truncated_bytes == 0);
+  CHECK(n.queued()["/queue/a"] == 600);
+}
+
+TEST_CASE("syncOnWrite=false keeps no zeroed space (no fdatasync would profit from it)") {
+  TempDir dir;
+  const auto cfg = journal_config(dir.path(), 32u << 20, /*sync=*/false);
+  Node n(cfg);
+  for (int i = 0; i < 10; ++i) n.send_ok("/queue/a", "m");
+  REQUIRE(n.settle());
+  REQUIRE_FALSE(n.journal->files().files().empty());
+  const JournalFile& tail = n.journal->files().files().back();
+  CHECK(std::filesystem::file_size(tail.path) == tail.size);
+}

@@ -3,6 +3,7 @@
 // and nothing changed, left-overs are cleaned up.
 #include <doctest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/crc32c.h"
@@ -225,4 +226,39 @@ TEST_CASE("identity text round trip") {
   CHECK(StoreId::parse(id.id.to_string()) == id.id);
   CHECK_FALSE(StoreId::parse("xyz"));
   CHECK(StoreId::random() != StoreId::random());
+}
+
+TEST_CASE("zeroed space after the last record of the newest segment (a crash) is cut off, not a torn tail") {
+  TempDir dir;
+  const auto cfg = journal_config(dir.path());
+  make_store(cfg, 3);
+  const auto segs = files_with(dir.path(), ".seg");
+  REQUIRE(segs.size() == 1);
+  const std::string original = read_file(segs[0]);
+  write_file(segs[0], original + std::string(300000, '\0'));
+  {
+    Node n(cfg, no_compaction());
+    CHECK(n.queued()["/queue/a"] == 3);
+    CHECK(n.report.truncated_bytes == 0);
+    CHECK(n.report.truncation.empty());
+    const bool noted = std::any_of(n.report.notes.begin(), n.report.notes.end(), [](const std::string& s) {
+      return s.find("300000 bytes of unused zeroed space") != std::string::npos;
+    });
+    CHECK(noted);
+  }
+  CHECK(std::filesystem::file_size(segs[0]) == original.size());
+}
+
+TEST_CASE("zeros at the end of an older segment are refused like any damage there") {
+  TempDir dir;
+  const auto cfg = journal_config(dir.path(), 4096);
+  make_store(cfg, 60);
+  const auto segs = files_with(dir.path(), ".seg");
+  REQUIRE(segs.size() >= 2);
+  const std::string original = read_file(segs[0]);
+  write_file(segs[0], original + std::string(4096, '\0'));
+  const auto err = start_error(cfg);
+  REQUIRE(err.has_value());
+  CHECK(err->find(name_of(segs[0])) != std::string::npos);
+  CHECK(read_file(segs[0]).size() == original.size() + 4096);
 }
