@@ -5,7 +5,7 @@ STOMP 1.2 client (so a test controls exactly which frame goes when), and a snaps
 of a directory tree (to prove that something changed nothing).
 
 Every wait is bounded by WAIT (a failure bound, never a timing assertion); every
-process is stopped by its pid. Used by test_resync.py and test_failover.py; /usr/bin/python3 only.
+process is stopped by its pid. Used by test_resync.py, test_failover.py and test_example_cpp.py; /usr/bin/python3 only.
 """
 import hashlib
 import os

@@ -11,89 +11,15 @@ Every wait is bounded; every process is killed by pid; no fixed ports (the maste
 come from its `twinmq: listening` lines, the slave's is a free port picked up front).
 """
 import os
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-WAIT = 10.0  # seconds: bounds a failure, never a timing assertion
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def build_dir():
-    return os.environ.get("TWINMQ_BUILD") or os.path.join(HERE, "..", "..", "build")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Broker:
-    """One twinmq process: stdout read for `twinmq: listening` lines, stderr to a file."""
-
-    def __init__(self, workdir, name, xml):
-        self.config = os.path.join(workdir, name + ".xml")
-        with open(self.config, "w") as f:
-            f.write(xml)
-        self.logpath = os.path.join(workdir, name + ".log")
-        self.log = open(self.logpath, "wb")
-        self.proc = subprocess.Popen([os.path.join(build_dir(), "twinmq"), "--config", self.config],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        self.ports = {}
-        self.partial = b""
-
-    def wait_listening(self, connector, timeout=WAIT):
-        deadline = time.time() + timeout
-        while connector not in self.ports:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not r:
-                return None
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            if not data:
-                return None
-            self.partial += data
-            while b"\n" in self.partial:
-                line, self.partial = self.partial.split(b"\n", 1)
-                if line.startswith(b"twinmq: listening "):
-                    conn, _, addr = line[len(b"twinmq: listening "):].partition(b" ")
-                    self.ports[conn.decode()] = int(addr.rsplit(b":", 1)[1])
-        return self.ports[connector]
-
-    def wait_log(self, needle, timeout=WAIT):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if needle in self.log_text():
-                return True
-            if self.proc.poll() is not None:
-                return needle in self.log_text()
-            time.sleep(0.02)
-        return False
-
-    def log_text(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(WAIT)
-
-    def close(self):
-        self.kill()
-        self.proc.stdout.close()
-        self.log.close()
+from pair_harness import WAIT, Proc, build_dir, free_port, write_file
 
 
 class Example:
@@ -189,7 +115,7 @@ class ExampleCppTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def broker(self, name, xml):
-        p = Broker(self.dir, name, xml)
+        p = Proc(self.dir, name, write_file(os.path.join(self.dir, name + ".xml"), xml))
         self.procs.append(p)
         return p
 
@@ -210,7 +136,7 @@ class ExampleCppTest(unittest.TestCase):
         producer = self.example("producer", [uri, queue, str(self.N), "2"])
         self.assertTrue(producer.wait_lines(self.KILL_AFTER, 30),
                         "producer printed only %d lines\n%s" % (len(producer.lines), producer.err))
-        self.master.kill()
+        self.master.stop(signal.SIGKILL)
         self.assertEqual(producer.wait(60), 0, "producer failed:\n%s" % producer.err.decode(errors="replace"))
         self.assertEqual(consumer.wait(60), 0, "consumer failed:\n%s" % consumer.err.decode(errors="replace"))
         for e in self.examples:
