@@ -208,7 +208,7 @@ void SlaveLink::on_events(const fbr::Events& e) {
       return;
     }
     broker.apply(**ev);
-    if (journal != nullptr) journal->on_event(seq, **ev);
+    if (journal != nullptr) journal->on_replicated_event(seq, **ev, payload_of(*rec));
     broker.event_log().reset_last(seq);
     applied_ = seq;
   }

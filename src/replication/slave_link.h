@@ -5,7 +5,8 @@
 //
 // DESIGN
 //  - Applying: each streamed event goes to broker.apply() (the recovery path), then to
-//    the journal's on_event() (apply() does not pass through the event log), and the
+//    the journal's on_replicated_event() with the bytes as received (apply() does not
+//    pass through the event log; the journal writes the master's encoding), and the
 //    event log continues at that Seq. Sequence numbers must be consecutive; anything
 //    that does not decode or apply is never skipped: the slave drops the link and exits
 //    (kExitMirrorFailed) without taking over.

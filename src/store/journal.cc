@@ -177,6 +177,16 @@ void Journal::on_event(Seq seq, const broker::Event& event) {
   live_.apply(seq, event, p.file, p.offset, p.size);
 }
 
+void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span<const std::byte> encoded) {
+  if (std::holds_alternative<broker::TransactionCommitted>(event)) return on_event(seq, event);
+  TWINMQ_ASSERT(!closed_, "event for a closed journal");
+  TWINMQ_ASSERT(seq > last_seen_, "journal given events out of order");
+  last_seen_ = seq;
+  if (!broker::is_persistent(event)) return;
+  const Placed p = append(seq, record_type_of(event), encoded);
+  live_.apply(seq, event, p.file, p.offset, p.size);
+}
+
 void Journal::flush() {
   if (!batch_.bytes.empty()) {
     submit_batch();

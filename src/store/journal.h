@@ -30,7 +30,7 @@
 //    j->close();                       // before the broker and the loop go
 //
 // For replication (issue 4):
-//  - Slave: apply each streamed event with broker.apply(e), then journal.on_event(seq, e)
+//  - Slave: apply each streamed event with broker.apply(e), then journal.on_replicated_event(seq, e, bytes)
 //    (apply() does not pass through the event log), then event_log().reset_last(seq);
 //    the slave's `Applied` may report last_durable_seq().
 //  - Catch-up: read_from(seq) gives the durable records from `seq` on (raw framed
@@ -115,6 +115,11 @@ class Journal final : public broker::EventSink, private ReplayTarget {
 
   // broker::EventSink (loop thread).
   void on_event(Seq seq, const broker::Event& event) override;
+  // The slave's on_event: `encoded` is the event as the master encoded it for the link
+  // (EventEncoder::encode, the same bytes the journal would write), so it is journaled
+  // as received instead of being encoded again (a third of the slave's CPU). A
+  // TransactionCommitted is encoded again: its journal form drops non-persistent parts.
+  void on_replicated_event(Seq seq, const broker::Event& event, std::span<const std::byte> encoded);
 
   // Hands over the last batch, waits for the writer to finish it, releases what became
   // durable, and stops. Idempotent. If the last writes failed, their receipts stay held.

@@ -240,3 +240,36 @@ TEST_CASE("without persistence on either side the pair mirrors in memory") {
   REQUIRE(run_until(p.loop, [&] { return p.depth(s.host->broker(), "/queue/q") == 10; }));
   CHECK(s.host->journal() == nullptr);
 }
+
+TEST_CASE("the slave journals what it receives: persistent events as sent, non-persistent ones not at all, a commit's persistent part only") {
+  std::string slave_dir;
+  {
+    Pair p;
+    p.open_master();
+    auto& s = p.add_slave();
+    REQUIRE(run_until(p.loop, [&] { return p.in_sync(s); }));
+    for (int i = 0; i < 5; ++i) {
+      p.send("/queue/q", "p" + std::to_string(i));
+      p.send("/queue/q", "n" + std::to_string(i), /*persistent=*/false);
+    }
+    REQUIRE(p.broker->begin(p.conn, "tx").has_value());
+    broker::SendRequest r;
+    r.destination = "/queue/q";
+    r.transaction = "tx";
+    r.body = "tx-persistent";
+    r.persistent = true;
+    REQUIRE(p.broker->send(p.conn, r).has_value());
+    r.body = "tx-non-persistent";
+    r.persistent = false;
+    REQUIRE(p.broker->send(p.conn, r).has_value());
+    REQUIRE(p.broker->commit(p.conn, "tx").has_value());
+    REQUIRE(run_until(p.loop, [&] { return p.master->status().applied == p.broker->event_log().last(); }));
+    s.link.reset();
+    s.host->close();
+    slave_dir = p.dirs.path() + "/slave";
+    auto report = store::verify_store(slave_dir);
+    REQUIRE(report.has_value());
+    CHECK(report->ok());
+    CHECK(report->live_messages == 6);  // p0..p4 and tx-persistent
+  }
+}
