@@ -295,7 +295,10 @@ void MasterLink::become_in_sync() {
 void MasterLink::on_event(Seq seq, const broker::Event& event) {
   if (slave_ != nullptr &&
       (state_ == State::sending_snapshot || state_ == State::awaiting_catch_up || state_ == State::streaming)) {
-    batch_.add(seq, static_cast<std::uint16_t>(store::record_type_of(event)), encoder_.encode(event));
+    // The journal, the sink before us, usually has the very bytes already.
+    const auto journaled = journal_ != nullptr ? journal_->encoded(seq) : std::nullopt;
+    batch_.add(seq, static_cast<std::uint16_t>(store::record_type_of(event)),
+               journaled ? *journaled : encoder_.encode(event));
     if (batch_.full()) finish_batch();
   }
 }

@@ -173,7 +173,12 @@ void Journal::on_event(Seq seq, const broker::Event& event) {
   TWINMQ_ASSERT(seq > last_seen_, "journal given events out of order");
   last_seen_ = seq;
   if (!broker::is_persistent(event)) return;
-  const Placed p = append(seq, record_type_of(event), encoder_.encode(event, /*persistent_only=*/true));
+  const std::span<const std::byte> payload = encoder_.encode(event, /*persistent_only=*/true);
+  if (!std::holds_alternative<broker::TransactionCommitted>(event)) {
+    encoded_seq_ = seq;
+    encoded_ = payload;
+  }
+  const Placed p = append(seq, record_type_of(event), payload);
   live_.apply(seq, event, p.file, p.offset, p.size);
 }
 

@@ -54,6 +54,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,14 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   // as received instead of being encoded again (a third of the slave's CPU). A
   // TransactionCommitted is encoded again: its journal form drops non-persistent parts.
   void on_replicated_event(Seq seq, const broker::Event& event, std::span<const std::byte> encoded);
+  // The bytes on_event() just journaled for `seq`, when they are also the link's
+  // encoding of the event (any event but a TransactionCommitted): the master's link,
+  // a later sink of the same event, sends them instead of encoding the event again.
+  // Empty if `seq` was not the last event journaled. Valid until the next event.
+  std::optional<std::span<const std::byte>> encoded(Seq seq) const {
+    if (seq != encoded_seq_) return std::nullopt;
+    return encoded_;
+  }
 
   // Hands over the last batch, waits for the writer to finish it, releases what became
   // durable, and stops. Idempotent. If the last writes failed, their receipts stay held.
@@ -204,6 +213,8 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   Seq durable_;         // reported to the gate
   Seq durable_record_;  // last seq with a durable record
   Seq first_seq_{1};
+  Seq encoded_seq_;                     // see encoded()
+  std::span<const std::byte> encoded_;  // a view into encoder_
   std::uint64_t next_message_id_ = 1;
   bool roll_requested_ = false;
   bool compacting_ = false;
