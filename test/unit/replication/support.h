@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../loop_test_support.h"
 #include "broker/broker.h"
 #include "net/loop.h"
 #include "net/timer.h"
@@ -33,49 +34,10 @@
 
 namespace twinmq::replication::test {
 
-inline const bool kQuietLogs = [] {
-  if (std::getenv("TWINMQ_TEST_LOG") == nullptr) spdlog::set_level(spdlog::level::off);
-  return true;
-}();
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/twinmq-repl-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using unit_test::run_until;
+using unit_test::TempDir;
 
 // Runs `loop` until `done()` or `timeout_ms`; false if the deadline came first.
-template <class Pred>
-bool run_until(net::Loop& loop, Pred done, std::uint64_t timeout_ms = 10000) {
-  if (done()) return true;
-  bool timed_out = false;
-  auto guard = net::Timer::create(loop);
-  guard->start(timeout_ms, 0, [&] {
-    timed_out = true;
-    loop.stop();
-  });
-  auto poll = net::Timer::create(loop);
-  poll->start(1, 1, [&] {
-    if (done()) loop.stop();
-  });
-  loop.run();
-  return !timed_out && done();
-}
-
 // Runs the loop for `ms` whatever happens (to show that something does NOT happen).
 inline void run_for(net::Loop& loop, std::uint64_t ms) {
   auto t = net::Timer::create(loop);

@@ -1,11 +1,10 @@
 // test/unit/store/support.h — drivers for journal tests.
 //
-// TempDir: a fresh directory under $TMPDIR, removed with everything in it at the end.
+// TempDir and run_until come from ../loop_test_support.h (shared with the replication tests).
 // RecordingClient: a broker::Client that keeps what it receives. Node: one broker
 // "process" — a Loop, a Broker and a Journal on a data directory, opened and started
 // in its constructor and closed in its destructor — so a test restarts a broker by
-// letting one Node go and making another on the same directory. run_until(): runs
-// the loop until a condition holds, bounded by a deadline (no sleeps).
+// letting one Node go and making another on the same directory.
 //
 // Lifecycle: test-local. Node members are declared so that the journal closes first,
 // then the broker goes, then the loop (which asserts every handle closed).
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../loop_test_support.h"
 #include "broker/broker.h"
 #include "net/loop.h"
 #include "net/timer.h"
@@ -33,51 +33,8 @@
 
 namespace twinmq::store::test {
 
-// The journal logs every open, close and failure; tests run hundreds of those. Set
-// TWINMQ_TEST_LOG=1 to see them.
-inline const bool kQuietLogs = [] {
-  if (std::getenv("TWINMQ_TEST_LOG") == nullptr) spdlog::set_level(spdlog::level::off);
-  return true;
-}();
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/twinmq-store-XXXXXX";
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// Runs `loop` until `done()` or a 10 s deadline; false if the deadline hit first.
-template <class Pred>
-bool run_until(net::Loop& loop, Pred done) {
-  if (done()) return true;
-  bool timed_out = false;
-  auto guard = net::Timer::create(loop);
-  guard->start(10000, 0, [&] {
-    timed_out = true;
-    loop.stop();
-  });
-  auto poll = net::Timer::create(loop);
-  poll->start(1, 1, [&] {
-    if (done()) loop.stop();
-  });
-  loop.run();
-  return !timed_out && done();
-}
+using unit_test::run_until;
+using unit_test::TempDir;
 
 struct Received {
   std::string subscription;
