@@ -5,7 +5,8 @@ STOMP 1.2 client (so a test controls exactly which frame goes when), and a snaps
 of a directory tree (to prove that something changed nothing).
 
 Every wait is bounded by WAIT (a failure bound, never a timing assertion); every
-process is stopped by its pid. Used by test_resync.py, test_failover.py and test_example_cpp.py; /usr/bin/python3 only.
+process is stopped by its pid. Used by test_resync.py, test_failover.py and test_example_cpp.py (start_pair); /usr/bin/python3
+only.
 """
 import hashlib
 import os
@@ -142,6 +143,32 @@ class Proc:
         self.proc.stdout.close()
         self.log.close()
 
+
+
+def start_pair(workdir, procs):
+    """Starts a master (ports from its readiness lines) and a slave on a free STOMP port
+    under `workdir`, appends both to `procs` (for the caller's tearDown), and waits until the slave is IN SYNC. Returns
+    (master, slave, master_stomp_port, slave_stomp_port); AssertionError with the log
+    when a broker does not get there, after killing both (unittest runs no tearDown
+    when setUp fails)."""
+    master = Proc(workdir, "master", write_file(os.path.join(workdir, "master.xml"),
+                                                master_xml(os.path.join(workdir, "master"), 0, 0)))
+    procs.append(master)
+    mport = master.wait_listening("stomp")
+    rport = master.wait_listening("replication")
+    if mport is None or rport is None:
+        master.close()
+        raise AssertionError("the master did not open its connectors:\n" + master.log_text())
+    sport = free_port()
+    slave = Proc(workdir, "slave", write_file(os.path.join(workdir, "slave.xml"),
+                                              slave_xml(os.path.join(workdir, "slave"), sport, rport)))
+    procs.append(slave)
+    if not slave.wait_log("IN SYNC"):
+        log = slave.log_text()
+        slave.close()
+        master.close()
+        raise AssertionError("the slave did not get in sync:\n" + log)
+    return master, slave, mport, sport
 
 class RawStomp:
     """A blocking STOMP 1.2 client on a plain socket: one frame at a time."""

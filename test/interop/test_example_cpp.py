@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from pair_harness import WAIT, Proc, build_dir, free_port, write_file
+from pair_harness import WAIT, build_dir, start_pair
 
 
 class Example:
@@ -86,25 +86,7 @@ class ExampleCppTest(unittest.TestCase):
                 self.fail("%s is not built (meson builds examples/cpp into <build>/examples/cpp)" % path)
         self.dir = tempfile.mkdtemp(prefix="twinmq-example-cpp-")
         self.procs = []
-        common = 'persistent="true" replicationHeartbeatInterval="100" replicationLinkTimeout="800"'
-        self.master = self.broker("master",
-                                  '<broker brokerName="master" dataDirectory="%s/master" %s>\n'
-                                  '  <transportConnectors>\n'
-                                  '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
-                                  '    <transportConnector name="replication" uri="tcp://127.0.0.1:0"/>\n'
-                                  '  </transportConnectors>\n</broker>\n' % (self.dir, common))
-        self.mport = self.master.wait_listening("stomp")
-        rport = self.master.wait_listening("replication")
-        self.assertIsNotNone(self.mport, self.master.log_text())
-        self.assertIsNotNone(rport, self.master.log_text())
-        self.sport = free_port()
-        self.slave = self.broker("slave",
-                                 '<broker brokerName="slave" dataDirectory="%s/slave" %s '
-                                 'masterConnectorURI="tcp://127.0.0.1:%d">\n'
-                                 '  <transportConnectors>\n'
-                                 '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
-                                 '  </transportConnectors>\n</broker>\n' % (self.dir, common, rport, self.sport))
-        self.assertTrue(self.slave.wait_log("IN SYNC"), self.slave.log_text())
+        self.master, self.slave, self.mport, self.sport = start_pair(self.dir, self.procs)
         self.examples = []
 
     def tearDown(self):
@@ -113,11 +95,6 @@ class ExampleCppTest(unittest.TestCase):
         for p in self.procs:
             p.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def broker(self, name, xml):
-        p = Proc(self.dir, name, write_file(os.path.join(self.dir, name + ".xml"), xml))
-        self.procs.append(p)
-        return p
 
     def example(self, name, args):
         e = Example(name, args)

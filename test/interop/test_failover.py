@@ -15,7 +15,6 @@ Run ONLY with /usr/bin/python3 (test/run_all does):
 Every wait is bounded; every broker is killed by pid; no fixed ports (the master's come
 from its `twinmq: listening` lines, the slave's is a free port picked up front).
 """
-import os
 import shutil
 import signal
 import tempfile
@@ -25,7 +24,7 @@ import unittest
 
 import stomp
 
-from pair_harness import WAIT, Proc, free_port, write_file
+from pair_harness import WAIT, start_pair
 
 
 class Collector(stomp.ConnectionListener):
@@ -77,35 +76,12 @@ class FailoverTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="twinmq-failover-")
         self.procs = []
-        common = ('persistent="true" replicationHeartbeatInterval="100" replicationLinkTimeout="800"')
-        self.master = self.start("master",
-                                 '<broker brokerName="master" dataDirectory="%s/master" %s>\n'
-                                 '  <transportConnectors>\n'
-                                 '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
-                                 '    <transportConnector name="replication" uri="tcp://127.0.0.1:0"/>\n'
-                                 '  </transportConnectors>\n</broker>\n' % (self.dir, common))
-        self.mport = self.master.wait_listening("stomp")
-        rport = self.master.wait_listening("replication")
-        self.assertIsNotNone(self.mport, self.master.log_text())
-        self.assertIsNotNone(rport, self.master.log_text())
-        self.sport = free_port()
-        self.slave = self.start("slave",
-                                '<broker brokerName="slave" dataDirectory="%s/slave" %s '
-                                'masterConnectorURI="tcp://127.0.0.1:%d">\n'
-                                '  <transportConnectors>\n'
-                                '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
-                                '  </transportConnectors>\n</broker>\n' % (self.dir, common, rport, self.sport))
-        self.assertTrue(self.slave.wait_log("IN SYNC"), self.slave.log_text())
+        self.master, self.slave, self.mport, self.sport = start_pair(self.dir, self.procs)
 
     def tearDown(self):
         for p in self.procs:
             p.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def start(self, name, xml):
-        p = Proc(self.dir, name, write_file(os.path.join(self.dir, name + ".xml"), xml))
-        self.procs.append(p)
-        return p
 
     def connection(self, listener):
         # Master first, then the slave, as ActiveMQ's failover:(m,s)?randomize=false.
