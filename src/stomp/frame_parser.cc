@@ -33,7 +33,6 @@
 // deliver(), after the frame is complete, and only live for the sink's call.
 #include "stomp/frame_parser.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -59,6 +58,7 @@ constexpr std::size_t max_command_length = 32;  // the longest real one, UNSUBSC
 // split across reads.
 std::string command_line_problem(std::string_view line, bool complete) {
   if (!complete && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+  bool lower_case = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
     if (i == max_command_length) {
       return "not a STOMP frame: the command line is longer than " +
@@ -67,7 +67,11 @@ std::string command_line_problem(std::string_view line, bool complete) {
     const char c = line[i];
     // Lower-case letters are judged once the line is complete, so the refusal
     // can name the whole word ("send").
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) continue;
+    if (c >= 'A' && c <= 'Z') continue;
+    if (c >= 'a' && c <= 'z') {
+      lower_case = true;
+      continue;
+    }
     const std::string_view seen = line.substr(0, i + 1);
     std::string why = "not a STOMP frame: the command line " + quoted(seen) +
                       " is not a command (STOMP commands are upper-case words such as CONNECT)";
@@ -80,7 +84,6 @@ std::string command_line_problem(std::string_view line, bool complete) {
     }
     return why;
   }
-  const bool lower_case = std::ranges::any_of(line, [](char c) { return c >= 'a' && c <= 'z'; });
   if (complete && lower_case) {
     return "unknown command " + quoted(line) +
            ": STOMP commands are upper-case and case-sensitive (SEND, not send)";
