@@ -80,6 +80,7 @@ bool Runtime::open_store() {
 void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
   broker::BrokerOptions options;
   options.policy_for = [this](std::string_view destination) { return config_.policy_for(destination); };
+  options.max_transaction_bytes = config_.max_transaction_size;
   // The store's identity makes message ids the same on every broker that holds this
   // store (recovery, the slave, and the slave after it took over).
   options.id_prefix = identity ? identity->id.to_string().substr(0, 12) : config_.broker_name + "-" + random_prefix();

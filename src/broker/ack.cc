@@ -86,6 +86,11 @@ Result<Seq> Broker::ack(ConnId id, const AckRequest& req) {
   Ring<Unacked>& unacked = s->unacked();
 
   if (tx != nullptr) {
+    std::size_t held = 0;
+    for (std::size_t i = first; i <= index; ++i) held += unacked[i].state == DeliveryState::held ? 1 : 0;
+    const std::size_t each = kAckedMessageBound + (s->queue != nullptr ? s->queue->name().size() : 0);
+    if (auto charged = im.charge_tx(*tx, req.transaction, held * each, req.nack ? "NACK" : "ACK"); !charged)
+      return std::unexpected(std::move(charged.error()));
     for (std::size_t i = first; i <= index; ++i) {
       Unacked& u = unacked[i];
       if (u.state != DeliveryState::held) continue;

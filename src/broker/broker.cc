@@ -156,7 +156,10 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
       return make_error(Errc::unknown_transaction,
                         fmt::format("transaction '{}' is not open on this connection",
                                     req.transaction));
-    tx->sends.push_back(im.make_message(req, 0));
+    MessageRef m = im.make_message(req, 0);
+    if (auto charged = im.charge_tx(*tx, req.transaction, m->encoded_size_bound(), "SEND"); !charged)
+      return std::unexpected(std::move(charged.error()));
+    tx->sends.push_back(std::move(m));
     return Seq{0};
   }
 

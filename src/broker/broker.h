@@ -57,7 +57,16 @@ enum class Errc {
   duplicate_transaction,   // BEGIN of a transaction already open
   invalid_subscription,    // e.g. durable subscription without client-id, on a queue
   persistence_unavailable, // the store refuses persistent work (disk full / I/O error)
+  transaction_too_large,   // a SEND or ACK would take a transaction past maxTransactionSize
 };
+
+// No single event may encode to more than this: the journal's reader and the
+// replication link refuse larger records and frames (store/record_format.h
+// kMaxRecordPayload, replication/protocol.h kMaxMasterFrame assert it). The
+// configuration keeps a message (wireFormat.maxFrameSize) and a transaction
+// (maxTransactionSize) to at most kMaxTransactionBytes each, so every event fits.
+inline constexpr std::size_t kMaxTransactionBytes = 512u << 20;
+inline constexpr std::size_t kMaxEventBytes = kMaxTransactionBytes + (64u << 20);
 
 enum class AckMode : std::uint8_t { auto_ack, client, client_individual };
 
@@ -78,6 +87,9 @@ struct BrokerOptions {
   // Wall clock in ms since the epoch, used for message timestamps and expiry at
   // dispatch; empty = the system clock (twinmq::wall_ms). Tests set a fake one.
   std::function<std::int64_t()> now_ms;
+  // maxTransactionSize: what one transaction's commit may hold (sends and acks,
+  // counted with Message::encoded_size_bound). At most kMaxTransactionBytes.
+  std::size_t max_transaction_bytes = 64u << 20;
 };
 
 struct SendRequest {

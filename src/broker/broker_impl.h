@@ -59,6 +59,9 @@ struct Broker::Impl {
   // --- messages ------------------------------------------------------------------
   std::int64_t now_ms() const;
   MessageRef make_message(const SendRequest& req, std::uint64_t id);
+  // Adds `bytes` to the transaction's size, or refuses (changing nothing) when that
+  // would pass maxTransactionSize; `what` names the frame ("SEND", "ACK").
+  Result<void> charge_tx(Transaction& tx, std::string_view name, std::size_t bytes, std::string_view what);
   MessageRef with_id(const Message& draft, std::uint64_t id);
 
   // --- dispatch ------------------------------------------------------------------

@@ -112,6 +112,16 @@ std::string_view Message::body() const {
   return {reinterpret_cast<const char*>(this) + body_off_, body_len_};
 }
 
+std::size_t Message::encoded_size_bound() const {
+  // A flatbuffers string or byte vector costs its bytes plus a length word, a NUL and
+  // alignment (< 12); a Header table with its two strings < 56 beyond them; the Message
+  // table, its vtable, the event wrapper and the vector slot it sits in < 256.
+  constexpr std::size_t kFixed = 256, kPerField = 12, kPerHeader = 56;
+  std::size_t n = kFixed + id_text_len_ + kPerField + dest_len_ + kPerField + body_len_ + kPerField;
+  for (const HeaderView& h : headers()) n += kPerHeader + h.name.size() + h.value.size();
+  return n;
+}
+
 void MessageRef::release() {
   if (m_ != nullptr && --m_->refs_ == 0) {
     // HeaderView and Message are trivially destructible apart from nothing owning

@@ -11,6 +11,7 @@
 // identity (or a per-process random value when the store is off).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -52,6 +53,11 @@ class Message {
   bool expired_at(std::int64_t now_ms) const { return expires_ms_ != 0 && now_ms >= expires_ms_; }
   // Bytes this message occupies (for memory accounting).
   std::size_t footprint() const { return size_; }
+  // At least the bytes the event encoding (schemas/event.fbs, store/event_codec.h)
+  // takes for this message inside any event: what a transaction's size is counted in,
+  // so a commit that is accepted always fits a journal record and a link frame.
+  // test/unit/store/event_codec_test.cc checks it against the real encoder.
+  std::size_t encoded_size_bound() const;
 
  private:
   friend class MessageRef;

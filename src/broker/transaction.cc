@@ -24,6 +24,23 @@ Transaction* Broker::Impl::find_tx(Connection& c, std::string_view name) {
   return it == c.txs.end() ? nullptr : &it->second;
 }
 
+Result<void> Broker::Impl::charge_tx(Transaction& tx, std::string_view name, std::size_t bytes,
+                                     std::string_view what) {
+  const std::size_t limit = options.max_transaction_bytes;
+  if (tx.bytes + bytes <= limit) {
+    tx.bytes += bytes;
+    return {};
+  }
+  constexpr double kMiB = 1024.0 * 1024.0;
+  return make_error(Errc::transaction_too_large,
+                    fmt::format("transaction '{}' would hold {:.1f} MiB with this {} ({} messages and {} acks "
+                                "before it), more than maxTransactionSize allows ({:.1f} MiB): the transaction is "
+                                "rolled back; commit in smaller transactions, or raise maxTransactionSize (at most "
+                                "{} MiB)",
+                                name, static_cast<double>(tx.bytes + bytes) / kMiB, what, tx.sends.size(),
+                                tx.acks.size(), static_cast<double>(limit) / kMiB, kMaxTransactionBytes >> 20));
+}
+
 void Broker::Impl::abort_tx(Transaction& tx) {
   for (const TxAck& a : tx.acks) {
     std::size_t index = 0;
@@ -32,6 +49,7 @@ void Broker::Impl::abort_tx(Transaction& tx) {
   }
   tx.acks.clear();
   tx.sends.clear();
+  tx.bytes = 0;
 }
 
 void Broker::Impl::forget_tx_acks(Connection& c, const Subscription& s) {

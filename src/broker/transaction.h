@@ -10,6 +10,7 @@
 // Loop thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -30,6 +31,13 @@ struct Transaction {
   // commit so that ids stay in enqueue order (queue lanes are sorted by id).
   std::vector<MessageRef> sends;
   std::vector<TxAck> acks;
+  // What the commit event may take at most (Message::encoded_size_bound of the sends,
+  // kAckedMessageBound + queue name of the acks): bounded by maxTransactionSize.
+  std::size_t bytes = 0;
 };
+
+// At least what one acknowledged message takes in a TransactionCommitted event, beyond
+// its queue's name (an AckedMessage table with its vtable and vector slot).
+inline constexpr std::size_t kAckedMessageBound = 96;
 
 }  // namespace twinmq::broker

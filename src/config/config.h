@@ -83,6 +83,9 @@ struct Config {
   JournalConfig journal;
   std::vector<User> users;
   ReplicationConfig replication;
+  // maxTransactionSize: what one STOMP transaction may hold (its sends and acks as the
+  // commit event encodes them); at most broker::kMaxTransactionBytes.
+  std::size_t max_transaction_size = 64u << 20;
 
   // The policy for a destination ("/queue/x" or "/topic/x"): first matching entry,
   // else defaults.

@@ -16,7 +16,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "brokerName",          "dataDirectory",          "persistent",
     "masterConnectorURI",  "shutdownOnMasterFailure", "waitForSlave",
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
-    "replicationLinkTimeout", "xmlns"};
+    "replicationLinkTimeout", "maxTransactionSize", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};

@@ -1,6 +1,8 @@
 // config/stomp_options.cc — one row per option: its name, range and where it goes.
 #include "config/stomp_options.h"
 
+#include "broker/broker.h"
+
 #include "config/known_names.h"
 #include "config/size_value.h"
 #include "config/values.h"
@@ -25,7 +27,7 @@ std::vector<OptionProblem> apply_stomp_options(std::span<const std::pair<std::st
   };
   for (const auto& [key, value] : options) {
     if (key == "wireFormat.maxFrameSize") {
-      if (auto v = parse_size_in(value, 256, kGb)) store(out.max_frame_size, *v);
+      if (auto v = parse_size_in(value, 256, broker::kMaxTransactionBytes)) store(out.max_frame_size, *v);
       else report(key, value, v.error());
     } else if (key == "wireFormat.maxHeaderSize") {
       header_size_given = true;

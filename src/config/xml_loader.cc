@@ -135,6 +135,7 @@ class Loader {
     r.read_uint("replicationHeartbeatInterval", rep.heart_beat_ms, 10, 60'000, "milliseconds");
     if (r.has("replicationLinkTimeout")) marks_.link_timeout_line = r.line_of("replicationLinkTimeout");
     r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
+    r.read_size("maxTransactionSize", config_.max_transaction_size, 4 * kKb, broker::kMaxTransactionBytes);
 
     r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
       if (spec.name == "persistenceAdapter") marks_.persistence_adapter_line = child.GetLineNum();

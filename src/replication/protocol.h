@@ -48,6 +48,7 @@
 
 #include "base/ids.h"
 #include "base/result.h"
+#include "broker/broker.h"
 #include "replication_generated.h"
 #include "store/identity.h"
 
@@ -62,6 +63,10 @@ inline constexpr std::size_t kMaxSlaveFrame = 64u << 10;
 inline constexpr std::size_t kMaxMasterFrame = (1u << 30) + (1u << 20);
 // An Events or SnapshotChunk frame is finished once it holds this much.
 inline constexpr std::size_t kBatchBytes = 1u << 20;
+// A batch is closed once it passes kBatchBytes, so a frame holds less than that plus
+// one event, and no event is larger than broker::kMaxEventBytes.
+static_assert(kMaxMasterFrame >= kBatchBytes + broker::kMaxEventBytes + (64u << 10),
+              "a batch of events must fit the slave's frame limit");
 
 // How long either end tolerates silence while the initial sync is in progress (taking
 // the snapshot and installing the copy block a loop for a time that grows with the

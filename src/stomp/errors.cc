@@ -36,6 +36,7 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::heart_beat_timeout: return "heart-beat timeout";
     case ProtocolErrc::slow_consumer: return "slow consumer";
     case ProtocolErrc::persistence_unavailable: return "persistence unavailable";
+    case ProtocolErrc::transaction_too_large: return "transaction too large";
     case ProtocolErrc::server_shutting_down: return "server shutting down";
   }
   return "protocol error";

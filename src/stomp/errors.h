@@ -42,6 +42,7 @@ enum class ProtocolErrc {
   heart_beat_timeout,      // fell silent past the negotiated interval plus grace
   slow_consumer,           // output buffer above the hard limit
   persistence_unavailable, // store cannot accept persistent work (disk full, I/O error)
+  transaction_too_large,   // the transaction would pass maxTransactionSize
   server_shutting_down,
 };
 

@@ -118,7 +118,13 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   return report;
 }
 
+// Every event the broker accepts fits a record the reader takes back (broker.h).
+static_assert(kMaxRecordPayload >= broker::kMaxEventBytes, "an accepted event must fit one journal record");
+
 Journal::Placed Journal::append(Seq seq, RecordType type, std::span<const std::byte> payload) {
+  // Writing a record that recovery would cut as a torn tail (and acknowledging it)
+  // loses data; the limits in broker.h make this unreachable, so it is a bug.
+  TWINMQ_ASSERT(payload.size() <= kMaxRecordPayload, "a journal record larger than the reader accepts");
   // `skipped` is 32 bits; an absurdly long run of non-persistent events gets skip records.
   while (seq.value - covered_.value - 1 > UINT32_MAX) append(Seq{covered_.value + 1 + UINT32_MAX}, RecordType::skip, {});
   const std::size_t size = frame_size(payload.size());

@@ -353,3 +353,41 @@ TEST_CASE("20 replication: a frozen slave holds receipts until the master drops 
   std::sort(got.begin(), got.end());
   CHECK(got == std::vector<std::string>{"before", "while frozen"});
 }
+
+TEST_CASE("20 replication: a receipted transaction as large as maxTransactionSize allows survives a kill -9") {
+  // A 60 MiB commit is one event: one journal record on each side and one link frame.
+  // Accepted sizes are always readable (it used to be possible to receipt a transaction
+  // the slave then refused as an oversized frame, or recovery cut as a torn tail).
+  ReplicaPair pair;
+  pair.start_master();
+  pair.start_slave();
+  RawStomp p(pair.master_stomp());
+  p.connect();
+  p.request("BEGIN", {{"transaction", "big"}});
+  const std::size_t body_size = (10u << 20) - 1024;  // under the default wireFormat.maxFrameSize
+  for (int i = 0; i < 6; ++i) {
+    std::string body = "big-" + std::to_string(i) + ":";
+    body.resize(body_size, 'x');
+    p.send_frame("SEND", {{"destination", "/queue/big"}, {"transaction", "big"}, {"persistent", "true"}}, body);
+  }
+  p.request("COMMIT", {{"transaction", "big"}}, {}, Ms(60'000));
+  // The seventh would pass the default 64 MiB: refused, and the connection closes.
+  p.request("BEGIN", {{"transaction", "past"}});
+  for (int i = 0; i < 7 && !p.closed(); ++i)
+    p.send_frame("SEND", {{"destination", "/queue/big"}, {"transaction", "past"}, {"persistent", "true"}},
+                 std::string(body_size, 'y'));
+  auto error = p.next_frame(Ms(10'000));
+  check_error(error, "transaction too large", {"maxTransactionSize", "'past'"});
+
+  pair.master().kill(SIGKILL);
+  REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value(), pair.slave().log_tail());
+  auto got = drain(pair.slave_stomp(), "/queue/big", 6);
+  REQUIRE(got.size() == 6);
+  std::set<std::string> heads;
+  for (const auto& f : got) {
+    CHECK(f.body.size() == body_size);
+    heads.insert(f.body.substr(0, f.body.find(':')));
+  }
+  CHECK(heads == std::set<std::string>{"big-0", "big-1", "big-2", "big-3", "big-4", "big-5"});
+  CHECK(pair.slave().log_text().find("torn") == std::string::npos);
+}

@@ -34,16 +34,16 @@ WAIT = 10.0  # seconds: bounds a failure, never a timing assertion
 class Broker:
     """A persistent twinmq on 127.0.0.1:0 whose data directory outlives its processes."""
 
-    def __init__(self, data_dir, journal_extra="", name="crash"):
+    def __init__(self, data_dir, journal_extra="", name="crash", broker_extra=""):
         self.dir = tempfile.mkdtemp(prefix="twinmq-crash-")
         self.config = os.path.join(self.dir, "broker.xml")
         with open(self.config, "w") as f:
-            f.write('<broker brokerName="%s" dataDirectory="%s" persistent="true">\n'
+            f.write('<broker brokerName="%s" dataDirectory="%s" persistent="true" %s>\n'
                     '  <transportConnectors>\n'
                     '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
                     '  </transportConnectors>\n'
                     '  <persistenceAdapter><journal %s/></persistenceAdapter>\n'
-                    '</broker>\n' % (name, data_dir, journal_extra))
+                    '</broker>\n' % (name, data_dir, broker_extra, journal_extra))
         self.proc = None
         self.port = None
 
@@ -149,8 +149,11 @@ class Stomp:
                         self.buf = self.buf[nul + 1:]
                         return lines[0], headers, body
             left = deadline - time.time()
-            if left <= 0 or self.closed:
+            if left <= 0:
                 return None
+            # A failed send (closed) may still leave the broker's last frame (an ERROR)
+            # to be read: a closed peer makes the socket readable at once, so this
+            # returns quickly either way.
             r, _, _ = select.select([self.sock], [], [], left)
             if not r:
                 return None
@@ -337,6 +340,80 @@ class JournalCrashTest(unittest.TestCase):
 def mount_tmpfs(path, size):
     return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", path],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+class LargeTransactionTest(unittest.TestCase):
+    """A receipted transaction is readable at restart, whatever its size: one that would
+    not fit a journal record is refused at the SEND that passes maxTransactionSize (it
+    used to be fsynced and receipted, then cut at restart as a "torn tail")."""
+
+    MIB = 1 << 20
+    BODY = 10 * MIB - 1024  # the largest body under the default wireFormat.maxFrameSize (10 MiB)
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="twinmq-bigtx-data-")
+        self.broker = None
+
+    def tearDown(self):
+        if self.broker:
+            self.broker.cleanup()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def start(self, broker_extra=""):
+        self.broker = Broker(self.data, broker_extra=broker_extra, name="bigtx")
+        self.broker.start()
+
+    def send_tx(self, c, tx, count, size, commit_wait=WAIT):
+        """BEGIN, `count` persistent SENDs of `size` bytes; returns the first ERROR, if any."""
+        c.send_frame("BEGIN", {"transaction": tx})
+        for i in range(count):
+            body = (b"%s-%03d:" % (tx.encode(), i)).ljust(size, b"x")
+            c.send_frame("SEND", {"destination": "/queue/big", "persistent": "true", "transaction": tx}, body)
+            if c.closed:
+                break
+        c.send_frame("COMMIT", {"transaction": tx, "receipt": "commit-" + tx})
+        return c.read_frame(commit_wait)  # a bound: hundreds of MiB to fsync on a shared disk
+
+    def test_a_transaction_past_max_transaction_size_is_refused_and_rolled_back(self):
+        self.start()  # the default limit, 64 MiB
+        c = Stomp(self.broker.port)
+        f = self.send_tx(c, "huge", 100, self.BODY)  # the 1 GiB transaction that was lost
+        c.close()
+        self.assertIsNotNone(f, "no answer to a 1 GiB transaction; log:\n" + self.broker.log_text())
+        self.assertEqual(f[0], "ERROR", "expected an ERROR, got %r" % (f[:2],))
+        self.assertEqual(f[1].get("message"), "transaction too large")
+        body = f[2].decode()
+        self.assertIn("transaction 'huge'", body)
+        self.assertIn("maxTransactionSize", body)
+        self.assertIn("rolled back", body)
+        # Nothing of it was applied, the broker still serves, and a restart finds a clean store.
+        ok = Stomp(self.broker.port)
+        ok.send_frame("SEND", {"destination": "/queue/big", "persistent": "true", "receipt": "r"}, b"after")
+        r = ok.read_frame(WAIT)
+        self.assertEqual(r and r[0], "RECEIPT", "broker did not serve after the refusal: %r" % (r,))
+        ok.close()
+        self.broker.kill(signal.SIGKILL)
+        self.broker.start()
+        self.assertEqual([b for b, _ in drain(self.broker.port, "/queue/big")], ["after"])
+        self.assertNotIn("torn", self.broker.log_text())
+
+    def test_the_largest_transaction_allowed_survives_sigkill(self):
+        # maxTransactionSize at its maximum: a receipted commit just under it must come
+        # back whole after kill -9 (before the fix a record this large was cut at restart).
+        self.start('maxTransactionSize="512 mb"')
+        c = Stomp(self.broker.port)
+        f = self.send_tx(c, "max", 25, self.BODY, commit_wait=120)  # 250 MiB in one record
+        c.close()
+        self.assertEqual(f and f[0], "RECEIPT", "commit not receipted: %r; log:\n%s"
+                         % (f and f[:2], self.broker.log_text()))
+        self.broker.kill(signal.SIGKILL)
+        self.broker.start()
+        got = drain(self.broker.port, "/queue/big", idle=2.0)
+        self.assertEqual(len(got), 25, "a receipted 250 MiB transaction came back with %d of 25 messages; log:\n%s"
+                         % (len(got), self.broker.log_text()))
+        self.assertEqual(sorted(b[:8] for b, _ in got), ["max-%03d:" % i for i in range(25)])
+        self.assertTrue(all(len(b) == self.BODY for b, _ in got))
+        self.assertNotIn("torn", self.broker.log_text())
 
 
 class DiskFullTest(unittest.TestCase):

@@ -153,6 +153,7 @@ class RecordingSink final : public EventSink {
 struct Fixture {
   std::int64_t now = 1'700'000'000'000;
   DestinationPolicy policy;
+  std::size_t max_transaction_bytes = BrokerOptions{}.max_transaction_bytes;
   RecordingSink sink;
   std::unique_ptr<Broker> broker;
 
@@ -164,6 +165,7 @@ struct Fixture {
     o.id_prefix = "test";
     o.policy_for = [this](std::string_view) { return policy; };
     o.now_ms = [this] { return now; };
+    o.max_transaction_bytes = max_transaction_bytes;
     auto b = std::make_unique<Broker>(std::move(o));
     if (with_sink) b->event_log().add_sink(&sink);
     return b;

@@ -162,3 +162,54 @@ TEST_CASE_FIXTURE(Fixture, "persistence refusal fails persistent sends and commi
   REQUIRE(broker->commit(pid, "t").has_value());  // the refused commit left the tx open
   CHECK(c.bodies() == strings({"non-persistent", "p"}));
 }
+
+TEST_CASE_FIXTURE(Fixture, "a SEND that would take a transaction past maxTransactionSize is refused") {
+  max_transaction_bytes = 4096;
+  broker = make_broker();
+  RecordingClient p, c;
+  ConnId pid = attach(p), cid = attach(c);
+  subscribe_ok(cid, "s", "/queue/q");
+  REQUIRE(broker->begin(pid, "t").has_value());
+  const std::string body(1000, 'x');
+  int accepted = 0;
+  Result<Seq> r;
+  while ((r = send(pid, "/queue/q", body, 4, "t", true)).has_value()) ++accepted;
+  // Each SEND counts its encoded size (body plus overhead), so three fit and the fourth does not.
+  CHECK(accepted == 3);
+  CHECK(r.error().code == static_cast<int>(Errc::transaction_too_large));
+  CHECK(r.error().message.find("transaction 't'") != std::string::npos);
+  CHECK(r.error().message.find("maxTransactionSize") != std::string::npos);
+  CHECK(r.error().message.find("3 messages") != std::string::npos);
+  // The refused SEND changed nothing: the three accepted ones still commit.
+  REQUIRE(broker->commit(pid, "t").has_value());
+  CHECK(c.bodies().size() == 3);
+  // A new transaction starts from zero.
+  REQUIRE(broker->begin(pid, "t2").has_value());
+  CHECK(send(pid, "/queue/q", body, 4, "t2", true).has_value());
+  REQUIRE(broker->abort(pid, "t2").has_value());
+}
+
+TEST_CASE_FIXTURE(Fixture, "ACKs count against maxTransactionSize too") {
+  max_transaction_bytes = 1024;
+  broker = make_broker();
+  RecordingClient p, c;
+  ConnId pid = attach(p), cid = attach(c);
+  subscribe_ok(cid, "s", "/queue/q", AckMode::client_individual, 100);
+  for (int i = 0; i < 20; ++i) send_ok(pid, "/queue/q", std::to_string(i));
+  REQUIRE(c.got.size() == 20);
+  REQUIRE(broker->begin(cid, "t").has_value());
+  int acked = 0;
+  Result<Seq> r;
+  for (std::size_t i = 0; i < c.got.size(); ++i) {
+    r = ack_tag(cid, c.got[i].ack_tag, false, "t");
+    if (!r) break;
+    ++acked;
+  }
+  // kAckedMessageBound (96) + the queue name (8) per ack: 9 fit in 1024 bytes.
+  CHECK(acked == 9);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == static_cast<int>(Errc::transaction_too_large));
+  CHECK(r.error().message.find("ACK") != std::string::npos);
+  REQUIRE(broker->commit(cid, "t").has_value());
+  CHECK(stat("/queue/q").dequeued == 9);
+}

@@ -55,7 +55,7 @@ TEST_CASE("a master with every element and attribute") {
 <!-- a comment before the root -->
 <broker xmlns="http://activemq.apache.org/schema/core" brokerName="master-1" dataDirectory="/var/lib/twinmq"
         persistent="true" waitForSlave="true" shutdownOnSlaveFailure="true" minimumReplicas="1"
-        replicationHeartbeatInterval="250" replicationLinkTimeout="2000">
+        replicationHeartbeatInterval="250" replicationLinkTimeout="2000" maxTransactionSize="128 mb">
   <transportConnectors>
     <!-- comments are fine anywhere -->
     <transportConnector name="stomp" uri="stomp://0.0.0.0:61613?wireFormat.maxFrameSize=1048576&amp;wireFormat.maxHeaderSize=8 kb&amp;wireFormat.maxHeaders=50&amp;transport.connectAttemptTimeout=5000&amp;transport.hbGracePeriodMultiplier=2.5&amp;transport.heartBeat=0&amp;transport.maxPendingOutput=1 mb"/>
@@ -132,6 +132,7 @@ TEST_CASE("a master with every element and attribute") {
   CHECK(c.replication.minimum_replicas == 1);
   CHECK(c.replication.heart_beat_ms == 250);
   CHECK(c.replication.link_timeout_ms == 2000);
+  CHECK(c.max_transaction_size == (128u << 20));
   CHECK_FALSE(c.replication.master.has_value());
 }
 

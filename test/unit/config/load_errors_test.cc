@@ -78,7 +78,7 @@ TEST_CASE("unknown attributes: a suggestion, or the list of known ones") {
   CHECK(error_of(broker("useJmx=\"false\"", "")) ==
         "conf/broker.xml:1: unknown attribute 'useJmx' on <broker> (expected one of: 'brokerName', 'dataDirectory', "
         "'persistent', 'masterConnectorURI', 'shutdownOnMasterFailure', 'waitForSlave', 'shutdownOnSlaveFailure', "
-        "'minimumReplicas', 'replicationHeartbeatInterval', 'replicationLinkTimeout', 'xmlns')");
+        "'minimumReplicas', 'replicationHeartbeatInterval', 'replicationLinkTimeout', 'maxTransactionSize', 'xmlns')");
   CHECK(error_of(broker("", connectors("<transportConnector name=\"stomp\" url=\"stomp://h:1\" uri=\"stomp://h:1\"/>\n"))) ==
         "conf/broker.xml:3: unknown attribute 'url' on <transportConnector> (did you mean 'uri'?)");
   CHECK(error_of(broker("", "<plugins enabled=\"true\"/>\n")) ==
@@ -156,6 +156,10 @@ TEST_CASE("<broker> attribute values") {
   CHECK(error_of(broker("replicationLinkTimeout=\"1s\"", "")) ==
         "conf/broker.xml:1: <broker> replicationLinkTimeout must be a whole number of milliseconds from 50 to "
         "600000, got '1s'");
+  CHECK(error_of(broker("maxTransactionSize=\"1 gb\"", "")) ==
+        "conf/broker.xml:1: <broker> maxTransactionSize must be a size from 4 kb to 512 mb, got '1 gb'");
+  CHECK(error_of(broker("maxTransactionSize=\"-1\"", "")) ==
+        "conf/broker.xml:1: <broker> maxTransactionSize must be a size from 4 kb to 512 mb, got '-1' (not a number)");
   CHECK(error_of(broker("waitForSlave=\"1\"", "")) ==
         "conf/broker.xml:1: <broker> waitForSlave must be true or false, got '1'");
   CHECK(error_of(broker("shutdownOnSlaveFailure=\"on\"", "")) ==
@@ -202,10 +206,10 @@ TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") 
     const char* message;
   };
   const Case cases[] = {
-      {"wireFormat.maxFrameSize=100", "wireFormat.maxFrameSize must be a size from 256 b to 1 gb, got '100'"},
-      {"wireFormat.maxFrameSize=2 gb", "wireFormat.maxFrameSize must be a size from 256 b to 1 gb, got '2 gb'"},
+      {"wireFormat.maxFrameSize=100", "wireFormat.maxFrameSize must be a size from 256 b to 512 mb, got '100'"},
+      {"wireFormat.maxFrameSize=2 gb", "wireFormat.maxFrameSize must be a size from 256 b to 512 mb, got '2 gb'"},
       {"wireFormat.maxFrameSize=10 tb",
-       "wireFormat.maxFrameSize must be a size from 256 b to 1 gb, got '10 tb' (unknown unit 'tb'; use b, kb, mb or gb)"},
+       "wireFormat.maxFrameSize must be a size from 256 b to 512 mb, got '10 tb' (unknown unit 'tb'; use b, kb, mb or gb)"},
       {"wireFormat.maxHeaderSize=17 mb", "wireFormat.maxHeaderSize must be a size from 256 b to 16 mb, got '17 mb'"},
       {"wireFormat.maxHeaders=0", "wireFormat.maxHeaders must be a whole number from 1 to 100000, got '0'"},
       {"transport.connectAttemptTimeout=5",

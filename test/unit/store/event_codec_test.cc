@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/transaction.h"
 #include "store/event_codec.h"
 
 using namespace twinmq;
@@ -183,4 +184,48 @@ TEST_CASE("damaged payloads, a wrong record type and misaligned input") {
   auto back = dec.decode(RecordType::message_enqueued, std::span<const std::byte>(shifted, copy.size()));
   REQUIRE(back.has_value());
   check_same(*std::get<broker::MessageEnqueued>(**back).message, *m);
+}
+
+TEST_CASE("Message::encoded_size_bound is never below what the encoder writes") {
+  // What maxTransactionSize counts must cover the real encoding, or an accepted commit
+  // could pass the journal's record limit. Messages of every shape: no headers, many
+  // tiny ones, long names, empty and odd-sized bodies, long destinations.
+  EventEncoder enc;
+  std::vector<std::string> keep;
+  for (int headers : {0, 1, 7, 200}) {
+    for (std::size_t body : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1000}, std::size_t{65537}}) {
+      for (std::size_t name_len : {std::size_t{1}, std::size_t{40}}) {
+        std::vector<broker::HeaderView> hv;
+        keep.clear();
+        keep.reserve(static_cast<std::size_t>(headers) * 2);
+        for (int h = 0; h < headers; ++h) {
+          keep.push_back(std::string(name_len, static_cast<char>('a' + h % 26)) + std::to_string(h));
+          keep.push_back(std::string(static_cast<std::size_t>(h % 5), 'v'));
+        }
+        for (std::size_t h = 0; h + 1 < keep.size(); h += 2) hv.push_back({keep[h], keep[h + 1]});
+        const std::string dest = "/queue/" + std::string(name_len, 'd');
+        const std::string bytes(body, 'b');
+        broker::MessageInit init;
+        init.id = 0xffffffffffffull;
+        init.id_prefix = "0123456789abcdef0123456789abcdef";
+        init.destination = dest;
+        init.headers = hv;
+        init.body = bytes;
+        init.persistent = true;
+        init.expires_ms = 1;
+        init.timestamp_ms = 2;
+        broker::MessageRef m = broker::Message::create(init);
+        const std::size_t one = enc.encode(broker::MessageEnqueued{m}).size();
+        CHECK_MESSAGE(one <= m->encoded_size_bound(), headers << " headers, body " << body);
+        // In a transaction: n messages take no more than n bounds.
+        std::vector<broker::MessageRef> sends(5, m);
+        const std::size_t five = enc.encode(broker::TransactionCommitted{sends, {}}).size();
+        CHECK_MESSAGE(five <= 5 * m->encoded_size_bound(), headers << " headers, body " << body);
+      }
+    }
+  }
+  // Acks: kAckedMessageBound plus the queue's name each.
+  std::vector<broker::AckedMessage> acks;
+  for (std::uint64_t i = 0; i < 1000; ++i) acks.push_back(broker::AckedMessage{"/queue/q", ~i, true});
+  CHECK(enc.encode(broker::TransactionCommitted{{}, acks}).size() <= 1000 * (broker::kAckedMessageBound + 8));
 }
