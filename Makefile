@@ -7,7 +7,7 @@ CONFIG     ?= conf/broker.xml
 
 DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler libtinyxml2-dev doctest-dev libspdlog-dev libfmt-dev python3-stomp \
-  iproute2 procps util-linux rsync
+  iproute2 procps util-linux rsync etcd-server etcd-client libcurl4-openssl-dev nlohmann-json3-dev
 
 .PHONY: all deps build run run-single test test-asan bench bench-compare clean
 
