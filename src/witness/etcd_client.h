@@ -15,8 +15,10 @@
 //    and request_timeout for the whole exchange. A call makes at most one exchange per
 //    endpoint, plus (with a user) an authenticate exchange before it and one more
 //    authenticate + retry when etcd refuses the token. So a call returns within
-//    endpoints × request_timeout when no endpoint answers (× 2 with a user whose
-//    authenticate hangs), and much sooner when they refuse connections.
+//    endpoints × request_timeout when no endpoint answers (up to twice that with a
+//    user: a slow authenticate, then a slow request), and at once when they refuse
+//    connections. After a leader dies, a follower that has not noticed yet holds a
+//    write until etcd's own timeout, so expect one request_timeout there.
 //  - The one tricky thing: resending a request that etcd may already have applied.
 //    A request that was never sent (connect refused or timed out; libcurl's
 //    CURLINFO_REQUEST_SIZE is 0) is always resent to the next endpoint. One that was
