@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/json_writer.h"
 #include "store/dir_lock.h"
 #include "store/errors.h"
 #include "store/live_set.h"
@@ -20,6 +21,8 @@ class Counter final : public ReplayTarget {
   LiveSet live;
 };
 
+}  // namespace
+
 std::string human_bytes(std::uint64_t n) {
   char buf[32];
   if (n >= (1ull << 30)) {
@@ -33,8 +36,6 @@ std::string human_bytes(std::uint64_t n) {
   }
   return buf;
 }
-
-}  // namespace
 
 Result<VerifyReport> verify_store(const std::string& dir) {
   std::error_code ec;
@@ -115,13 +116,71 @@ void print_verify_report(const VerifyReport& r, std::FILE* out, std::FILE* err) 
   }
 }
 
-int run_verify_store(const std::string& dir) {
+std::string verify_report_json(const VerifyReport& r) {
+  JsonWriter j;
+  j.begin_object();
+  j.key("dir").value(r.dir);
+  j.key("ok").value(r.ok());
+  if (r.identity) {
+    j.key("store_id").value(r.identity->id.to_string());
+    j.key("epoch").value(r.identity->epoch);
+  } else {
+    j.key("store_id").null();
+    j.key("epoch").null();
+  }
+  j.key("checkpoint_seq").value(r.checkpoint_seq.value);
+  j.key("first_seq").value(r.first_seq.value);
+  j.key("last_seq").value(r.last_seq.value);
+  j.key("records").value(r.records);
+  j.key("events").value(r.events);
+  j.key("bytes").value(r.bytes);
+  j.key("live_messages").value(r.live_messages);
+  j.key("dangling_references").value(r.dangling_references);
+  j.key("truncated_bytes").value(r.truncated_bytes);
+  j.key("files").begin_array();
+  for (const FileSummary& f : r.files) {
+    j.begin_object();
+    j.key("name").value(f.name);
+    j.key("kind").value(f.kind == FileKind::checkpoint ? "checkpoint" : "segment");
+    j.key("seq").value(f.seq.value);
+    j.key("last").value(f.last.value);
+    j.key("epoch").value(f.epoch);
+    j.key("records").value(f.records);
+    j.key("bytes").value(f.bytes);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("messages_per_destination").begin_object();
+  for (const auto& [name, count] : r.messages_per_destination) j.key(name).value(count);
+  j.end_object();
+  j.key("notes").begin_array();
+  for (const std::string& n : r.notes) j.value(n);
+  j.end_array();
+  j.key("problems").begin_array();
+  for (const std::string& p : r.problems) j.value(p);
+  j.end_array();
+  j.end_object();
+  return j.finish();
+}
+
+int run_verify_store(const std::string& dir, bool json) {
   auto report = verify_store(dir);
   if (!report) {
+    if (json) {
+      JsonWriter j;
+      j.begin_object().key("dir").value(dir).key("ok").value(false).key("error").value(report.error().message);
+      j.end_object();
+      std::fputs(j.finish().c_str(), stdout);
+    }
     std::fprintf(stderr, "verify-store: %s\n", report.error().message.c_str());
     return 1;
   }
-  print_verify_report(*report, stdout, stderr);
+  if (json) {
+    std::fputs(verify_report_json(*report).c_str(), stdout);
+    for (const std::string& p : report->problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+  } else {
+    print_verify_report(*report, stdout, stderr);
+  }
   return report->ok() ? 0 : 1;
 }
 

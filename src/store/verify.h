@@ -55,8 +55,20 @@ Result<VerifyReport> verify_store(const std::string& dir);
 // The report for people: summary on `out`, problems on `err`.
 void print_verify_report(const VerifyReport& report, std::FILE* out, std::FILE* err);
 
-// `twinmq verify-store DIR`: prints the report; returns the exit code (0 clean, 1 any
-// problem or when the store cannot be examined).
-int run_verify_store(const std::string& dir);
+// The same facts as one JSON object (`verify-store --json`, read by twinmq-resync):
+//   dir, ok, store_id, epoch (null without an identity), checkpoint_seq (0: none),
+//   first_seq, last_seq, records, events, bytes, live_messages, dangling_references,
+//   truncated_bytes, files [{name, kind "segment"|"checkpoint", seq, last, epoch,
+//   records, bytes}], messages_per_destination {name: count}, notes [..], problems [..].
+// When the store cannot be examined at all: {"dir", "ok": false, "error"}.
+// COMPATIBILITY NOTES: fields are only ever added; a script ignores what it does not know.
+std::string verify_report_json(const VerifyReport& report);
+
+// "1.2 KiB", "300 bytes": sizes in the tools' reports.
+std::string human_bytes(std::uint64_t n);
+
+// `twinmq verify-store [--json] DIR`: prints the report (text, or JSON on stdout);
+// returns the exit code (0 clean, 1 any problem or when the store cannot be examined).
+int run_verify_store(const std::string& dir, bool json = false);
 
 }  // namespace twinmq::store

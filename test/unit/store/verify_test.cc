@@ -91,6 +91,21 @@ TEST_CASE("verify-store on a clean store: identity, epoch, sequence range, count
   CHECK(c.err.empty());
 }
 
+TEST_CASE("verify-store --json: the same facts as the text report, for scripts") {
+  TempDir dir;
+  make_store(journal_config(dir.path(), 4096));
+  auto r = verify_store(dir.path());
+  REQUIRE(r.has_value());
+  const std::string json = verify_report_json(*r);
+  CHECK(json.find("\"ok\": true") != std::string::npos);
+  CHECK(json.find("\"store_id\": \"" + r->identity->id.to_string() + "\"") != std::string::npos);
+  CHECK(json.find("\"last_seq\": " + std::to_string(r->last_seq.value) + ",") != std::string::npos);
+  CHECK(json.find("\"live_messages\": 33") != std::string::npos);
+  CHECK(json.find("\"/queue/a\": 30") != std::string::npos);
+  CHECK(json.find("\"kind\": \"segment\"") != std::string::npos);
+  CHECK(json.find("\"problems\": []") != std::string::npos);
+}
+
 TEST_CASE("verify-store names damage in the middle precisely and changes nothing") {
   TempDir dir;
   const auto cfg = journal_config(dir.path(), 4096);
