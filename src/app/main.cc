@@ -2,7 +2,10 @@
 //
 //   twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]   run a broker in the foreground
 //   twinmq --check-config FILE [-Dname=value ...]                 validate, print problems, exit 0/2
-//   twinmq verify-store DIR                                        check a data directory's journal
+//   twinmq verify-store [--json] DIR                               check a data directory's journal
+//   twinmq compare-stores [--json] A B                             where two stores fork, what B holds after it
+//   twinmq salvage --from DIR --fork-seq N --out FILE              save DIR's forked tail (app/commands.h)
+//   twinmq replay FILE --to URI [--skip N]                         send a salvage file to a broker or pair
 //   twinmq status --config FILE [-Dname=value ...]                 ask the running broker for its role and link
 //   twinmq --version
 //
@@ -16,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/commands.h"
 #include "app/exit_codes.h"
 #include "app/runtime.h"
 #include "app/status_server.h"
@@ -33,9 +37,16 @@ constexpr const char* kUsage =
     "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly)\n"
     "  twinmq --check-config FILE [-Dname=value ...]\n"
     "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
-    "  twinmq verify-store DIR\n"
+    "  twinmq verify-store [--json] DIR\n"
     "      check every journal segment's CRCs and sequence continuity; print identity, epoch,\n"
     "      first/last sequence and messages per destination; exit 1 on any problem\n"
+    "  twinmq compare-stores [--json] A B\n"
+    "      where the histories of two stopped stores of one pair fork, and what B (the one a resync\n"
+    "      would overwrite) holds after the fork; exit 0 nothing, 1 something (listed), 2 error\n"
+    "  twinmq salvage --from DIR --fork-seq N --out FILE\n"
+    "      write the messages DIR's store enqueued after seq N and still holds to FILE (STOMP frames)\n"
+    "  twinmq replay FILE --to URI [--skip N] [--user NAME --password SECRET]\n"
+    "      send a salvage file's messages to a broker or failover:(...) pair, each with a receipt\n"
     "  twinmq status --config FILE [-Dname=value ...]\n"
     "      ask the broker running with this configuration (over <dataDirectory>/status.sock) for its\n"
     "      role, peer, replication link state, positions, lag and whether the pair is in sync;\n"
@@ -49,6 +60,7 @@ struct CommandLine {
   enum class Mode { none, run, check_config, verify_store, status, version, help } mode = Mode::none;
   std::string config_file;
   std::string store_dir;
+  bool json = false;
   config::Defines defines;
   std::string log_level = "info";
 };
@@ -62,9 +74,10 @@ int usage_error(const std::string& message) {
 int parse(int argc, char** argv, CommandLine& cl) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "verify-store") {
-    if (args.size() != 2) return usage_error("verify-store needs exactly one data directory");
+    cl.json = args.size() == 3 && args[1] == "--json";
+    if (args.size() != 2 + (cl.json ? 1 : 0)) return usage_error("verify-store needs exactly one data directory");
     cl.mode = CommandLine::Mode::verify_store;
-    cl.store_dir = args[1];
+    cl.store_dir = args.back();
     return -1;
   }
   const bool status = !args.empty() && args[0] == "status";
@@ -139,6 +152,13 @@ config::LoadResult load(CommandLine& cl) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2) {  // the store recovery commands parse their own arguments (app/commands.h)
+    const std::string_view command = argv[1];
+    const app::Args rest(argv + 2, argv + argc);
+    if (command == "compare-stores") return app::run_compare_stores(rest);
+    if (command == "salvage") return app::run_salvage(rest);
+    if (command == "replay") return app::run_replay(rest);
+  }
   CommandLine cl;
   if (int rc = parse(argc, argv, cl); rc >= 0) return rc;
 
@@ -150,7 +170,7 @@ int main(int argc, char** argv) {
       std::printf("%s", kUsage);
       return app::kExitClean;
     case CommandLine::Mode::verify_store:
-      return store::run_verify_store(cl.store_dir);
+      return store::run_verify_store(cl.store_dir, cl.json);
     case CommandLine::Mode::status: {
       auto result = load(cl);
       if (!result.ok()) return app::kExitConfigError;
