@@ -118,6 +118,13 @@ void TcpConnection::commit_output() {
 void TcpConnection::flush() {
   flush_registered_ = false;
   if (closing_ || write_in_flight_ || pending_.empty()) return;
+  if (guard_ != nullptr && !guard_->may_write()) {
+    // Past the serving deadline: what was produced is never sent (the owner closes
+    // the connection with a reason of its own, unguarded, right after).
+    pending_.clear();
+    maybe_drained();
+    return;
+  }
   inflight_.swap(pending_);
   pending_.clear();
   inflight_off_ = 0;

@@ -35,6 +35,7 @@
 #include "net/handle.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "net/write_guard.h"
 
 namespace twinmq::net {
 
@@ -68,6 +69,9 @@ class TcpConnection final : public HandleBase, private Flushable {
   static TcpConnection* connect(Loop& loop, const sockaddr* addr, ConnectionHandler* handler);
 
   void set_handler(ConnectionHandler* handler) { handler_ = handler; }
+  // Every write this connection starts must first pass `guard` (net/write_guard.h);
+  // output queued when it refuses is dropped. nullptr = unguarded (the default).
+  void set_write_guard(const WriteGuard* guard) { guard_ = guard; }
   void set_watermarks(Watermarks w) { marks_ = w; }
 
   std::string& output() { return pending_; }
@@ -110,6 +114,7 @@ class TcpConnection final : public HandleBase, private Flushable {
   uv_write_t write_req_{};
   uv_connect_t connect_req_{};
   ConnectionHandler* handler_;
+  const WriteGuard* guard_ = nullptr;
   std::string pending_;        // appended to by the user
   std::string inflight_;       // owned by libuv until on_write
   std::size_t inflight_off_ = 0;

@@ -38,6 +38,7 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::persistence_unavailable: return "persistence unavailable";
     case ProtocolErrc::transaction_too_large: return "transaction too large";
     case ProtocolErrc::server_shutting_down: return "server shutting down";
+    case ProtocolErrc::not_serving: return "not serving";
   }
   return "protocol error";
 }

@@ -44,6 +44,7 @@ enum class ProtocolErrc {
   persistence_unavailable, // store cannot accept persistent work (disk full, I/O error)
   transaction_too_large,   // the transaction would pass maxTransactionSize
   server_shutting_down,
+  not_serving,             // the broker lost its right to serve (witness): reconnect elsewhere
 };
 
 // Short text for the ERROR frame's `message` header ("frame too large", ...).

@@ -55,6 +55,7 @@ std::uint16_t StompServer::port() const { return listener_ ? listener_->port() :
 void StompServer::accept(net::TcpListener& listener) {
   net::TcpConnection* conn = net::TcpConnection::accept(loop_, listener.stream(), nullptr);
   if (!conn) return;
+  conn->set_write_guard(options_.write_guard);
   auto* session = new Session(*this, next_session_++, conn);
   sessions_.insert(session);
 }
@@ -65,6 +66,15 @@ void StompServer::close_all() {
   for (Session* s : all) {
     if (sessions_.contains(s)) s->shutdown();
   }
+}
+
+std::size_t StompServer::fence_all(std::string_view why) {
+  std::vector<Session*> all(sessions_.begin(), sessions_.end());
+  std::size_t n = 0;
+  for (Session* s : all) {
+    if (sessions_.contains(s) && s->fence(why)) ++n;
+  }
+  return n;
 }
 
 void StompServer::housekeeping() {

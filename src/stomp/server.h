@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "base/result.h"
@@ -21,6 +22,7 @@
 #include "net/loop.h"
 #include "net/tcp_listener.h"
 #include "net/timer.h"
+#include "net/write_guard.h"
 #include "stomp/frame_parser.h"
 
 namespace twinmq::stomp {
@@ -39,6 +41,8 @@ struct ServerOptions {
   std::string server_name = "twinmq";  // CONNECTED server header
   // Users allowed to connect (username, password); empty = anyone may connect.
   std::vector<std::pair<std::string, std::string>> users;
+  // With a witness: every session's writes must pass it (net/write_guard.h). Not owned.
+  const net::WriteGuard* write_guard = nullptr;
 };
 
 class StompServer {
@@ -57,6 +61,10 @@ class StompServer {
 
   // Closes every session (each flushes what it has queued first).
   void close_all();
+  // This broker stopped serving (its witness lease ran out): every session drops what
+  // it has queued and is closed with an ERROR saying `why`, so failover clients move
+  // at once. Returns how many sessions were closed.
+  std::size_t fence_all(std::string_view why);
   std::size_t session_count() const { return sessions_.size(); }
 
   // --- for Session ---

@@ -184,6 +184,21 @@ void Session::shutdown() {
   close_after_flush("broker shutting down");
 }
 
+bool Session::fence(std::string_view why) {
+  if (state_ == State::closing || !conn_) return false;
+  // Only this ERROR may pass: the guard refuses everything else from now on.
+  conn_->output().clear();
+  pending_.clear();
+  conn_->set_write_guard(nullptr);
+  FrameWriter w(conn_->output(), version_, Command::error);
+  w.header("message", protocol_error_summary(ProtocolErrc::not_serving));
+  w.header("content-type", "text/plain");
+  w.finish(why, true);
+  written();
+  close_after_flush(why);
+  return true;
+}
+
 void Session::close_now(std::string_view reason) {
   if (state_ == State::closing && !conn_) return;
   state_ = State::closing;

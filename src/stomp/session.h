@@ -62,6 +62,9 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   void check_deadlines(std::int64_t now_ms);
   // Server shutdown: flush and close.
   void shutdown();
+  // The broker stopped serving: drop every queued frame (none of it may reach the
+  // client now), send an ERROR saying `why`, close. False if already closing.
+  bool fence(std::string_view why);
 
  private:
   enum class State { awaiting_connect, connected, closing };
