@@ -18,6 +18,9 @@ enum ExitCode : int {
   kExitRejected = 5,      // slave: its master refused it (credentials, another store, diverged
                           //   history, ...); the log says why and what to do
   kExitMirrorFailed = 6,  // slave: it could not apply what its master sent; restart it to resync
+  kExitStale = 7,         // master: the pair's witness holds a newer epoch (the slave took over) or
+                          //   names another broker as the last to serve this epoch: this store may
+                          //   not serve; the log points at the recovery procedure
 };
 
 static_assert(kExitMasterFailed == replication::kExitMasterFailed);

@@ -33,8 +33,10 @@ using namespace twinmq;
 
 constexpr const char* kUsage =
     "usage:\n"
-    "  twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]\n"
-    "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly)\n"
+    "  twinmq --config FILE [-Dname=value ...] [--log-level LEVEL] [--claim-witness]\n"
+    "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly); --claim-witness lets a\n"
+    "      master whose store is a verified copy of the last serving broker's (twinmq-resync) win\n"
+    "      the pair's witness key at that epoch\n"
     "  twinmq --check-config FILE [-Dname=value ...]\n"
     "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
     "  twinmq verify-store [--json] DIR\n"
@@ -63,6 +65,7 @@ struct CommandLine {
   bool json = false;
   config::Defines defines;
   std::string log_level = "info";
+  bool claim_witness = false;
 };
 
 int usage_error(const std::string& message) {
@@ -114,6 +117,8 @@ int parse(int argc, char** argv, CommandLine& cl) {
         return usage_error("'" + std::string(a) + "' must look like -Dname=value");
       }
       cl.defines.emplace_back(std::string(def.substr(0, eq)), std::string(def.substr(eq + 1)));
+    } else if (a == "--claim-witness") {
+      cl.claim_witness = true;
     } else if (a == "--version" || a == "-v") {
       cl.mode = CommandLine::Mode::version;
     } else if (a == "--help" || a == "-h") {
@@ -196,6 +201,6 @@ int main(int argc, char** argv) {
   auto result = load(cl);
   if (!result.ok()) return app::kExitConfigError;
   init_logging(*level, result.config.broker_name);
-  app::Runtime runtime(std::move(result.config));
+  app::Runtime runtime(std::move(result.config), app::RuntimeFlags{.claim_witness = cl.claim_witness});
   return runtime.run();
 }

@@ -52,12 +52,13 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   return o;
 }
 
-Runtime::Runtime(config::Config config) : config_(std::move(config)) {}
+Runtime::Runtime(config::Config config, RuntimeFlags flags) : config_(std::move(config)), flags_(flags) {}
 
 Runtime::~Runtime() {
   servers_.clear();
   master_.reset();
   slave_.reset();
+  if (witness_) witness_->close();
   status_.reset();
   if (journal_) journal_->close();
   loop_.shutdown();
@@ -104,6 +105,12 @@ bool Runtime::start() {
     for (const auto& note : report->notes) spdlog::info("journal: {}", note);
   }
 
+  if (config_.witness && !start_witness()) return false;
+  if (!config_.witness && (config_.replication.master || replication_connector(config_) != nullptr))
+    spdlog::warn("replication: no <witness> is configured: if the link between master and slave is cut while both "
+                 "run, the slave takes over and BOTH serve until an operator steps in, and the recovery copy can "
+                 "destroy what the old master confirmed meanwhile (README \"The witness\")");
+
   sigint_ = net::Signal::create(loop_, SIGINT, [this](int) { begin_shutdown("SIGINT"); });
   sigterm_ = net::Signal::create(loop_, SIGTERM, [this](int) { begin_shutdown("SIGTERM"); });
 
@@ -120,6 +127,7 @@ bool Runtime::start() {
     o.shutdown_on_master_failure = rep.shutdown_on_master_failure;
     o.heart_beat_ms = rep.heart_beat_ms;
     o.link_timeout_ms = rep.link_timeout_ms;
+    o.witness = witness_.get();
     replication::SlaveHost& host = *this;
     slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
     slave_->start();
@@ -153,6 +161,7 @@ bool Runtime::start_master(const config::TransportConnector& c) {
   o.minimum_replicas = rep.minimum_replicas;
   o.heart_beat_ms = rep.heart_beat_ms;
   o.link_timeout_ms = rep.link_timeout_ms;
+  o.witness = witness_.get();
   replication::MasterLink::Callbacks cb;
   cb.on_in_sync = [this] {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");
@@ -165,6 +174,13 @@ bool Runtime::start_master(const config::TransportConnector& c) {
   }
   start_tick();
   if (rep.wait_for_slave) waiting_reason_ = "waitForSlave=\"true\"";
+  if (witness_) {
+    // The witness answers what the pairing note guesses: whether the slave took over.
+    witness_->acquire();
+    if (waiting_reason_.empty()) waiting_reason_ = "waiting to win the pair's witness key";
+    spdlog::info("client connectors stay closed (not listening) until {}", waiting_reason_);
+    return true;
+  }
   if (journal_) {
     const std::string dir = journal_->directory();
     if (auto m = replication::read_pair_marker(dir, journal_->identity())) {
@@ -191,11 +207,30 @@ bool Runtime::start_master(const config::TransportConnector& c) {
 }
 
 bool Runtime::open_connectors(const std::string& why) {
-  if (stopping_ || !servers_.empty()) return true;
+  if (stopping_) return true;
+  if (witness_ && !witness_->serving()) {
+    waiting_reason_ = "not holding the pair's witness key";
+    return true;
+  }
+  if (!servers_.empty() && servers_.front()->listening()) return true;
   waiting_reason_.clear();
+  if (!servers_.empty()) {
+    // Reopening after a fence: the servers (and their fenced sessions) are still here.
+    for (auto& s : servers_) {
+      if (auto r = s->open(); !r) {
+        spdlog::error("cannot open connector '{}' again: {}", s->options().name, r.error().message);
+        begin_shutdown("a client connector cannot open", kExitRuntimeFailure);
+        return false;
+      }
+    }
+    spdlog::info("client connectors open again ({})", why);
+    return true;
+  }
   for (const auto& c : config_.connectors) {
     if (c.endpoint.scheme != "stomp") continue;
-    auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, server_options(config_, c));
+    stomp::ServerOptions options = server_options(config_, c);
+    options.write_guard = witness_.get();
+    auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, std::move(options));
     if (auto r = server->open(); !r) {
       spdlog::error("cannot open connector '{}' ({}): {}", c.name, c.uri, r.error().message);
       servers_.clear();
@@ -206,6 +241,64 @@ bool Runtime::open_connectors(const std::string& why) {
   }
   spdlog::info("client connectors open ({})", why);
   return true;
+}
+
+bool Runtime::start_witness() {
+  const config::WitnessConfig& wc = *config_.witness;
+  auto etcd = witness::parse_etcd_uri(wc.uri);
+  if (!etcd) {  // the configuration check parsed it already
+    spdlog::error("<witness> uri: {}", etcd.error().message);
+    return false;
+  }
+  witness::WitnessOptions o;
+  o.etcd = std::move(*etcd);
+  o.etcd.user = wc.user_name;
+  o.etcd.password = wc.password;
+  o.uri = wc.uri;
+  o.key = wc.key;
+  o.lease_ms = wc.lease_ms;
+  o.broker_name = config_.broker_name;
+  o.claim = flags_.claim_witness;
+  witness::Witness::Callbacks cb;
+  cb.store = [this] {
+    witness::StoreState s;
+    if (journal_) {
+      s.store_id = journal_->identity().id.to_string();
+      s.epoch = journal_->epoch();
+    }
+    return s;
+  };
+  cb.on_serving = [this](const std::string& why) {
+    if (master_) master_->witness_regained();
+    if (waiting_reason_.empty() || waiting_reason_ == "not holding the pair's witness key" ||
+        waiting_reason_ == "waiting to win the pair's witness key")
+      open_connectors("holds the pair's witness key: " + why);
+  };
+  cb.on_fenced = [this](const std::string& why) { fence_connectors(why); };
+  cb.on_stale = [this](const std::string& why) {
+    spdlog::error("witness: this broker may NOT serve: {}. Its data is kept as it is. Follow README \"Recovering "
+                  "the pair after a failover\" (twinmq-resync from the broker that serves); if this store is a "
+                  "verified copy of the last holder's, start it with --claim-witness. Exiting with code {}",
+                  why, static_cast<int>(kExitStale));
+    begin_shutdown("stale store: " + why, kExitStale);
+  };
+  witness_ = std::make_unique<witness::Witness>(loop_, std::move(o), std::move(cb));
+  spdlog::info("witness: {} key {} (lease {} ms): {}", wc.uri, wc.key, wc.lease_ms,
+               config_.replication.master ? "this slave takes over only by winning the key"
+                                          : "this master serves only while it holds the key");
+  return true;
+}
+
+void Runtime::fence_connectors(const std::string& why) {
+  waiting_reason_ = "not holding the pair's witness key";
+  std::size_t closed = 0;
+  const std::string text = "broker '" + config_.broker_name + "' stopped serving: " + why +
+                           ". Nothing it did not confirm is kept by the pair; reconnect to the other broker.";
+  for (auto& s : servers_) {
+    s->close_listener();
+    closed += s->fence_all(text);
+  }
+  spdlog::error("witness: client connectors CLOSED and {} client connection(s) closed with an ERROR ({})", closed, why);
 }
 
 void Runtime::start_tick() {
@@ -241,6 +334,7 @@ std::string Runtime::status_text() {
   if (journal_)
     out += "journal: " + journal_->directory() + ", durable up to seq " +
            std::to_string(journal_->last_durable_seq().value) + "\n";
+  if (witness_) out += witness_->status();
   return out;
 }
 
@@ -256,7 +350,7 @@ void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   // durable, slave applied), bounded; then finish_shutdown(). A master stopping because
   // its slave is lost keeps them held: nothing unmirrored is ever confirmed.
   for (auto& s : servers_) s->close_listener();
-  if (exit_code == kExitSlaveLost || !broker_) {
+  if (exit_code == kExitSlaveLost || exit_code == kExitStale || !broker_) {
     finish_shutdown();
     return;
   }
@@ -283,6 +377,9 @@ void Runtime::finish_shutdown() {
   for (auto& s : servers_) s->close_all();
   if (journal_) journal_->close();
   if (master_) master_->shutdown(shutdown_reason_);
+  // Give the key up only now: every client is told, the slave has its Shutdown. A
+  // broker that never held it (a slave, a stale master) has nothing to release.
+  if (witness_) witness_->release([this] { witness_->close(); });
   tick_.reset();
   status_.reset();
   sigint_.reset();

@@ -10,11 +10,16 @@
 //               listening) until promotion; no housekeeping tick (the master decides
 //               expiry);
 //   standalone  no replication: STOMP connectors at once
+// With a <witness>, the witness comes up right after the journal; a master opens its
+// connectors only once it holds the pair's key (and closes them, telling every client,
+// when it loses it); a slave takes over only by winning the key (replication/
+// witness_port.h); a store the witness says is stale exits with kExitStale.
 // → status socket → signals, timers → run.
 // Shut-down mirrors it: stop accepting and stop reading → wait (bounded) until every
 // held receipt is released (journal durable and slave applied) → flush and close
-// sessions → close the journal → tell the slave (Shutdown: it takes over) → close
-// timers, signals, status → run the loop until every handle is closed → close the loop.
+// sessions → close the journal → tell the slave (Shutdown: it takes over) → give up the
+// witness key (so the slave need not wait for the lease) → close timers, signals,
+// status → run the loop until every handle is closed → close the loop.
 //
 // As a slave the Runtime is the SlaveLink's SlaveHost: an initial sync replaces the
 // journal and the broker (runtime_slave.cc).
@@ -37,12 +42,20 @@
 #include "replication/slave_link.h"
 #include "stomp/server.h"
 #include "store/journal.h"
+#include "witness/witness.h"
 
 namespace twinmq::app {
 
+// Command-line choices that are not configuration.
+struct RuntimeFlags {
+  // --claim-witness: win the witness key at this store's epoch even though another
+  // broker held it last (this store is a verified copy of its: twinmq-resync).
+  bool claim_witness = false;
+};
+
 class Runtime final : private replication::SlaveHost {
  public:
-  explicit Runtime(config::Config config);
+  explicit Runtime(config::Config config, RuntimeFlags flags = RuntimeFlags{});
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -56,6 +69,8 @@ class Runtime final : private replication::SlaveHost {
   void make_broker(const std::optional<store::StoreIdentity>& identity);
   bool start_master(const config::TransportConnector& replication);
   bool open_connectors(const std::string& why);
+  bool start_witness();
+  void fence_connectors(const std::string& why);
   std::string status_text();
   void start_tick();
   void begin_shutdown(const std::string& reason, int exit_code = 0);
@@ -71,11 +86,14 @@ class Runtime final : private replication::SlaveHost {
   void exit_process(int code, const std::string& reason) override;
 
   config::Config config_;
+  const RuntimeFlags flags_;
   net::Loop loop_;
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<replication::MasterLink> master_;
   std::unique_ptr<replication::SlaveLink> slave_;
+  // The pair's witness (config <witness>); null without one. Outlives links and servers.
+  std::unique_ptr<witness::Witness> witness_;
   std::vector<std::unique_ptr<stomp::StompServer>> servers_;
   net::HandlePtr<StatusServer> status_;
   net::HandlePtr<net::Signal> sigint_;

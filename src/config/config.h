@@ -73,6 +73,16 @@ struct ReplicationConfig {
   std::uint32_t link_timeout_ms = 3000;
 };
 
+// <witness uri key leaseMillis userName password/>: the etcd key that decides which
+// broker of the pair serves (README "The witness").
+struct WitnessConfig {
+  std::string uri;                 // etcd://host:port,host:port (checked by witness::parse_etcd_uri)
+  std::string key;                 // e.g. /twinmq/pairs/orders
+  std::uint32_t lease_ms = 3000;   // whole seconds: etcd counts lease TTLs in seconds
+  std::string user_name;
+  std::string password;
+};
+
 struct Config {
   std::string source_file;
   std::string broker_name = "localhost";
@@ -83,6 +93,7 @@ struct Config {
   JournalConfig journal;
   std::vector<User> users;
   ReplicationConfig replication;
+  std::optional<WitnessConfig> witness;
   // maxTransactionSize: what one STOMP transaction may hold (its sends and acks as the
   // commit event encodes them); at most broker::kMaxTransactionBytes.
   std::size_t max_transaction_size = 64u << 20;

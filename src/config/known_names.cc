@@ -18,7 +18,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
     "replicationLinkTimeout", "maxTransactionSize", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
-                                                "persistenceAdapter", "plugins", "services"};
+                                                "persistenceAdapter", "plugins", "services", "witness"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};
 constexpr std::string_view kTransportConnectorAttrs[] = {"name", "uri"};
 constexpr std::string_view kDestinationPolicyChildren[] = {"policyMap"};
@@ -35,6 +35,7 @@ constexpr std::string_view kUsersChildren[] = {"authenticationUser"};
 constexpr std::string_view kAuthenticationUserAttrs[] = {"username", "password", "groups"};
 constexpr std::string_view kServicesChildren[] = {"masterConnector"};
 constexpr std::string_view kMasterConnectorAttrs[] = {"remoteURI", "userName", "password"};
+constexpr std::string_view kWitnessAttrs[] = {"uri", "key", "leaseMillis", "userName", "password"};
 
 constexpr ElementSpec kElements[] = {
     {"broker", "", false, kBrokerAttrs, kBrokerChildren},
@@ -52,6 +53,7 @@ constexpr ElementSpec kElements[] = {
     {"authenticationUser", "users", true, kAuthenticationUserAttrs, {}},
     {"services", "broker", false, {}, kServicesChildren},
     {"masterConnector", "services", false, kMasterConnectorAttrs, {}},
+    {"witness", "broker", false, kWitnessAttrs, {}},
 };
 
 constexpr std::string_view kStompUriOptions[] = {

@@ -103,6 +103,19 @@ void check_roles(const Config& config, const Marks& marks, Diagnostics& diag) {
   }
 }
 
+// A witness decides between the two brokers of a pair, by the epoch of their stores.
+void check_witness(const Config& config, const Marks& marks, Diagnostics& diag) {
+  if (!config.witness) return;
+  const bool slave = marks.master_uri_line != 0 || marks.master_connector_line != 0;
+  bool replication = false;
+  for (const TransportConnector& c : config.connectors) replication = replication || c.endpoint.scheme == "tcp";
+  if (!slave && !replication)
+    diag.error(marks.witness_line, "<witness> decides which broker of a pair serves, but this broker is not in a pair "
+                                   "(no replication listener, no masterConnectorURI)");
+  if (!config.persistent)
+    diag.error(marks.witness_line, "<witness> needs persistent=\"true\": the pair's epoch it keeps is the store's");
+}
+
 void check_replication_timing(const Config& config, const Marks& marks, Diagnostics& diag) {
   const auto& r = config.replication;
   // The link is declared dead after link_timeout without traffic; with heart-beats
@@ -136,6 +149,7 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_connectors(config, marks, diag);
   check_roles(config, marks, diag);
   check_replication_timing(config, marks, diag);
+  check_witness(config, marks, diag);
   check_users(config, marks, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)

@@ -34,6 +34,7 @@
 #include "config/uri.h"
 #include "config/validate.h"
 #include "config/wildcard.h"
+#include "witness/etcd_client.h"
 
 namespace twinmq::config {
 namespace {
@@ -139,6 +140,10 @@ class Loader {
 
     r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
       if (spec.name == "persistenceAdapter") marks_.persistence_adapter_line = child.GetLineNum();
+      if (spec.name == "witness") {
+        read_witness(child, spec);
+        return;
+      }
       read_container(child, spec);
     });
     validate(config_, marks_, diag_);
@@ -295,6 +300,27 @@ class Loader {
     r.read_string("groups", u.groups);
     config_.users.push_back(std::move(u));
     marks_.user_lines.push_back(r.line());
+  }
+
+  void read_witness(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    marks_.witness_line = r.line();
+    WitnessConfig w;
+    if (r.read_required("uri", w.uri)) {
+      if (auto parsed = witness::parse_etcd_uri(w.uri); !parsed) r.error_at("uri", "<witness> uri: " + parsed.error().message);
+    }
+    if (r.read_required("key", w.key)) {
+      const bool ok = w.key.size() > 1 && w.key.front() == '/' && w.key.back() != '/' &&
+                      w.key.find_first_of(" \t\r\n") == std::string::npos;
+      if (!ok) r.bad_value("key", {"an etcd key path like /twinmq/pairs/orders (starting with '/', no spaces)", {}});
+    }
+    if (r.read_uint("leaseMillis", w.lease_ms, 2000, 60'000, "milliseconds") && w.lease_ms % 1000 != 0)
+      r.bad_value("leaseMillis", {"a whole number of seconds in milliseconds (etcd leases count seconds), e.g. 3000", {}});
+    r.read_string("userName", w.user_name);
+    r.read_string("password", w.password);
+    if (!w.user_name.empty() && !r.has("password")) r.error_at("userName", "<witness> userName needs a password");
+    config_.witness = std::move(w);
   }
 
   void read_master_connector(const XMLElement& el, const ElementSpec& spec) {

@@ -32,7 +32,8 @@ std::string_view reject_reason_name(fbr::RejectReason reason) {
 }
 
 bool is_transient(fbr::RejectReason reason) {
-  return reason == fbr::RejectReason::another_slave || reason == fbr::RejectReason::shutting_down;
+  return reason == fbr::RejectReason::another_slave || reason == fbr::RejectReason::shutting_down ||
+         reason == fbr::RejectReason::not_serving;
 }
 
 Decision decide(const HelloInfo& h, const MasterView& m) {

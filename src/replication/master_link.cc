@@ -160,6 +160,7 @@ bool MasterLink::on_frame(Peer& peer, const fbr::Frame& frame) {
       return !peer.closing_;
     case fbr::Body::Heartbeat:
       if (&peer != slave_) break;
+      if (const std::uint64_t echo = frame.body_as_Heartbeat()->echo(); echo != 0) on_echo(echo);
       return true;
     default:
       break;
@@ -185,6 +186,16 @@ RecordMatch MasterLink::record_at(Seq seq, std::uint32_t crc) const {
 
 void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   peer.name_ = hello.slave_name;
+  if (options_.witness != nullptr && !options_.witness->serving()) {
+    const std::string why = "master '" + options_.broker_name +
+                            "' is not serving (it does not hold the pair's witness key); it attaches no slave until "
+                            "it serves again";
+    spdlog::warn("replication: refused slave {}: not_serving: {}", peer.describe(), why);
+    writer_.reject(fbr::RejectReason::not_serving, why, peer.conn_->output());
+    peer.conn_->commit_output();
+    peer.close_after_flush();
+    return;
+  }
   MasterView view;
   view.name = options_.broker_name;
   view.users = options_.users;
@@ -204,6 +215,8 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
     return;
   }
   slave_ = &peer;
+  ++slave_generation_;
+  naming_ = false;
   attached_ms_ = mono_ms();
   broker::Snapshot snap = broker_.take_snapshot();
   const Seq upto = snap.upto;
@@ -271,10 +284,52 @@ void MasterLink::on_applied(Seq seq) {
   } else if (gate.advance(*follow_, seq)) {
     broker_.notify_released();
   }
-  if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_) become_in_sync();
+  if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_ && !naming_) become_in_sync();
 }
 
 void MasterLink::become_in_sync() {
+  if (options_.witness == nullptr) {
+    finish_in_sync();
+    return;
+  }
+  // The slave may take over only once the witness names it: record that first, then
+  // tell the slave (InSync). Meanwhile every reply already waits for it.
+  if (naming_) return;
+  naming_ = true;
+  const std::uint64_t generation = slave_generation_;
+  options_.witness->name_replica(slave_->name_, [this, generation](bool ok) {
+    if (generation != slave_generation_ || slave_ == nullptr || state_ != State::awaiting_catch_up) return;
+    naming_ = false;
+    if (ok) finish_in_sync();
+    // Not ok: this broker lost the key and is being fenced; witness_regained() retries.
+  });
+}
+
+void MasterLink::witness_regained() {
+  if (options_.witness == nullptr || slave_ == nullptr) return;
+  if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_) {
+    become_in_sync();
+  } else if (state_ == State::streaming) {
+    // Winning the key again wrote a record without a replica; the slave is still in sync.
+    const std::uint64_t generation = slave_generation_;
+    options_.witness->name_replica(slave_->name_, [this, generation](bool ok) {
+      if (ok && generation == slave_generation_)
+        spdlog::info("replication: slave {} named again as the replica at the witness", slave_->describe());
+    });
+  }
+}
+
+void MasterLink::on_echo(std::uint64_t echo) {
+  // Only an in-sync slave's promise matters (only it could take over), and only one
+  // about a probe we sent (its value is our boot clock at the time).
+  if (state_ != State::streaming || options_.witness == nullptr) return;
+  const auto sent = static_cast<std::int64_t>(echo);
+  if (sent > boot_ns()) return;
+  const std::int64_t promise = static_cast<std::int64_t>(options_.link_timeout_ms) * 1'000'000;
+  options_.witness->promised_until(sent + promise - promise / 10);
+}
+
+void MasterLink::finish_in_sync() {
   const double secs = static_cast<double>(mono_ms() - attached_ms_) / 1000.0;
   spdlog::info("replication: slave {} is IN SYNC at seq {} ({:.2f} s after it attached); every receipt now waits "
                "for it, and it takes over if this master fails",
@@ -382,7 +437,14 @@ void MasterLink::periodic() {
                std::to_string(applied_.value) + ")");
       continue;
     }
-    if (now - p->last_sent_ms_ >= options_.heart_beat_ms) {
+    if (options_.witness != nullptr && state_ == State::streaming) {
+      // A probe every interval, busy or not: each echo renews the slave's promise.
+      if (now - last_probe_ms_ >= options_.heart_beat_ms) {
+        last_probe_ms_ = now;
+        writer_.heartbeat(sent_, p->conn_->output(), static_cast<std::uint64_t>(boot_ns()));
+        send_control(*p);
+      }
+    } else if (now - p->last_sent_ms_ >= options_.heart_beat_ms) {
       writer_.heartbeat(sent_, p->conn_->output());
       send_control(*p);
     }
@@ -417,6 +479,8 @@ void MasterLink::lose_slave(const std::string& reason) {
   const bool was_in_sync = state_ == State::streaming;
   const std::string who = slave_->describe();
   slave_ = nullptr;
+  ++slave_generation_;
+  naming_ = false;
   sender_.reset();
   std::string().swap(deferred_);
   batch_.clear();
@@ -446,7 +510,32 @@ void MasterLink::lose_slave(const std::string& reason) {
                   who, reason);
     return;
   }
+  if (options_.witness != nullptr) {
+    // Before anything is confirmed without the slave, the witness must stop naming it
+    // as the replica: else it could take over later without what we confirmed alone.
+    // Until then every reply stays held where the slave left it.
+    spdlog::warn("replication: slave {} lost ({}); receipts stay held until the witness no longer names it as the "
+                 "replica, then this master serves alone",
+                 who, reason);
+    const std::uint64_t generation = slave_generation_;
+    options_.witness->clear_replica([this, generation, who, reason](bool ok) {
+      if (generation != slave_generation_ || state_ != State::awaiting_slave) return;
+      if (!ok) {
+        spdlog::error("replication: the witness could not be told that slave {} is gone: this broker does not hold "
+                      "the key; receipts stay held",
+                      who);
+        return;
+      }
+      serve_alone(who, reason);
+    });
+    return;
+  }
+  serve_alone(who, reason);
+}
+
+void MasterLink::serve_alone(const std::string& who, const std::string& reason) {
   if (follow_) {
+    broker::ReplyGate& gate = broker_.reply_gate();
     gate.remove_source(*follow_);
     follow_.reset();
     broker_.notify_released();

@@ -67,6 +67,7 @@
 #include "replication/initial_sync.h"
 #include "replication/protocol.h"
 #include "replication/status.h"
+#include "replication/witness_port.h"
 #include "store/event_codec.h"
 #include "store/journal.h"
 
@@ -84,6 +85,8 @@ struct MasterOptions {
   std::uint32_t link_timeout_ms = 3000;
   // A slave whose unsent output exceeds this has fallen too far behind: dropped.
   std::size_t max_backlog = 256u << 20;
+  // The pair's witness (replication/witness_port.h); nullptr = none. Not owned.
+  WitnessPort* witness = nullptr;
 };
 
 class MasterLink final : public broker::EventSink {
@@ -111,6 +114,9 @@ class MasterLink final : public broker::EventSink {
   void on_event(Seq seq, const broker::Event& event) override;
 
   bool in_sync() const { return state_ == State::streaming; }
+  // The witness gave this broker the right to serve again (after losing it): name the
+  // in-sync slave as the replica again, or finish an in-sync step that waited for it.
+  void witness_regained();
   LinkStatus status() const;
   std::uint16_t port() const { return listener_ ? listener_->port() : 0; }
 
@@ -132,7 +138,10 @@ class MasterLink final : public broker::EventSink {
   RecordMatch record_at(Seq seq, std::uint32_t crc) const;
   void on_applied(Seq seq);
   void become_in_sync();
+  void finish_in_sync();
   void lose_slave(const std::string& reason);
+  void serve_alone(const std::string& who, const std::string& reason);
+  void on_echo(std::uint64_t echo);
 
   void flush();  // the prepare hook
   void finish_batch();
@@ -167,6 +176,12 @@ class MasterLink final : public broker::EventSink {
   std::optional<broker::ReplyGate::SourceId> follow_;
   std::optional<broker::ReplyGate::SourceId> hold_;
   bool fatal_ = false;
+
+  // With a witness: bumped whenever the slave changes, so an answer from the witness
+  // about an earlier slave is ignored; naming_ while the witness records the replica.
+  std::uint64_t slave_generation_ = 0;
+  bool naming_ = false;
+  std::int64_t last_probe_ms_ = 0;
 
   Seq sent_;                    // last seq queued for the slave
   Seq applied_;                 // slave's cumulative Applied

@@ -167,8 +167,8 @@ void FrameWriter::applied(Seq seq, std::string& out) {
   finish(fbr::Body::Applied, fbr::CreateApplied(fbb_, seq.value).Union(), out);
 }
 
-void FrameWriter::heartbeat(Seq seq, std::string& out) {
-  finish(fbr::Body::Heartbeat, fbr::CreateHeartbeat(fbb_, seq.value).Union(), out);
+void FrameWriter::heartbeat(Seq seq, std::string& out, std::uint64_t probe, std::uint64_t echo) {
+  finish(fbr::Body::Heartbeat, fbr::CreateHeartbeat(fbb_, seq.value, probe, echo).Union(), out);
 }
 
 void FrameWriter::shutdown(std::string_view reason, Seq last_seq, std::string& out) {

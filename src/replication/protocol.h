@@ -173,7 +173,8 @@ class FrameWriter {
   void snapshot_end(Seq upto, std::uint64_t records, std::uint64_t next_message_id, std::string& out);
   void in_sync(Seq seq, std::string& out);
   void applied(Seq seq, std::string& out);
-  void heartbeat(Seq seq, std::string& out);
+  // `probe`: master -> slave, a token to echo (0 = none); `echo`: slave -> master.
+  void heartbeat(Seq seq, std::string& out, std::uint64_t probe = 0, std::uint64_t echo = 0);
   void shutdown(std::string_view reason, Seq last_seq, std::string& out);
 
  private:

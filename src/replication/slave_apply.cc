@@ -22,6 +22,7 @@ constexpr std::uint32_t kRejectedRetryMs = 1000;
 bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
   if (&c != conn_) return false;
   last_received_ms_ = mono_ms();
+  last_received_boot_ns_ = boot_ns();
   const fbr::Body type = frame.body_type();
   switch (state_) {
     case State::awaiting_welcome:
@@ -54,9 +55,16 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
         case fbr::Body::Events:
           on_events(*frame.body_as_Events());
           return conn_ == &c;
-        case fbr::Body::Heartbeat:
-          master_last_ = std::max(master_last_, Seq{frame.body_as_Heartbeat()->seq()});
+        case fbr::Body::Heartbeat: {
+          const fbr::Heartbeat* h = frame.body_as_Heartbeat();
+          master_last_ = std::max(master_last_, Seq{h->seq()});
+          // Echo a probe at once: the answer is this slave's promise (see Heartbeat).
+          if (h->probe() != 0) {
+            writer_.heartbeat(acked_, conn_->tcp_->output(), 0, h->probe());
+            sent();
+          }
           return true;
+        }
         case fbr::Body::InSync:
           if (state_ != State::awaiting_in_sync) break;
           spdlog::info("replication: IN SYNC with master {} at seq {}: this slave takes over if the master fails "
@@ -73,6 +81,7 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
           if (Seq{s->last_seq()} != applied_)
             spdlog::warn("replication: master's last seq {} but this slave applied up to {}", s->last_seq(),
                          applied_.value);
+          planned_stop_ = true;  // it stopped serving before it said so: no promise to wait out
           link_lost(why);
           return false;
         }
@@ -117,6 +126,11 @@ void SlaveLink::on_reject(const fbr::Reject& r) {
 }
 
 void SlaveLink::on_welcome(const fbr::Welcome& w) {
+  if (eligible_) {
+    eligible_ = false;
+    spdlog::warn("replication: the master answers again: re-attaching with a full copy; this slave no longer takes "
+                 "over until it is in sync again");
+  }
   welcome_ = WelcomeInfo::from(w);
   spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; replacing this slave's state with the "
                "master's as of seq {}",

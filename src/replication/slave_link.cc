@@ -120,7 +120,9 @@ void SlaveLink::close_conn() {
 // --- connecting -------------------------------------------------------------------
 
 void SlaveLink::dial() {
-  if (state_ != State::awaiting_connection || conn_ != nullptr) return;
+  // No dialling while the witness decides a takeover: a Welcome would throw away the
+  // state that the takeover would serve.
+  if (state_ != State::awaiting_connection || conn_ != nullptr || takeover_in_flight_) return;
   ++attempts_;
   attempt_started_ms_ = mono_ms();
   // Names resolve with getaddrinfo, which blocks: acceptable here, since a slave that
@@ -140,8 +142,10 @@ void SlaveLink::on_connected(Conn& c, int status) {
   c.connected_ = true;
   c.tcp_->set_watermarks(net::Watermarks{1u << 20, 256u << 10});
   last_received_ms_ = mono_ms();
+  last_received_boot_ns_ = boot_ns();
   welcome_.reset();
   paused_ = false;
+  planned_stop_ = false;
   send_hello();
   enter(State::awaiting_welcome, "connected to " + c.tcp_->peer());
 }
@@ -224,6 +228,24 @@ void SlaveLink::link_lost(const std::string& reason) {
 
 void SlaveLink::master_lost(const std::string& reason) {
   close_conn();
+  const bool planned = std::exchange(planned_stop_, false);
+  if (options_.witness != nullptr && !options_.shutdown_on_master_failure) {
+    // The master may only look dead (a cut link): take over only by winning the key,
+    // and never before this slave's promise to it ran out.
+    const std::int64_t promise = static_cast<std::int64_t>(
+        welcome_ && welcome_->link_timeout_ms != 0 ? welcome_->link_timeout_ms : options_.link_timeout_ms);
+    eligible_ = true;
+    takeover_not_before_ns_ = planned ? boot_ns() : last_received_boot_ns_ + promise * 1'000'000;
+    takeover_note_.clear();
+    next_takeover_ms_ = 0;
+    const std::int64_t wait_ms = std::max<std::int64_t>(0, (takeover_not_before_ns_ - boot_ns()) / 1'000'000);
+    spdlog::warn("replication: master {} lost while in sync ({}); this slave takes over only by winning the pair's "
+                 "witness key (not before {} ms from now, once the master's lease is gone); meanwhile it keeps "
+                 "dialling the master and stays closed",
+                 options_.master_uri, reason, wait_ms);
+    retry(reason);
+    return;
+  }
   if (options_.shutdown_on_master_failure) {
     spdlog::error(
         "replication: master {} lost: {}; shutdownOnMasterFailure=\"true\": exiting with code {} without "
@@ -236,6 +258,42 @@ void SlaveLink::master_lost(const std::string& reason) {
     return;
   }
   promote(reason);
+}
+
+void SlaveLink::attempt_take_over() {
+  takeover_in_flight_ = true;
+  store::Journal* j = host_.journal();
+  WitnessPort::TakeOver request{options_.broker_name, j != nullptr ? j->epoch() : 0};
+  options_.witness->take_over(request, [this](WitnessPort::TakeOverOutcome outcome, const std::string& why) {
+    takeover_in_flight_ = false;
+    if (!eligible_ || terminal()) return;
+    const std::int64_t now = mono_ms();
+    next_takeover_ms_ = now + std::min<std::int64_t>(250, options_.heart_beat_ms);
+    const bool repeat = why == takeover_note_ && now - takeover_note_logged_ms_ < kRepeatLogMs;
+    takeover_note_ = why;
+    switch (outcome) {
+      case WitnessPort::TakeOverOutcome::won:
+        eligible_ = false;
+        promote("won the witness key (" + why + ")");
+        return;
+      case WitnessPort::TakeOverOutcome::not_eligible:
+        eligible_ = false;
+        spdlog::error("replication: this slave may NOT take over: {}; it stays closed and keeps trying to re-attach "
+                      "to its master (a full copy)",
+                      why);
+        return;
+      case WitnessPort::TakeOverOutcome::held:
+        if (!repeat) spdlog::info("replication: not taking over yet: {}", why);
+        break;
+      case WitnessPort::TakeOverOutcome::unreachable:
+        if (!repeat)
+          spdlog::warn("replication: cannot reach the witness ({}): this slave stays closed (it takes over only after "
+                       "winning the key)",
+                       why);
+        break;
+    }
+    if (!repeat) takeover_note_logged_ms_ = now;
+  });
 }
 
 void SlaveLink::promote(const std::string& reason) {
@@ -307,6 +365,11 @@ void SlaveLink::periodic() {
   }
   switch (state_) {
     case State::awaiting_connection:
+      if (eligible_ && conn_ == nullptr && !takeover_in_flight_ && now >= next_takeover_ms_ &&
+          boot_ns() >= takeover_not_before_ns_) {
+        attempt_take_over();
+        return;
+      }
       if (conn_ == nullptr && now >= next_attempt_ms_) {
         dial();
       } else if (conn_ != nullptr && now - attempt_started_ms_ > options_.link_timeout_ms) {
@@ -318,7 +381,10 @@ void SlaveLink::periodic() {
   }
   // The master takes its snapshot before it answers, and copies it at the pace of the
   // link: silence is tolerated longer until the copy is installed.
-  const bool syncing = state_ == State::awaiting_welcome || state_ == State::awaiting_snapshot;
+  // An eligible slave (its in-sync link was lost) gives a silent handshake only the
+  // link timeout: a connection that opens but never answers (a cut link behind a proxy)
+  // must not keep it from trying the witness.
+  const bool syncing = (state_ == State::awaiting_welcome && !eligible_) || state_ == State::awaiting_snapshot;
   const std::int64_t limit = syncing ? sync_timeout_ms(options_.link_timeout_ms) : options_.link_timeout_ms;
   if (now - last_received_ms_ > limit) {
     link_lost("nothing heard from the master for " + std::to_string(now - last_received_ms_) +
@@ -345,6 +411,9 @@ LinkStatus SlaveLink::status() {
   s.peer_last_seq = master_last_;
   s.in_sync = state_ == State::streaming;
   if (state_ == State::awaiting_connection && !last_failure_.empty()) s.note = "cannot mirror: " + last_failure_;
+  if (eligible_)
+    s.note = "master lost while in sync: takes over once it wins the witness key" +
+             (takeover_note_.empty() ? std::string() : " (last attempt: " + takeover_note_ + ")");
   return s;
 }
 

@@ -20,6 +20,13 @@
 //    closed and keeps trying, logging why. Once in sync, link loss (EOF, error, or
 //    heart-beat silence past the link timeout) or a Shutdown frame promotes it: bump the
 //    store epoch, flag every message redelivered, open the client connectors.
+//  - With a witness, losing an in-sync link does not promote by itself: the slave
+//    stays eligible, keeps dialling its master, and between dials tries to win the
+//    pair's key (WitnessPort::take_over), never before its own promise ran out (the
+//    master's link timeout after it last heard from the master, answering its probes
+//    at once meanwhile). It promotes once it wins; it gives up eligibility when the
+//    witness says another broker confirmed work without it, or when its master
+//    answers again (then it resyncs).
 //  - Not taking over when the master is alive and said so: Reject{slave_dropped}, or
 //    this process itself was paused longer than the master's link timeout (then the
 //    master has dropped it already); the slave reconnects and resyncs instead.
@@ -57,6 +64,7 @@
 #include "replication/protocol.h"
 #include "replication/role.h"
 #include "replication/status.h"
+#include "replication/witness_port.h"
 #include "store/event_codec.h"
 #include "store/identity.h"
 #include "store/journal.h"
@@ -99,6 +107,8 @@ struct SlaveOptions {
   std::uint32_t link_timeout_ms = 3000;
   std::uint32_t min_backoff_ms = 100;
   std::uint32_t max_backoff_ms = 2000;
+  // The pair's witness (replication/witness_port.h); nullptr = none. Not owned.
+  WitnessPort* witness = nullptr;
 };
 
 class SlaveLink {
@@ -157,6 +167,7 @@ class SlaveLink {
   void link_lost(const std::string& reason);
   void retry(const std::string& reason, std::uint32_t at_least_ms = 0);
   void master_lost(const std::string& reason);
+  void attempt_take_over();
   void promote(const std::string& reason);
   void mirror_failed(const std::string& why);
   void periodic();
@@ -194,6 +205,17 @@ class SlaveLink {
   std::string last_failure_;
   std::int64_t last_failure_log_ms_ = 0;
   std::uint64_t attempts_ = 0;
+
+  // With a witness (see DESIGN): the master's link, lost while in sync, may still be
+  // taken over from, once the key is won, not before takeover_not_before_ns_.
+  std::int64_t last_received_boot_ns_ = 0;
+  bool planned_stop_ = false;   // the master said Shutdown: no promise to wait out
+  bool eligible_ = false;
+  bool takeover_in_flight_ = false;
+  std::int64_t takeover_not_before_ns_ = 0;
+  std::int64_t next_takeover_ms_ = 0;
+  std::string takeover_note_;
+  std::int64_t takeover_note_logged_ms_ = 0;
 };
 
 }  // namespace twinmq::replication

@@ -142,4 +142,44 @@ TEST_CASE("users: unique names; a plugin without users is refused") {
         "conf/broker.xml:3: <simpleAuthenticationPlugin> has no <authenticationUser>; add users or remove the plugin");
 }
 
+TEST_CASE("witness: an etcd key for a pair, in whole seconds, with a store") {
+  const std::string master = connectors(kStomp + kReplication);
+  const auto witness = [](const std::string& attrs) { return "<witness " + attrs + "/>\n"; };
+  // A master and a slave may both name it; every attribute is read.
+  const Config m = test::load_ok(broker("", master + witness("uri=\"etcd://10.0.0.3:2379,10.0.0.4\" key=\"/twinmq/pairs/orders\" "
+                                                              "leaseMillis=\"5000\" userName=\"twinmq\" password=\"s3cret\"")));
+  REQUIRE(m.witness.has_value());
+  CHECK(m.witness->uri == "etcd://10.0.0.3:2379,10.0.0.4");
+  CHECK(m.witness->key == "/twinmq/pairs/orders");
+  CHECK(m.witness->lease_ms == 5000);
+  CHECK(m.witness->user_name == "twinmq");
+  CHECK(m.witness->password == "s3cret");
+  const Config s = test::load_ok(broker("masterConnectorURI=\"tcp://m:62001\"",
+                                        witness("uri=\"etcd://127.0.0.1:2379\" key=\"/k\"")));
+  REQUIRE(s.witness.has_value());
+  CHECK(s.witness->lease_ms == 3000);
+  CHECK_FALSE(test::load_ok(broker("", master)).witness.has_value());
+
+  // Line 2 is <transportConnectors>, the connectors take lines 2-5, <witness> is line 6.
+  CHECK(error_of(broker("", master + witness("key=\"/k\""))) ==
+        "conf/broker.xml:6: <witness> is missing the required attribute 'uri'");
+  CHECK(error_of(broker("", master + witness("uri=\"etcds://h:2379\" key=\"/k\""))) ==
+        "conf/broker.xml:6: <witness> uri: TLS to etcd is not supported yet");
+  CHECK(error_of(broker("", master + witness("uri=\"etcd://h:2379\" key=\"twinmq\""))) ==
+        "conf/broker.xml:6: <witness> key must be an etcd key path like /twinmq/pairs/orders (starting with '/', "
+        "no spaces), got 'twinmq'");
+  CHECK(error_of(broker("", master + witness("uri=\"etcd://h:2379\" key=\"/k\" leaseMillis=\"2500\""))) ==
+        "conf/broker.xml:6: <witness> leaseMillis must be a whole number of seconds in milliseconds (etcd leases "
+        "count seconds), e.g. 3000, got '2500'");
+  CHECK(error_of(broker("", master + witness("uri=\"etcd://h:2379\" key=\"/k\" leaseMillis=\"1000\""))) ==
+        "conf/broker.xml:6: <witness> leaseMillis must be a whole number of milliseconds from 2000 to 60000, got "
+        "'1000'");
+  // It decides between the two brokers of a pair, by their stores' epochs.
+  CHECK(error_of(broker("", witness("uri=\"etcd://h:2379\" key=\"/k\""))) ==
+        "conf/broker.xml:2: <witness> decides which broker of a pair serves, but this broker is not in a pair (no "
+        "replication listener, no masterConnectorURI)");
+  CHECK(error_of(broker("persistent=\"false\"", master + witness("uri=\"etcd://h:2379\" key=\"/k\""))) ==
+        "conf/broker.xml:6: <witness> needs persistent=\"true\": the pair's epoch it keeps is the store's");
+}
+
 }  // namespace twinmq::config
