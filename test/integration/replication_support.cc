@@ -97,6 +97,11 @@ void LinkProxy::freeze() {
   (void)!::write(wake_[1], "x", 1);
 }
 
+void LinkProxy::thaw() {
+  mode_ = 0;
+  (void)!::write(wake_[1], "x", 1);
+}
+
 void LinkProxy::run() {
   struct Link {
     int a, b;
@@ -188,6 +193,9 @@ std::string ReplicaPair::master_xml() const {
       x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
+  if (spec_.witness)
+    x += "  <witness uri=\"" + spec_.witness->master_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
+         std::to_string(spec_.witness->lease_ms) + "\"/>\n";
   x += "</broker>\n";
   return x;
 }
@@ -213,6 +221,9 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
       x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
+  if (spec_.witness)
+    x += "  <witness uri=\"" + spec_.witness->slave_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
+         std::to_string(spec_.witness->lease_ms) + "\"/>\n";
   x += "</broker>\n";
   return x;
 }

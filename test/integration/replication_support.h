@@ -50,6 +50,8 @@ class LinkProxy {
   void sever();
   // Stops forwarding bytes, keeps the sockets open (packets silently dropped).
   void freeze();
+  // Forwards again (after freeze): bytes held meanwhile flow, new connections work.
+  void thaw();
 
  private:
   void run();
@@ -63,6 +65,15 @@ class LinkProxy {
   std::thread thread_;
 };
 
+// <witness> for both brokers: each names etcd through its own URI, so a test can put a
+// LinkProxy between one broker and etcd and freeze it.
+struct WitnessSpec {
+  std::string master_uri;  // etcd://127.0.0.1:port,... as the master sees etcd
+  std::string slave_uri;   // ... as the slave sees it
+  std::string key = "/twinmq/pairs/test";
+  std::uint32_t lease_ms = 2000;
+};
+
 struct PairSpec {
   bool persistent = true;
   KeyValues master_attrs;  // extra <broker> attributes of the master
@@ -73,6 +84,7 @@ struct PairSpec {
   std::uint32_t heart_beat_ms = 100;
   std::uint32_t link_timeout_ms = 800;
   std::uint16_t master_stomp_port = 0;  // 0 = any (read from the listening line)
+  std::optional<WitnessSpec> witness;
 };
 
 class ReplicaPair {

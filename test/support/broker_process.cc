@@ -298,6 +298,18 @@ bool BrokerProcess::wait_for_output(std::string_view needle, Ms timeout, bool in
   }) && (in_log ? err_ : out_).find(needle) != std::string::npos;
 }
 
+bool BrokerProcess::wait_for_count(std::string_view needle, std::size_t count, Ms timeout, bool in_log) {
+  auto occurrences = [&] {
+    const std::string& text = in_log ? err_ : out_;
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+    return n;
+  };
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, timeout, [&] { return occurrences() >= count || (in_log ? err_eof_ : out_eof_); }) &&
+         occurrences() >= count;
+}
+
 bool BrokerProcess::wait_output_eof(Ms timeout) {
   std::unique_lock lk(mu_);
   return cv_.wait_for(lk, timeout, [&] { return out_eof_ && err_eof_; });

@@ -105,6 +105,8 @@ class BrokerProcess {
 
   // Blocks until `needle` appears in stdout (or stderr with in_log), bounded.
   bool wait_for_output(std::string_view needle, Ms timeout, bool in_log = false);
+  // Blocks until `needle` has appeared `count` times in all (a second IN SYNC, ...).
+  bool wait_for_count(std::string_view needle, std::size_t count, Ms timeout, bool in_log = false);
   // Blocks until the broker's stdout and stderr are both closed (it exited), bounded.
   bool wait_output_eof(Ms timeout);
   // Blocks until a listening line for `connector` was printed; false on timeout or exit.
