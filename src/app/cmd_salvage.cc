@@ -67,7 +67,7 @@ int run_salvage(const Args& args) {
                  tail->dir.c_str(), static_cast<unsigned long long>(tail->last_seq.value),
                  static_cast<unsigned long long>(*fork));
   }
-  auto written = write_salvage_file(out, *tail, true);
+  auto written = write_salvage_file(out, *tail);
   if (!written) {
     std::fprintf(stderr, "salvage: NOT written: %s\n", written.error().message.c_str());
     return kCommandFound;

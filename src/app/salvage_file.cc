@@ -50,7 +50,6 @@ void append_header_frame(std::string& out, const SalvageHeader& h) {
   line("epoch", std::to_string(h.epoch));
   line("source", h.source);
   line("fork-seq", std::to_string(h.fork_seq));
-  line("fork-exact", h.fork_exact ? "true" : "false");
   line("messages", std::to_string(h.messages));
   line("bytes", std::to_string(h.bytes));
   line("created", h.created);
@@ -146,7 +145,6 @@ class SalvageSink final : public stomp::FrameSink {
     header_.store_id = text("store-id");
     header_.source = text("source");
     header_.created = text("created");
-    header_.fork_exact = text("fork-exact") != "false";
     const auto messages = f.header("messages");
     if (!messages || !parse_number(*messages, header_.messages))
       return fail(SalvageErrc::malformed, "the " + std::string(kSalvageCommand) + " frame has no messages count");
@@ -168,7 +166,7 @@ class SalvageSink final : public stomp::FrameSink {
 
 }  // namespace
 
-Result<SalvageHeader> write_salvage_file(const std::string& path, const store::ForkedTail& tail, bool fork_exact) {
+Result<SalvageHeader> write_salvage_file(const std::string& path, const store::ForkedTail& tail) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(fs::symlink_status(path, ec)))
@@ -178,7 +176,6 @@ Result<SalvageHeader> write_salvage_file(const std::string& path, const store::F
   h.epoch = tail.identity.epoch;
   h.source = tail.dir;
   h.fork_seq = tail.fork.value;
-  h.fork_exact = fork_exact;
   h.messages = tail.live_messages.size();
   for (const store::TailMessage& m : tail.live_messages) h.bytes += m.message->body().size();
   h.created = utc_now();

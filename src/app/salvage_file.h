@@ -11,8 +11,7 @@
 //   store-id:<32 hex digits>            the store the messages come from
 //   epoch:<n>                           its epoch
 //   source:<directory>                  where it was read
-//   fork-seq:<seq>                      messages enqueued after this seq ...
-//   fork-exact:true|false               ... (false: the fork is at or before it)
+//   fork-seq:<seq>                      messages enqueued after this seq (compare-stores' fork)
 //   messages:<count>                    SEND frames that follow
 //   bytes:<sum of their body bytes>
 //   created:<UTC time, ISO 8601>
@@ -79,7 +78,6 @@ struct SalvageHeader {
   std::uint64_t epoch = 0;
   std::string source;
   std::uint64_t fork_seq = 0;
-  bool fork_exact = true;
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
   std::string created;
@@ -93,9 +91,8 @@ struct SalvagedSend {
   std::string_view body;
 };
 
-// Writes the live messages of `tail` to `path` (see above). `fork_exact` as the
-// comparison found it (ForkPoint::exact); true when the caller only knows the seq.
-Result<SalvageHeader> write_salvage_file(const std::string& path, const store::ForkedTail& tail, bool fork_exact);
+// Writes the live messages of `tail` to `path` (see above).
+Result<SalvageHeader> write_salvage_file(const std::string& path, const store::ForkedTail& tail);
 
 // Reads `path` frame by frame: checks the header frame, then calls `each` for every
 // SEND in order (return false to stop early). A file that is not a salvage file, has
