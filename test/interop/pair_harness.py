@@ -1,11 +1,13 @@
 """Helpers for interop tests that run twinmq brokers as real processes: the binaries,
 free loopback ports, a broker process whose stdout is read for its `twinmq: listening`
 lines, configuration texts for a master, a slave and a standalone broker, a minimal raw
-STOMP 1.2 client (so a test controls exactly which frame goes when), and a snapshot
-of a directory tree (to prove that something changed nothing).
+STOMP 1.2 client (so a test controls exactly which frame goes when), a snapshot
+of a directory tree (to prove that something changed nothing), and a LinkProxy for
+the replication link that can freeze (a network that silently drops everything).
 
 Every wait is bounded by WAIT (a failure bound, never a timing assertion); every
-process is stopped by its pid. Used by test_resync.py, test_failover.py and test_example_cpp.py (start_pair); /usr/bin/python3
+process is stopped by its pid. Used by test_resync.py, test_resync_fork.py (LinkProxy,
+fake_ssh), test_failover.py and test_example_cpp.py (start_pair); /usr/bin/python3
 only.
 """
 import hashlib
@@ -15,6 +17,7 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 
 WAIT = 10.0
@@ -170,6 +173,79 @@ def start_pair(workdir, procs):
         raise AssertionError("the slave did not get in sync:\n" + log)
     return master, slave, mport, sport
 
+class LinkProxy:
+    """A TCP proxy in front of a master's replication port, on its own thread (as
+    test/integration/replication_support.h's LinkProxy). freeze() stops forwarding bytes
+    both ways and keeps every socket open: a cut cable that neither side is told about,
+    so only the link timeout notices, and both brokers go on serving. close() stops the
+    thread (joined) and closes every socket; tests call it in tearDown."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.wake_r, self.wake_w = os.pipe()
+        self.frozen = False
+        self.stopping = False
+        self.peer = {}  # socket -> the socket its bytes go to
+        self.thread = threading.Thread(target=self._run, name="link-proxy", daemon=True)
+        self.thread.start()
+
+    def freeze(self):
+        self.frozen = True
+        os.write(self.wake_w, b"f")
+
+    def close(self):
+        if self.thread is None:
+            return
+        self.stopping = True
+        os.write(self.wake_w, b"x")
+        self.thread.join(WAIT)
+        self.thread = None
+        for s in list(self.peer):
+            s.close()
+        self.peer.clear()
+        self.listener.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+    def _drop(self, s):
+        other = self.peer.pop(s, None)
+        s.close()
+        if other is not None:
+            self.peer.pop(other, None)
+            other.close()
+
+    def _run(self):
+        while not self.stopping:
+            # Frozen: only the wake-up pipe is watched; accepted and forwarded sockets stay open, unread.
+            watched = [self.wake_r] if self.frozen else [self.wake_r, self.listener] + list(self.peer)
+            ready, _, _ = select.select(watched, [], [])
+            for s in ready:
+                if s == self.wake_r:
+                    os.read(self.wake_r, 64)
+                elif s is self.listener:
+                    client, _ = self.listener.accept()
+                    try:
+                        upstream = socket.create_connection(("127.0.0.1", self.target), timeout=WAIT)
+                    except OSError:
+                        client.close()
+                        continue
+                    self.peer[client], self.peer[upstream] = upstream, client
+                elif s in self.peer and not self.frozen:
+                    try:
+                        data = s.recv(65536)
+                        if data:
+                            self.peer[s].sendall(data)
+                            continue
+                    except OSError:
+                        pass
+                    self._drop(s)
+
+
 class RawStomp:
     """A blocking STOMP 1.2 client on a plain socket: one frame at a time."""
 
@@ -258,6 +334,35 @@ class RawStomp:
         except (OSError, ConnectionError, AssertionError):
             pass
         self.sock.close()
+
+
+def fake_ssh(workdir, stall_rsync=False):
+    """An ssh stand-in (workdir/fake-ssh) for twinmq-resync's remote forms: runs the
+    command here for host localhost (any user) and logs it to workdir/fake-ssh.log.
+    `stall_rsync`: the rsync server never answers (a copy that hangs until killed)."""
+    path = os.path.join(workdir, "fake-ssh")
+    log = os.path.join(workdir, "fake-ssh.log")
+    stall = ("case \"$*\" in *'rsync --server'*) exec cat 3>&1 >/dev/null;; esac\n" if stall_rsync else "")
+    write_file(path, "#!/bin/sh\n"
+                     "while [ $# -gt 0 ]; do\n"
+                     "  case \"$1\" in -l|-p|-o|-i|-F) shift 2;; -*) shift;; *) break;; esac\n"
+                     "done\n"
+                     "host=${1#*@}; shift\n"
+                     "[ \"$host\" = localhost ] || { echo \"fake-ssh: $host: unknown host\" >&2; exit 255; }\n"
+                     "echo \"$*\" >> %s\n"
+                     "%s"
+                     "exec sh -c \"$*\"\n" % (log, stall))
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    return path
+
+
+def ssh_commands(workdir):
+    """What fake_ssh(workdir) was asked to run so far."""
+    try:
+        with open(os.path.join(workdir, "fake-ssh.log")) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def tree_snapshot(root):

@@ -13,7 +13,9 @@ receipted message exactly once (a second copy only if flagged redelivered), and 
 the acknowledged ones.
 
 A second story: a split (a hung master that comes back and serves alone) makes the
-resync warn about the old master's own events, which the backup keeps.
+resync refuse, listing the old master's own events; --discard-forked-tail replaces them,
+saying what it discards, and the backup keeps them. (test_resync_fork.py has the
+whole story of a link cut: salvage, restart, replay.)
 
 The refusals (ResyncRefusalTest) run against stores written by a standalone broker;
 the remote form runs through a fake ssh (a script that runs the command here, for host
@@ -26,7 +28,6 @@ import glob
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -210,7 +211,8 @@ class ResyncStoryTest(Fixture):
     def test_after_a_split_the_old_masters_own_writes_are_named_and_kept_in_the_backup(self):
         """A hung master (SIGSTOP) lets the slave take over; thawed, it serves alone
         (minimumReplicas 0) and takes a message the promoted slave never sees. The resync
-        warns about exactly those events, and the backup keeps them."""
+        refuses, naming exactly that event; --discard-forked-tail replaces it, saying so,
+        and the backup keeps it."""
         mstomp, mrepl, sstomp = h.free_port(), h.free_port(), h.free_port()
         master = self.start("master", h.write_file(self.path("master.xml"),
                                                    h.master_xml(self.path("master"), mstomp, mrepl)))
@@ -230,9 +232,17 @@ class ResyncStoryTest(Fixture):
         c.close()
         self.assertEqual(master.stop(), 0, master.log_text())
         self.assertEqual(slave.stop(), 0, slave.log_text())
+        before = h.contents(self.path("master"))
         rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"))
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("holds 1 event after it that the promoted slave never had", out)
+        self.assertIn("/queue/resync: 1 message enqueued", out)
+        self.assertIn("--salvage", err)
+        self.assertIn("--discard-forked-tail", err)
+        self.assertEqual(h.contents(self.path("master")), before, "a refusal changes nothing")
+        rc, out, err = resync("--from", self.path("slave"), "--to", self.path("master"), "--discard-forked-tail")
         self.assertEqual(rc, 0, out + err)
-        self.assertIn("WARNING: the old master's store reaches seq", out)
+        self.assertIn("DISCARDING the old master's 1 event(s) after seq", out)
         self.assertIn("They stay in the backup", out)
         backup = glob.glob(self.path("master", "journal.before-resync-*"))
         self.assertEqual(len(backup), 1)
@@ -289,30 +299,12 @@ class ResyncRefusalTest(Fixture):
         return bodies
 
     def fake_ssh(self, stall_rsync=False):
-        """An ssh stand-in: runs the command here for host localhost (any user), logs it.
-        `stall_rsync`: the rsync server never answers (a copy that hangs until killed)."""
-        path = self.path("fake-ssh")
         self.ssh_log = self.path("fake-ssh.log")
-        stall = ("case \"$*\" in *'rsync --server'*) exec cat 3>&1 >/dev/null;; esac\n" if stall_rsync else "")
-        h.write_file(path, "#!/bin/sh\n"
-                           "while [ $# -gt 0 ]; do\n"
-                           "  case \"$1\" in -l|-p|-o|-i|-F) shift 2;; -*) shift;; *) break;; esac\n"
-                           "done\n"
-                           "host=${1#*@}; shift\n"
-                           "[ \"$host\" = localhost ] || { echo \"fake-ssh: $host: unknown host\" >&2; exit 255; }\n"
-                           "echo \"$*\" >> %s\n"
-                           "%s"
-                           "exec sh -c \"$*\"\n" % (self.ssh_log, stall))
-        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
-        return path
+        return h.fake_ssh(self.dir, stall_rsync)
 
     def ssh_commands(self):
         """What the fake ssh was asked to run so far."""
-        try:
-            with open(self.ssh_log) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return h.ssh_commands(self.dir)
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(resync()[0], 2)
@@ -365,7 +357,10 @@ class ResyncRefusalTest(Fixture):
     def test_an_older_source_is_refused_unless_forced(self):
         self.pair_of_stores()
         self.assertRefused(resync("--from", self.path("b"), "--to", self.path("a")), "source is behind", "--force")
-        rc, out, err = resync("--from", self.path("b"), "--to", self.path("a"), "--force")
+        # Forced, the destination's own messages are still not dropped without a word.
+        self.assertRefused(resync("--from", self.path("b"), "--to", self.path("a"), "--force"),
+                           "holds 3 event(s) after the histories forked", "--discard-forked-tail")
+        rc, out, err = resync("--from", self.path("b"), "--to", self.path("a"), "--force", "--discard-forked-tail")
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(sorted(self.drain("a")), ["x%d" % i for i in range(5)])
 
