@@ -179,7 +179,8 @@ int run_replay(const Args& args) {
 
   const std::string resume_base = "twinmq replay " + shell_quote(o.file) + " --to " + shell_quote(o.to);
   // 2. An earlier run: never repeat it by accident.
-  if (auto earlier = read_progress(o.file); earlier && !o.skip && earlier->confirmed >= total) {
+  const auto earlier = o.skip ? std::nullopt : read_progress(o.file);
+  if (earlier && earlier->confirmed >= total) {
     std::fprintf(stderr,
                  "replay: REFUSED: an earlier replay of %s (to %s, %s) confirmed all its %llu messages:\n"
                  "  nothing is left to send. Running it again would make the broker hold every one twice.\n"
@@ -188,7 +189,7 @@ int run_replay(const Args& args) {
                  resume_base.c_str());
     return kCommandFound;
   }
-  if (auto earlier = read_progress(o.file); earlier && !o.skip) {
+  if (earlier) {
     std::fprintf(stderr,
                  "replay: REFUSED: an earlier replay of %s (to %s, %s) confirmed %llu of its %llu messages.\n"
                  "  Running it again would send those %llu again: the broker would hold them twice.\n"
