@@ -51,6 +51,9 @@ std::vector<stomp::Header> header_views(const Headers& headers);
 class FailoverSession {
  public:
   using Clock = std::chrono::steady_clock;
+  // The `message` of the ERROR a twinmq broker sends when it stops serving (it lost the
+  // pair's witness): a failover, not the end of the client.
+  static const std::string_view kNotServing;
 
   FailoverSession(FailoverUri uri, ConnectOptions options, FailoverListener listener);
   FailoverSession(const FailoverSession&) = delete;

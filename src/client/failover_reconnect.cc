@@ -20,6 +20,8 @@ std::string join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
+const std::string_view FailoverSession::kNotServing = "not serving";
+
 Result<void> FailoverSession::start() {
   attempt_ = 0;
   begin_pass();
@@ -47,7 +49,10 @@ Result<void> FailoverSession::ensure_live(Clock::time_point deadline) {
 
 void FailoverSession::end_session() {
   const std::optional<Error> err = session_->error();
-  if (err && (code_of(*err) == Errc::server_error || code_of(*err) == Errc::protocol_error)) {
+  // "not serving": the broker lost its pair's witness and stopped serving (it closes
+  // every client with this ERROR so that they move at once): the other broker serves.
+  const bool moved_on = err && code_of(*err) == Errc::server_error && err->message.starts_with(kNotServing);
+  if (err && !moved_on && (code_of(*err) == Errc::server_error || code_of(*err) == Errc::protocol_error)) {
     // The broker told us (or showed us) something is wrong with what we do; another
     // broker of the pair would say the same. Not a failover.
     finished_ = err;

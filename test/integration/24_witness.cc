@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <twinmq/failover.h>
+
 #include "common.h"
 #include "replication_support.h"
 #include "support/etcd_process.h"
@@ -67,21 +69,23 @@ std::string send_confirmed(std::uint16_t port, const std::string& prefix, int n,
   return {};
 }
 
-// Everything on /queue/w at `port`, as a set; checks nothing came twice.
-std::set<std::string> drain_all(std::uint16_t port, std::size_t at_least) {
-  auto frames = drain(port, "/queue/w", at_least);
+// Drains /queue/w at `port` until every confirmed body came (or nothing more arrives)
+// and checks that none of them is missing.
+void check_nothing_lost(std::uint16_t port, const std::vector<std::string>& confirmed) {
   std::set<std::string> got;
-  for (const auto& f : frames) got.insert(f.body);
-  return got;
-}
-
-void check_nothing_lost(const std::set<std::string>& got, const std::vector<std::string>& confirmed) {
+  for (const auto& f : drain_until(port, "/queue/w", confirmed)) got.insert(f.body);
   std::size_t lost = 0;
   for (const auto& b : confirmed)
     if (!got.contains(b)) {
       if (++lost <= 5) FAIL_CHECK("confirmed message lost: " << b);
     }
   CHECK_MESSAGE(lost == 0, lost << " of " << confirmed.size() << " confirmed messages lost");
+}
+
+std::vector<std::string> all_of(std::initializer_list<const Confirmed*> parts) {
+  std::vector<std::string> out;
+  for (const Confirmed* c : parts) out.insert(out.end(), c->bodies.begin(), c->bodies.end());
+  return out;
 }
 
 }  // namespace
@@ -104,9 +108,7 @@ TEST_CASE("24 witness: kill -9 of the master — the slave takes over once the l
   Confirmed on_slave;
   REQUIRE(send_confirmed(pair.slave_stomp(), "s", 10, on_slave).empty());
   CHECK(on_master.last < on_slave.first);
-  auto got = drain_all(pair.slave_stomp(), 60);
-  check_nothing_lost(got, on_master.bodies);
-  check_nothing_lost(got, on_slave.bodies);
+  check_nothing_lost(pair.slave_stomp(), all_of({&on_master, &on_slave}));
 }
 
 TEST_CASE("24 witness: a cut link with both alive — the master serves on alone, the slave stays closed and resyncs") {
@@ -133,9 +135,7 @@ TEST_CASE("24 witness: a cut link with both alive — the master serves on alone
   REQUIRE_MESSAGE(resynced, pair.slave().log_tail());
   pair.master().kill(SIGKILL);
   REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
-  auto got = drain_all(pair.slave_stomp(), 40);
-  check_nothing_lost(got, before.bodies);
-  check_nothing_lost(got, during.bodies);
+  check_nothing_lost(pair.slave_stomp(), all_of({&before, &during}));
 }
 
 TEST_CASE("24 witness: the master cut off from slave and etcd fences itself and tells its clients; the slave takes over") {
@@ -150,6 +150,14 @@ TEST_CASE("24 witness: the master cut off from slave and etcd fences itself and 
   RawStomp watcher(pair.master_stomp());
   watcher.connect();
   watcher.subscribe("/queue/idle", "w");
+  // A failover client on the master, as applications run: it must end up on the slave.
+  const std::string uri = "failover:(tcp://127.0.0.1:" + std::to_string(pair.master_stomp()) +
+                          ",tcp://127.0.0.1:" + std::to_string(pair.slave_stomp()) +
+                          ")?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100";
+  auto app = twinmq::client::FailoverClient::connect(uri, {.timeout = Ms(5000)});
+  REQUIRE_MESSAGE(app.has_value(), app.error().message);
+  REQUIRE(app->send("/queue/w", "app-before", {.persistent = true}));
+  before.add("app-before");
 
   const auto cut = Clock::now();
   link.freeze();
@@ -170,11 +178,17 @@ TEST_CASE("24 witness: the master cut off from slave and etcd fences itself and 
               static_cast<long long>(std::chrono::duration_cast<Ms>(told - cut).count()),
               static_cast<long long>(took->count()), kLeaseMs);
   CHECK(connection_refused(pair.master_stomp()));
+  // The application's next SEND is confirmed by the slave: its client moved by itself.
+  app->set_timeout(Ms(20'000));
+  REQUIRE(app->send("/queue/w", "app-after", {.persistent = true}));
+  const auto moved = std::chrono::duration_cast<Ms>(Clock::now() - cut);
+  CHECK(app->broker() == "tcp://127.0.0.1:" + std::to_string(pair.slave_stomp()));
+  std::printf("[24] isolated master: a failover client's SEND confirmed by the slave %lld ms after the cut\n",
+              static_cast<long long>(moved.count()));
   Confirmed after;
+  after.add("app-after");
   REQUIRE(send_confirmed(pair.slave_stomp(), "after", 10, after).empty());
-  auto got = drain_all(pair.slave_stomp(), 30);
-  check_nothing_lost(got, before.bodies);
-  check_nothing_lost(got, after.bodies);
+  check_nothing_lost(pair.slave_stomp(), all_of({&before, &after}));
   // The fenced master refuses new clients: its connector is closed, nothing it holds is lost.
   CHECK(pair.master().running());
 }
@@ -194,8 +208,7 @@ TEST_CASE("24 witness: the slave cut off from master and etcd — the master ser
   REQUIRE_MESSAGE(pair.slave().wait_for_output("cannot reach the witness", Ms(15'000), true), pair.slave().log_tail());
   CHECK(connection_refused(pair.slave_stomp()));
   CHECK(pair.slave().log_text().find("PROMOTED") == std::string::npos);
-  auto got = drain_all(pair.master_stomp(), 20);
-  check_nothing_lost(got, alone.bodies);
+  check_nothing_lost(pair.master_stomp(), all_of({&alone}));
 }
 
 TEST_CASE("24 witness: the slave killed — the master clears it at the witness and serves alone") {
@@ -237,9 +250,7 @@ TEST_CASE("24 witness: etcd down while the pair is healthy — both keep their r
                   pair.master().log_tail());
   Confirmed after;
   REQUIRE(send_confirmed(pair.master_stomp(), "after", 10, after).empty());
-  auto got = drain_all(pair.master_stomp(), during.bodies.size() + 10);
-  check_nothing_lost(got, during.bodies);
-  check_nothing_lost(got, after.bodies);
+  check_nothing_lost(pair.master_stomp(), all_of({&during, &after}));
 }
 
 TEST_CASE("24 witness: the old master restarted after a takeover refuses to serve (exit 7)") {
@@ -273,8 +284,7 @@ TEST_CASE("24 witness: a planned stop of the master releases the key: the slave 
   CHECK(took->count() < 5000);
   CHECK(pair.master().wait_for_output("lease", Ms(5000), true));
   CHECK(pair.master().log_text().find("released") != std::string::npos);
-  auto got = drain_all(pair.slave_stomp(), 20);
-  check_nothing_lost(got, before.bodies);
+  check_nothing_lost(pair.slave_stomp(), all_of({&before}));
 }
 
 TEST_CASE("24 witness: a three-member etcd cluster that loses a member keeps the pair serving and failing over") {
@@ -290,6 +300,5 @@ TEST_CASE("24 witness: a three-member etcd cluster that loses a member keeps the
   CHECK(pair.master().log_text().find("FENCED") == std::string::npos);
   pair.master().kill(SIGKILL);
   REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
-  auto got = drain_all(pair.slave_stomp(), during.bodies.size());
-  check_nothing_lost(got, during.bodies);
+  check_nothing_lost(pair.slave_stomp(), all_of({&during}));
 }

@@ -267,6 +267,22 @@ TEST_CASE("an ERROR to CONNECT or to a SEND ends the client; it is not a failove
   }
 }
 
+TEST_CASE("the ERROR 'not serving' of a fenced broker is a failover: the send goes to the other broker") {
+  FakeBroker a({.fence_on_send = true});
+  FakeBroker b;
+  Events ev;
+  auto c = connect_ok(pair_uri(a.port(), b.port()), ev);
+  // The broker fences itself while this SEND waits for its receipt: it answers with the
+  // ERROR and closes; the client moves on and the SEND is confirmed by b.
+  REQUIRE(c.send("/queue/x", "x"));
+  CHECK_FALSE(c.is_finished());
+  CHECK(c.broker() == member(b.port()));
+  CHECK(bodies(b.frames(stomp::Command::send)) == std::vector<std::string>{"x"});
+  const FailoverEvent* lost = ev.last(FailoverEventKind::connection_lost);
+  REQUIRE(lost);
+  CHECK(lost->reason.find("not serving") != std::string::npos);
+}
+
 TEST_CASE("unsubscribe across a failover does not restore the subscription") {
   auto a = std::make_unique<FakeBroker>();
   FakeBroker b;

@@ -69,11 +69,13 @@ struct ServerConn final : net::ConnectionHandler, stomp::FrameSink {
         answer_connect();
         break;
       case stomp::Command::send:
-        if (f.header("destination") == "/queue/error") {
+        if (f.header("destination") == "/queue/error" || behaviour.fence_on_send) {
+          // fence_on_send: what a twinmq broker says when it loses its pair's witness.
+          const bool fence = behaviour.fence_on_send;
           stomp::FrameWriter w(tcp->output(), version, stomp::Command::error);
-          w.header("message", "destination refused");
-          if (auto r = f.header("receipt")) w.header("receipt-id", *r);
-          w.finish("you sent to /queue/error\n");
+          w.header("message", fence ? "not serving" : "destination refused");
+          if (auto r = f.header("receipt"); r && !fence) w.header("receipt-id", *r);
+          w.finish(fence ? "broker stopped serving: lost the witness key\n" : "you sent to /queue/error\n");
           tcp->commit_output();
           tcp->close_after_flush();
           return false;

@@ -52,7 +52,9 @@
 //    A COMMIT whose RECEIPT was lost with the connection fails with
 //    Errc::outcome_unknown: it may or may not have been committed.
 //  - A broker ERROR frame is not a failover: the call fails with Errc::server_error
-//    and the client is finished (as with SyncClient).
+//    and the client is finished (as with SyncClient). One exception: the ERROR
+//    `message:not serving` that a broker of a pair with a witness sends to every
+//    client when it stops serving (it lost the witness key) is a failover.
 //
 // Threads: one thread at a time per FailoverClient.
 #pragma once
