@@ -312,8 +312,11 @@ void Witness::hold(const Attempt& a, const std::string& why, bool notify) {
     serving_ = true;
     spdlog::info("witness: SERVING: this broker holds {} (lease {}, pair epoch {}), renewed every {} ms", options_.key,
                  lease_, pair_.epoch, every);
-    if (notify && callbacks_.on_serving) callbacks_.on_serving(why);
   }
+  // Also when it never stopped serving (it lost the lease and won the key back while a
+  // slave's promise carried it): winning wrote a record without a replica, and the
+  // master names its in-sync slave again from this callback.
+  if (serving_ && notify && callbacks_.on_serving) callbacks_.on_serving(why);
 }
 
 // --- keeping it ---------------------------------------------------------------------
