@@ -122,25 +122,17 @@ class TailCollector final : public ReplayTarget {
 }  // namespace
 
 Result<ForkedTail> read_forked_tail(const std::string& given, Seq fork, bool keep_messages) {
-  const std::string dir = resolve_store_dir(given);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    return make_error(Errc::io, dir + " does not exist or is not a directory");
-  if (auto pid = DirLock::holder(dir))
-    return make_error(Errc::in_use, "data directory " + dir + " is in use by pid " + std::to_string(*pid) +
-                                        "; stop that broker first (a live journal changes while it is read)");
-  auto identity = load_identity(dir);
-  if (!identity) return std::unexpected(identity.error());
-  if (!*identity)
-    return make_error(Errc::bad_identity, "no identity file in " + dir + ": not a twinmq store, or its identity was lost");
+  auto store = open_stopped_store(given);
+  if (!store) return std::unexpected(store.error());
+  const std::string& dir = store->dir;
 
   ForkedTail tail;
   tail.dir = dir;
-  tail.identity = **identity;
+  tail.identity = store->identity;
   tail.fork = fork;
   TailCollector collector(tail, keep_messages);
   SegmentSet files(dir);
-  auto rec = recover_store(dir, **identity, collector, files, RecoveryMode::inspect);
+  auto rec = recover_store(dir, store->identity, collector, files, RecoveryMode::inspect);
   if (!rec) return std::unexpected(rec.error());
   if (!rec->problems.empty())
     return make_error(Errc::corrupt, "the store in " + dir + " is damaged: " + rec->problems.front());

@@ -57,7 +57,7 @@ std::string resolve_store_dir(const std::string& dir) {
   return dir;
 }
 
-Result<StoreHistory> load_history(const std::string& given) {
+Result<StoppedStore> open_stopped_store(const std::string& given) {
   const std::string dir = resolve_store_dir(given);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
@@ -69,10 +69,17 @@ Result<StoreHistory> load_history(const std::string& given) {
   if (!identity) return std::unexpected(identity.error());
   if (!*identity)
     return make_error(Errc::bad_identity, "no identity file in " + dir + ": not a twinmq store, or its identity was lost");
+  return StoppedStore{dir, **identity};
+}
+
+Result<StoreHistory> load_history(const std::string& given) {
+  auto store = open_stopped_store(given);
+  if (!store) return std::unexpected(store.error());
+  const std::string& dir = store->dir;
 
   Discard discard;
   SegmentSet files(dir);
-  auto rec = recover_store(dir, **identity, discard, files, RecoveryMode::inspect);
+  auto rec = recover_store(dir, store->identity, discard, files, RecoveryMode::inspect);
   if (!rec) return std::unexpected(rec.error());
   if (!rec->problems.empty()) {
     std::string text = "the store in " + dir + " is damaged: " + rec->problems.front();
@@ -84,7 +91,7 @@ Result<StoreHistory> load_history(const std::string& given) {
 
   StoreHistory h;
   h.source = dir;
-  h.identity = **identity;
+  h.identity = store->identity;
   h.checkpoint_seq = rec->checkpoint_seq;
   h.first_seq = rec->first_seq;
   h.last_seq = rec->last_seq;

@@ -79,6 +79,15 @@ struct StoreHistory {
 // DIR/journal), as twinmq-resync takes them; `dir` unchanged when neither holds one.
 std::string resolve_store_dir(const std::string& dir);
 
+// A stopped store, ready to be read: resolve_store_dir(given) and its identity. Fails
+// when the directory is missing, held by a running broker (a live journal changes while
+// it is read), or holds no identity.
+struct StoppedStore {
+  std::string dir;
+  StoreIdentity identity;
+};
+Result<StoppedStore> open_stopped_store(const std::string& given);
+
 // Reads the history of the stopped store in `dir`. Fails (Errc::in_use, io,
 // bad_identity, corrupt, ...) when the store cannot be read whole: a damaged record is
 // named by file and offset, as verify-store names it.
