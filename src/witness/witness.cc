@@ -305,14 +305,17 @@ void Witness::hold(const Attempt& a, const std::string& why, bool notify) {
   last_note_.clear();
   enter(State::holding, why);
   last_renewed_ns_ = a.sent_ns;
-  extend(a.sent_ns + ms_to_ns(options_.lease_ms) - margin_ns());
   const std::uint64_t every = std::max<std::uint32_t>(50, options_.lease_ms / 3);
   renew_timer_->start(every, every, [this] { renew(); });
+  lease_until_ns_ = std::max(lease_until_ns_, a.sent_ns + ms_to_ns(options_.lease_ms) - margin_ns());
   if (!serving_ && boot_ns() < deadline_ns()) {
     serving_ = true;
     spdlog::info("witness: SERVING: this broker holds {} (lease {}, pair epoch {}), renewed every {} ms", options_.key,
                  lease_, pair_.epoch, every);
   }
+  // Armed only now that serving_ is set: a broker cut off before its first renewal (and
+  // before any promise) must still fence itself at this deadline.
+  arm_deadline();
   // Also when it never stopped serving (it lost the lease and won the key back while a
   // slave's promise carried it): winning wrote a record without a replica, and the
   // master names its in-sync slave again from this callback.

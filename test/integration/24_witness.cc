@@ -302,3 +302,22 @@ TEST_CASE("24 witness: a three-member etcd cluster that loses a member keeps the
   REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
   check_nothing_lost(pair.slave_stomp(), all_of({&during}));
 }
+
+TEST_CASE("24 witness: a master cut off from etcd before its first renewal still fences itself before the lease ends") {
+  // The deadline must be armed from the moment the key is won, not only by renewals or
+  // a slave's promises (there are none yet here).
+  EtcdProcess etcd;
+  LinkProxy master_to_etcd(etcd.client_port());
+  PairSpec spec = witness_pair(etcd_uri(master_to_etcd.port()), etcd_uri(etcd.client_port()), "/twinmq/pairs/early");
+  spec.witness->lease_ms = 4000;  // first renewal after 1.3 s: the cut comes well before it
+  ReplicaPair pair(spec);
+  pair.start_master();
+  const auto won = Clock::now();
+  master_to_etcd.freeze();
+  RawStomp watcher(pair.master_stomp());
+  watcher.connect();
+  check_error(watcher.next_frame(Ms(10'000)), "not serving", {"stopped serving"});
+  const auto told = std::chrono::duration_cast<Ms>(Clock::now() - won).count();
+  CHECK_MESSAGE(told < 4000, "told after " << told << " ms, the lease is 4000 ms");
+  CHECK(connection_refused(pair.master_stomp()));
+}
