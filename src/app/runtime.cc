@@ -128,6 +128,7 @@ bool Runtime::start() {
     o.heart_beat_ms = rep.heart_beat_ms;
     o.link_timeout_ms = rep.link_timeout_ms;
     o.witness = witness_.get();
+    o.sync_on_write = config_.journal.sync_on_write;
     replication::SlaveHost& host = *this;
     slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
     slave_->start();
@@ -162,6 +163,7 @@ bool Runtime::start_master(const config::TransportConnector& c) {
   o.heart_beat_ms = rep.heart_beat_ms;
   o.link_timeout_ms = rep.link_timeout_ms;
   o.witness = witness_.get();
+  o.sync_on_write = config_.journal.sync_on_write;
   replication::MasterLink::Callbacks cb;
   cb.on_in_sync = [this] {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");

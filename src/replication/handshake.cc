@@ -83,6 +83,13 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               "configure both brokers alike",
                               m.name));
   }
+  // 5b. fsync on both sides, or on neither. An older slave does not say: accepted.
+  if (m.persistent && h.sync_on_write && *h.sync_on_write != m.sync_on_write)
+    return reject(R::sync_mismatch,
+                  fmt::format("master '{}' runs with syncOnWrite=\"{}\" but the slave with syncOnWrite=\"{}\": a "
+                              "receipt promises a copy on disk on both brokers, so configure <journal syncOnWrite> "
+                              "alike on both",
+                              m.name, m.sync_on_write ? "true" : "false", *h.sync_on_write ? "true" : "false"));
   // 6. The stores. An empty slave store simply receives the master's state.
   if (!m.persistent || h.last_seq == Seq{0}) return Decision{true, R::other, {}};
   const std::string master_id = m.identity.id.to_string();
@@ -125,6 +132,30 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                             "part of the master's history; overwriting it could lose messages. If the slave's "
                             "data is not needed, empty its data directory and restart it {}",
                             h.epoch, h.last_seq.value, m.name, m.identity.epoch, kRecovery));
+}
+
+std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
+  const Seq s = h.applied_seq;
+  if (!m.journal) return "this master keeps no journal";
+  if (h.last_seq == Seq{0}) return "the slave's store is empty";
+  if (!h.store_id || *h.store_id != m.identity.id) return "the slave's store is not this master's store";
+  if (h.epoch != m.identity.epoch)
+    return fmt::format("the slave's store is at epoch {}, this master's at {}", h.epoch, m.identity.epoch);
+  if (s == Seq{0}) return "the slave did not say where its live state is (an older version)";
+  if (s != h.last_seq || s != h.last_record_seq)
+    return fmt::format("the slave's state (seq {}) does not end at its last journaled record (seq {}; durable {})",
+                       s.value, h.last_record_seq.value, h.last_seq.value);
+  if (s > m.last_seq) return fmt::format("the slave is at seq {}, beyond this master's {}", s.value, m.last_seq.value);
+  if (s.value + 1 < m.first_journaled.value)
+    return fmt::format("this master's journal no longer holds seq {} (it starts at {}: compacted)", s.value + 1,
+                       m.first_journaled.value);
+  if (m.last_unjournaled > s)
+    return fmt::format("events after seq {} are not all in the journal (the last non-persistent one is seq {})",
+                       s.value, m.last_unjournaled.value);
+  if (m.non_persistent_live) return "this master holds non-persistent messages, which only a copy carries";
+  if (!m.record_at || m.record_at(h.last_record_seq, h.last_record_crc) != RecordMatch::match)
+    return fmt::format("the slave's record at seq {} cannot be matched with this master's", h.last_record_seq.value);
+  return {};
 }
 
 }  // namespace twinmq::replication

@@ -4,7 +4,9 @@
 // decision is unit-tested without sockets. In order:
 //  1. protocol version;  2. credentials (against the master's users; none configured =
 //  anyone, with a warning logged by the caller);  3. one slave at a time;  4. the master
-//  is not shutting down;  5. both sides persist, or neither;  6. the stores: an empty
+//  is not shutting down;  5. both sides persist, or neither, and both fsync before
+//  confirming, or neither (what a receipt means must not depend on which side you ask);
+//  6. the stores: an empty
 //  slave store is always accepted (it adopts the master's identity); otherwise the same
 //  store identity, an epoch not newer than the master's, a last sequence not beyond the
 //  master's, and a history that is a prefix of the master's — checked with the CRC of
@@ -12,9 +14,23 @@
 //  when the master no longer has that record, by equal epochs (a fork always bumps the
 //  epoch of the side that promoted itself).
 //
-// Every accepted slave gets an initial sync that replaces its store, so these checks are
+// An accepted slave gets an initial sync that replaces its store, so these checks are
 // exactly what makes that overwrite safe: the slave holds nothing the master lacks.
 // Every refusal carries a message that says what happened and what to do.
+//
+// CATCH-UP instead of a copy (why_full_copy): the slave keeps its state and the master
+// streams the events it missed out of its journal, when all of these hold:
+//  a. the master journals, and the slave's store is its store at the same epoch;
+//  b. the slave's live state is exactly its last journaled record (applied_seq ==
+//     last_seq == last_record_seq), and that record is the master's at that sequence
+//     (the CRC of its payload matches): the same history up to there;
+//  c. the master's segments still hold every record after it (not compacted away);
+//  d. nothing after it was left out of the journal: no non-persistent event and no
+//     non-persistent part of a transaction since (the journal counts them), because a
+//     slave cannot get those from disk;
+//  e. the master holds no live non-persistent message (a restarted slave lost its own,
+//     and could not get them back either).
+// Anything else gets the full copy, and the log says which condition failed.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +58,7 @@ struct MasterView {
   bool shutting_down = false;
   bool persistent = true;
   store::StoreIdentity identity;  // meaningful when persistent
+  bool sync_on_write = true;      // <journal syncOnWrite> (meaningful when persistent)
   Seq last_seq;                   // the master's event log position
   // Looks up the master's record at a seq; called at most once per decision.
   std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;
@@ -54,6 +71,21 @@ struct Decision {
 };
 
 Decision decide(const HelloInfo& hello, const MasterView& master);
+
+// What the master knows about itself for the catch-up decision.
+struct CatchUpView {
+  bool journal = false;            // the master persists
+  store::StoreIdentity identity;
+  Seq first_journaled;             // the oldest seq its segments still hold
+  Seq last_unjournaled;            // the newest seq not (wholly) in its journal
+  Seq last_seq;                    // its event log's position
+  bool non_persistent_live = false;
+  // The master's record at the slave's last record seq against the slave's CRC.
+  std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;
+};
+// Empty when an accepted slave can catch up from hello.applied_seq; otherwise why it
+// needs the full copy (for the log).
+std::string why_full_copy(const HelloInfo& hello, const CatchUpView& master);
 
 // Whether a slave refused for `reason` should try again later (another slave may go,
 // a master may come back) rather than exit: the others need an operator.

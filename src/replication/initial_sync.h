@@ -46,7 +46,19 @@
 
 namespace twinmq::replication {
 
-class SnapshotSender {
+// How a slave gets the master's state: a snapshot copy, or the events it missed out of
+// the journal (replication/catch_up.h). pump() appends frames to `out` until about
+// `budget` bytes were added (it may add nothing and wait for another turn) and returns
+// true once everything is queued; after a failure it returns false and failure() says
+// why (the slave is then dropped).
+class StateSender {
+ public:
+  virtual ~StateSender() = default;
+  virtual bool pump(std::string& out, std::size_t budget) = 0;
+  virtual const std::string& failure() const = 0;
+};
+
+class SnapshotSender final : public StateSender {
  public:
   SnapshotSender(broker::Snapshot snapshot, std::string slave);
   SnapshotSender(const SnapshotSender&) = delete;
@@ -57,11 +69,13 @@ class SnapshotSender {
 
   // Appends frames to `out` (SnapshotBegin first, SnapshotEnd last) until about
   // `budget` bytes were added. True once SnapshotEnd is in `out`.
-  bool pump(std::string& out, std::size_t budget);
+  bool pump(std::string& out, std::size_t budget) override;
+  const std::string& failure() const override { return failure_; }
 
  private:
   void log_progress(bool done);
 
+  std::string failure_;  // a snapshot cannot fail to send
   broker::Snapshot snap_;
   broker::SnapshotCursor cursor_;  // refers to snap_ (declared after it)
   std::string slave_;

@@ -202,6 +202,7 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   if (slave_ != nullptr) view.attached_slave = slave_->describe();
   view.shutting_down = state_ == State::stopped;
   view.persistent = journal_ != nullptr;
+  view.sync_on_write = options_.sync_on_write;
   if (journal_ != nullptr) view.identity = journal_->identity();
   view.last_seq = broker_.event_log().last();
   view.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
@@ -218,11 +219,35 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   ++slave_generation_;
   naming_ = false;
   attached_ms_ = mono_ms();
+  if (!hello.sync_on_write)
+    spdlog::warn("replication: slave {} does not say whether it fsyncs before confirming (an older twinmq): run "
+                 "the same version on both brokers",
+                 peer.describe());
   broker::Snapshot snap = broker_.take_snapshot();
   const Seq upto = snap.upto;
-  spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); copying this master's "
-               "state as of seq {} to it",
-               peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, upto.value);
+  std::string full_copy_because = "this master keeps no journal";
+  if (journal_ != nullptr) {
+    CatchUpView v;
+    v.journal = true;
+    v.identity = journal_->identity();
+    v.first_journaled = journal_->first_seq();
+    v.last_unjournaled = journal_->last_unjournaled_seq();
+    v.last_seq = upto;
+    for (const auto& item : snap.messages) v.non_persistent_live = v.non_persistent_live || !item.message->persistent();
+    v.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
+    full_copy_because = why_full_copy(hello, v);
+  }
+  const bool catch_up = full_copy_because.empty();
+  if (catch_up)
+    spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); it CATCHES UP from seq "
+                 "{} to {} out of this master's journal (no copy)",
+                 peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, hello.applied_seq.value,
+                 upto.value);
+  else
+    spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); copying this master's "
+                 "state as of seq {} to it (a full copy: {})",
+                 peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, upto.value,
+                 full_copy_because);
   FrameWriter::Welcome w;
   w.master_name = options_.broker_name;
   store::StoreIdentity identity;
@@ -234,8 +259,12 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   w.snapshot_seq = upto;
   w.heart_beat_ms = options_.heart_beat_ms;
   w.link_timeout_ms = options_.link_timeout_ms;
+  if (catch_up) w.catch_up_from = hello.applied_seq;
   writer_.welcome(w, peer.conn_->output());
-  sender_ = std::make_unique<SnapshotSender>(std::move(snap), peer.describe());
+  if (catch_up)
+    sender_ = std::make_unique<JournalSender>(*journal_, hello.applied_seq, upto, peer.describe());
+  else
+    sender_ = std::make_unique<SnapshotSender>(std::move(snap), peer.describe());
   sent_ = upto;
   applied_ = Seq{0};
   catch_up_target_ = Seq{0};
@@ -248,12 +277,19 @@ void MasterLink::pump_snapshot() {
   if (slave_ == nullptr || !sender_) return;
   net::TcpConnection& c = *slave_->conn_;
   while (sender_ && !c.above_high_watermark()) {
+    const std::size_t before = c.output().size();
     if (sender_->pump(c.output(), kSnapshotBudget)) {
       sender_.reset();
       // The events that happened during the copy follow it, in order.
       c.output().append(deferred_);
       std::string().swap(deferred_);
-      enter(State::awaiting_catch_up, "snapshot queued");
+      enter(State::awaiting_catch_up, "state queued");
+    } else if (!sender_->failure().empty()) {
+      const std::string why = sender_->failure();
+      drop(*slave_, fbr::RejectReason::slave_dropped, why);
+      return;
+    } else if (c.output().size() == before) {
+      break;  // waiting (for the journal's writer): again next loop turn
     }
   }
   send_control(*slave_);

@@ -11,9 +11,12 @@
 //  - It is a ReplyGate source whose position is the slave's cumulative Applied. A
 //    RECEIPT therefore goes out once the journal AND the slave are past its Seq; the
 //    loop never waits (replies are held per Seq, released on each Applied).
-//  - Initial sync (replication/initial_sync.h): every accepted slave first gets a
-//    snapshot of the current state (a consistent cut at S0) while clients keep being
-//    served; events after S0 are held back until the snapshot is queued.
+//  - Initial sync (replication/initial_sync.h): an accepted slave first gets a snapshot
+//    of the current state (a consistent cut at S0) while clients keep being served;
+//    events after S0 are held back until the snapshot is queued. A slave whose store
+//    is this master's history up to where it stopped gets the events it missed out of
+//    the journal instead (replication/catch_up.h; handshake.h says when), then the
+//    same held-back events.
 //  - "In sync" (for waitForSlave, receipts, and the slave's right to take over) is
 //    reached at the first Applied that covers every reply released without the slave:
 //    at the slave's first Applied >= S0 the gate source is added at that position (so
@@ -64,6 +67,7 @@
 #include "net/tcp_listener.h"
 #include "net/timer.h"
 #include "replication/handshake.h"
+#include "replication/catch_up.h"
 #include "replication/initial_sync.h"
 #include "replication/protocol.h"
 #include "replication/status.h"
@@ -87,6 +91,8 @@ struct MasterOptions {
   std::size_t max_backlog = 256u << 20;
   // The pair's witness (replication/witness_port.h); nullptr = none. Not owned.
   WitnessPort* witness = nullptr;
+  // <journal syncOnWrite>: a slave must fsync exactly when the master does.
+  bool sync_on_write = true;
 };
 
 class MasterLink final : public broker::EventSink {
@@ -168,7 +174,7 @@ class MasterLink final : public broker::EventSink {
   store::EventEncoder encoder_;
   EventBatch batch_;
   FrameWriter writer_;
-  std::unique_ptr<SnapshotSender> sender_;
+  std::unique_ptr<StateSender> sender_;  // a snapshot copy or a catch-up
   std::string deferred_;  // events after S0, queued while the snapshot goes out
 
   // Gate sources: `follow_` is the slave's Applied (gates all work); `hold_` is the

@@ -56,6 +56,8 @@ HelloInfo HelloInfo::from(const fbr::Hello& h) {
   i.last_seq = Seq{h.last_seq()};
   i.last_record_seq = Seq{h.last_record_seq()};
   i.last_record_crc = h.last_record_crc();
+  i.applied_seq = Seq{h.applied_seq()};
+  if (h.sync_on_write() != 0) i.sync_on_write = h.sync_on_write() == 1;
   return i;
 }
 
@@ -69,6 +71,7 @@ WelcomeInfo WelcomeInfo::from(const fbr::Welcome& w) {
   i.snapshot_seq = Seq{w.snapshot_seq()};
   i.heart_beat_ms = w.heart_beat_ms();
   i.link_timeout_ms = w.link_timeout_ms();
+  i.catch_up_from = Seq{w.catch_up_from()};
   return i;
 }
 
@@ -130,7 +133,8 @@ void FrameWriter::hello(const Hello& h, std::string& out) {
   auto password = fbb_.CreateString(h.password);
   auto id = store_id(h.store_id);
   auto body = fbr::CreateHello(fbb_, kProtocolVersion, name, version, user, password, h.persistent, id, h.epoch,
-                               h.last_seq.value, h.last_record_seq.value, h.last_record_crc);
+                               h.last_seq.value, h.last_record_seq.value, h.last_record_crc, h.applied_seq.value,
+                               static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2));
   finish(fbr::Body::Hello, body.Union(), out);
 }
 
@@ -140,7 +144,7 @@ void FrameWriter::welcome(const Welcome& w, std::string& out) {
   auto id = store_id(w.store_id);
   auto body =
       fbr::CreateWelcome(fbb_, kProtocolVersion, name, version, id, w.epoch, w.snapshot_seq.value,
-                                  w.heart_beat_ms, w.link_timeout_ms);
+                         w.heart_beat_ms, w.link_timeout_ms, w.catch_up_from.value);
   finish(fbr::Body::Welcome, body.Union(), out);
 }
 

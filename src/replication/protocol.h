@@ -99,6 +99,8 @@ struct HelloInfo {
   Seq last_seq;
   Seq last_record_seq;
   std::uint32_t last_record_crc = 0;
+  Seq applied_seq;                     // 0: not sent (an older slave)
+  std::optional<bool> sync_on_write;   // nullopt: not sent
 
   static HelloInfo from(const fbr::Hello& h);
 };
@@ -113,6 +115,7 @@ struct WelcomeInfo {
   Seq snapshot_seq;
   std::uint32_t heart_beat_ms = 0;
   std::uint32_t link_timeout_ms = 0;
+  Seq catch_up_from;  // 0: a snapshot follows
 
   static WelcomeInfo from(const fbr::Welcome& w);
 };
@@ -155,6 +158,8 @@ class FrameWriter {
     std::uint64_t epoch = 0;
     Seq last_seq, last_record_seq;
     std::uint32_t last_record_crc = 0;
+    Seq applied_seq;
+    bool sync_on_write = true;
   };
   void hello(const Hello& h, std::string& out);
 
@@ -165,6 +170,7 @@ class FrameWriter {
     Seq snapshot_seq;
     std::uint32_t heart_beat_ms = 0;
     std::uint32_t link_timeout_ms = 0;
+    Seq catch_up_from;  // 0: a snapshot follows
   };
   void welcome(const Welcome& w, std::string& out);
   void reject(fbr::RejectReason reason, std::string_view message, std::string& out);

@@ -132,10 +132,35 @@ void SlaveLink::on_welcome(const fbr::Welcome& w) {
                  "over until it is in sync again");
   }
   welcome_ = WelcomeInfo::from(w);
+  backoff_ms_ = 0;
+  if (welcome_->catch_up_from != Seq{0}) {
+    // A catch-up: the local state stays; the events after it stream in.
+    const Seq here = host_.broker().event_log().last();
+    if (welcome_->catch_up_from != here || host_.journal() == nullptr) {
+      mirror_failed("the master offered a catch-up from seq " + std::to_string(welcome_->catch_up_from.value) +
+                    " but this slave's state is at seq " + std::to_string(here.value));
+      return;
+    }
+    spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; catching up from seq {} to {} (this "
+                 "slave's state is kept: no copy)",
+                 welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), here.value,
+                 welcome_->snapshot_seq.value);
+    applied_ = acked_ = here;
+    ack_floor_ = welcome_->snapshot_seq;
+    master_last_ = welcome_->snapshot_seq;
+    attach_acker();
+    enter(State::awaiting_in_sync, "catching up from seq " + std::to_string(here.value));
+    if (here >= ack_floor_) {
+      // Nothing was missed: acknowledge where we are, as after an installed copy.
+      writer_.applied(here, conn_->tcp_->output());
+      sent();
+    }
+    return;
+  }
   spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; replacing this slave's state with the "
                "master's as of seq {}",
                welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), welcome_->snapshot_seq.value);
-  backoff_ms_ = 0;
+  ack_floor_ = Seq{0};
   detach_acker();
   if (options_.persistent && !welcome_->store_id) {
     mirror_failed("the master sent no store identity, but this slave persists messages");
@@ -253,7 +278,7 @@ void SlaveLink::ack() {
   // The slave's gate has one source, its journal: released() is what is durable (or,
   // without a journal, what is applied).
   const Seq durable = std::min(broker.reply_gate().released(), applied_);
-  if (durable > acked_) {
+  if (durable > acked_ && durable >= ack_floor_) {
     writer_.applied(durable, conn_->tcp_->output());
     sent();
     acked_ = durable;

@@ -164,6 +164,9 @@ void SlaveLink::send_hello() {
   h.last_seq = local.last_seq;
   h.last_record_seq = local.record_seq;
   h.last_record_crc = local.record_crc;
+  // Where the live state is: what a catch-up would continue from.
+  h.applied_seq = host_.broker().event_log().last();
+  h.sync_on_write = options_.sync_on_write;
   writer_.hello(h, conn_->tcp_->output());
   sent();
 }

@@ -32,7 +32,10 @@
 //    master has dropped it already); the slave reconnects and resyncs instead.
 //  - Initial sync (replication/initial_sync.h): on Welcome the local state is discarded
 //    (SlaveHost::discard_state), the snapshot written as a journal checkpoint, the
-//    journal reopened over it (SlaveHost::reopen_state).
+//    journal reopened over it (SlaveHost::reopen_state). A Welcome with catch_up_from
+//    keeps the local state instead (it is the master's history up to there, checked by
+//    the master) and the missed events simply stream in; the first Applied waits until
+//    the master's decision point (snapshot_seq), as after a copy.
 //
 // STATES (Redis repl_state style: each named for what it waits for):
 //   awaiting_connection  dialling the master or waiting to dial again (backoff)
@@ -109,6 +112,8 @@ struct SlaveOptions {
   std::uint32_t max_backoff_ms = 2000;
   // The pair's witness (replication/witness_port.h); nullptr = none. Not owned.
   WitnessPort* witness = nullptr;
+  // <journal syncOnWrite>, told to the master (which refuses a mismatch).
+  bool sync_on_write = true;
 };
 
 class SlaveLink {
@@ -193,6 +198,7 @@ class SlaveLink {
 
   Seq applied_;       // last event applied
   Seq acked_;         // last Applied sent
+  Seq ack_floor_;     // a catch-up: no Applied before the master's decision point
   Seq master_last_;   // the master's position as last heard
   bool paused_ = false;       // this process was paused longer than the master's timeout
   std::int64_t paused_at_ms_ = 0;

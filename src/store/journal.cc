@@ -82,6 +82,10 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair);
   if (!report) return std::unexpected(report.error());
   covered_ = last_seen_ = assigned_ = durable_ = durable_record_ = report->last_seq;
+  // What non-persistent events came before the restart is unknown (the records only
+  // count skipped seqs, and a transaction's record drops its non-persistent parts):
+  // assume everything up to here had some.
+  last_unjournaled_ = report->last_seq;
   first_seq_ = report->first_seq;
   next_message_id_ = std::max(report->next_message_id, live_.max_message_id() + 1);
   broker.set_next_message_id(next_message_id_);
@@ -174,10 +178,24 @@ JournalFile& Journal::open_segment(Seq first) {
   return f;
 }
 
+// False when the journal's record of `event` leaves part of it out (a non-persistent
+// event, or the non-persistent sends and acks of a transaction).
+static bool wholly_persistent(const broker::Event& event) {
+  if (const auto* tx = std::get_if<broker::TransactionCommitted>(&event)) {
+    for (const broker::MessageRef& m : tx->sends)
+      if (!m->persistent()) return false;
+    for (const broker::AckedMessage& a : tx->acks)
+      if (!a.persistent) return false;
+    return true;
+  }
+  return broker::is_persistent(event);
+}
+
 void Journal::on_event(Seq seq, const broker::Event& event) {
   TWINMQ_ASSERT(!closed_, "event for a closed journal");
   TWINMQ_ASSERT(seq > last_seen_, "journal given events out of order");
   last_seen_ = seq;
+  if (!wholly_persistent(event)) last_unjournaled_ = seq;
   if (!broker::is_persistent(event)) return;
   const std::span<const std::byte> payload = encoder_.encode(event, /*persistent_only=*/true);
   if (!std::holds_alternative<broker::TransactionCommitted>(event)) {
@@ -193,6 +211,7 @@ void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span
   TWINMQ_ASSERT(!closed_, "event for a closed journal");
   TWINMQ_ASSERT(seq > last_seen_, "journal given events out of order");
   last_seen_ = seq;
+  if (!wholly_persistent(event)) last_unjournaled_ = seq;
   if (!broker::is_persistent(event)) return;
   const Placed p = append(seq, record_type_of(event), encoded);
   live_.apply(seq, event, p.file, p.offset, p.size);

@@ -142,6 +142,10 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   Seq last_seq() const { return last_seen_; }
   // Everything up to here is durable (or was non-persistent).
   Seq last_durable_seq() const { return durable_; }
+  // The newest seq whose event the journal does not hold whole (non-persistent, or a
+  // transaction with non-persistent parts); at start-up, the recovered position. After
+  // it, the segments hold every event: a slave can catch up from them.
+  Seq last_unjournaled_seq() const { return last_unjournaled_; }
   // Writes are failing; persistent sends are refused with refusal().
   bool refusing() const { return refusing_; }
   const std::string& refusal() const { return refusal_; }
@@ -212,6 +216,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   Seq assigned_;        // last seq tied to a batch (or released)
   Seq durable_;         // reported to the gate
   Seq durable_record_;  // last seq with a durable record
+  Seq last_unjournaled_;  // see last_unjournaled_seq()
   Seq first_seq_{1};
   Seq encoded_seq_;                     // see encoded()
   std::span<const std::byte> encoded_;  // a view into encoder_

@@ -223,3 +223,119 @@ TEST_CASE("re-encoding a decoded event gives the journal's bytes") {
     CHECK(crc32c(again) == crc32c(std::span<const std::byte>(rec.journal)));
   }
 }
+
+TEST_CASE("syncOnWrite must match: a receipt means a copy on disk on both sides, or on neither") {
+  HelloInfo h = hello();
+  MasterView m = master();
+  m.record_at = [](Seq, std::uint32_t) { return RecordMatch::match; };
+  h.sync_on_write = false;
+  Decision d = decide(h, m);
+  CHECK_FALSE(d.accepted);
+  CHECK(d.reason == R::sync_mismatch);
+  CHECK(contains(d.message, "master 'm' runs with syncOnWrite=\"true\" but the slave with syncOnWrite=\"false\""));
+  CHECK(contains(d.message, "configure <journal syncOnWrite> alike"));
+  CHECK_FALSE(is_transient(d.reason));
+  h.sync_on_write = true;
+  CHECK(decide(h, m).accepted);
+  m.sync_on_write = false;
+  CHECK(decide(h, m).reason == R::sync_mismatch);
+  // An older slave that does not say is accepted (the master logs a warning).
+  h.sync_on_write.reset();
+  CHECK(decide(h, m).accepted);
+  // Without persistence there is nothing to sync.
+  m.persistent = false;
+  h.persistent = false;
+  h.sync_on_write = true;
+  CHECK(decide(h, m).accepted);
+}
+
+namespace {
+
+CatchUpView journal_at(Seq last) {
+  CatchUpView v;
+  v.journal = true;
+  v.identity = store::StoreIdentity{id_of(1), 2};
+  v.first_journaled = Seq{1};
+  v.last_unjournaled = Seq{0};
+  v.last_seq = last;
+  v.record_at = [](Seq s, std::uint32_t crc) {
+    return s == Seq{50} && crc == 1234 ? RecordMatch::match : RecordMatch::mismatch;
+  };
+  return v;
+}
+
+HelloInfo resumable() {
+  HelloInfo h = hello();  // store 1, epoch 2, durable and last record at 50
+  h.applied_seq = Seq{50};
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("catch-up: a slave whose state is the master's history up to its last record resumes from there") {
+  CHECK(why_full_copy(resumable(), journal_at(Seq{100})).empty());
+  CHECK(why_full_copy(resumable(), journal_at(Seq{50})).empty());  // nothing missed
+}
+
+TEST_CASE("catch-up: every condition that forces the full copy says which") {
+  auto why = [](HelloInfo h, CatchUpView v) { return why_full_copy(h, v); };
+  const CatchUpView ok = journal_at(Seq{100});
+  {
+    CatchUpView v = ok;
+    v.journal = false;
+    CHECK(why(resumable(), v) == "this master keeps no journal");
+  }
+  {
+    HelloInfo h = resumable();
+    h.last_seq = Seq{0};
+    CHECK(why(h, ok) == "the slave's store is empty");
+  }
+  {
+    HelloInfo h = resumable();
+    h.store_id = id_of(7);
+    CHECK(why(h, ok) == "the slave's store is not this master's store");
+  }
+  {
+    HelloInfo h = resumable();
+    h.epoch = 1;
+    CHECK(why(h, ok) == "the slave's store is at epoch 1, this master's at 2");
+  }
+  {
+    HelloInfo h = resumable();
+    h.applied_seq = Seq{0};
+    CHECK(contains(why(h, ok), "did not say where its live state is"));
+  }
+  {
+    // Its state went on past its last record (a non-persistent event at 51).
+    HelloInfo h = resumable();
+    h.applied_seq = Seq{51};
+    h.last_seq = Seq{51};
+    CHECK(why(h, ok) == "the slave's state (seq 51) does not end at its last journaled record (seq 50; durable 51)");
+  }
+  {
+    CHECK(contains(why(resumable(), journal_at(Seq{40})), "beyond this master's 40"));
+  }
+  {
+    CatchUpView v = ok;
+    v.first_journaled = Seq{60};
+    CHECK(why(resumable(), v) == "this master's journal no longer holds seq 51 (it starts at 60: compacted)");
+  }
+  {
+    CatchUpView v = ok;
+    v.last_unjournaled = Seq{70};
+    CHECK(why(resumable(), v) ==
+          "events after seq 50 are not all in the journal (the last non-persistent one is seq 70)");
+    v.last_unjournaled = Seq{50};  // up to the slave's own seq is fine
+    CHECK(why(resumable(), v).empty());
+  }
+  {
+    CatchUpView v = ok;
+    v.non_persistent_live = true;
+    CHECK(why(resumable(), v) == "this master holds non-persistent messages, which only a copy carries");
+  }
+  {
+    HelloInfo h = resumable();
+    h.last_record_crc = 99;  // another history at the same seq
+    CHECK(why(h, ok) == "the slave's record at seq 50 cannot be matched with this master's");
+  }
+}
