@@ -13,6 +13,7 @@
 
 #include <charconv>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -43,7 +44,7 @@ Result<std::pair<Subscription*, std::size_t>> Broker::Impl::resolve_ack(Connecti
         if (s->find_tag(tag, DeliveryState::held, &index)) return std::pair{s.get(), index};
     return make_error(Errc::unknown_ack_id,
                       fmt::format("no unacknowledged message with ack id '{}' on this connection",
-                                  req.ack_id));
+                                  shown(req.ack_id)));
   }
   std::uint64_t number = 0;
   const bool parsed = parse_message_number(req.message_id, &number);
@@ -52,20 +53,20 @@ Result<std::pair<Subscription*, std::size_t>> Broker::Impl::resolve_ack(Connecti
     if (it == c.subs.end())
       return make_error(Errc::unknown_subscription,
                         fmt::format("no subscription with id '{}' on this connection",
-                                    req.subscription));
+                                    shown(req.subscription)));
     if (parsed && it->second->find_message(number, req.message_id, &index))
       return std::pair{it->second.get(), index};
     return make_error(Errc::unknown_ack_id,
                       fmt::format("no unacknowledged message with message id '{}' in subscription "
                                   "'{}' on this connection",
-                                  req.message_id, req.subscription));
+                                  shown(req.message_id), shown(req.subscription)));
   }
   if (parsed)
     for (auto& [sid, s] : c.subs)
       if (s->find_message(number, req.message_id, &index)) return std::pair{s.get(), index};
   return make_error(Errc::unknown_ack_id,
                     fmt::format("no unacknowledged message with message id '{}' on this connection",
-                                req.message_id));
+                                shown(req.message_id)));
 }
 
 Result<Seq> Broker::ack(ConnId id, const AckRequest& req) {
@@ -77,7 +78,7 @@ Result<Seq> Broker::ack(ConnId id, const AckRequest& req) {
     if (tx == nullptr)
       return make_error(Errc::unknown_transaction,
                         fmt::format("transaction '{}' is not open on this connection",
-                                    req.transaction));
+                                    shown(req.transaction)));
   }
   auto resolved = im.resolve_ack(c, req);
   if (!resolved) return std::unexpected(std::move(resolved.error()));

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -111,7 +112,8 @@ void Broker::Impl::apply_enqueued(const MessageRef& m) {
 void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id) {
   Queue* q = find_store(store);
   if (q == nullptr) {
-    spdlog::warn("event removes message {} from '{}', which does not exist; ignored", id, store);
+    spdlog::warn("event removes message {} from '{}', which does not exist; ignored", id,
+                 shown(store));
     return;
   }
   QueueEntry gone;
@@ -119,7 +121,8 @@ void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id) {
     q->count_dequeued();
     return;
   }
-  spdlog::warn("event removes message {} from '{}', which does not hold it; ignored", id, store);
+  spdlog::warn("event removes message {} from '{}', which does not hold it; ignored", id,
+               shown(store));
 }
 
 void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
@@ -129,7 +132,7 @@ void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
   // on both sides it is found among the ready messages.
   if (q == nullptr || !q->remove_ready(e.message_id, &entry)) {
     spdlog::warn("event dead-letters message {} from '{}', which does not hold it; ignored",
-                 e.message_id, e.queue);
+                 e.message_id, shown(e.queue));
     return;
   }
   q->count_dequeued();

@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -145,7 +146,7 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
   const DestKind kind = classify_destination(req.destination);
   if (kind == DestKind::invalid)
     return make_error(Errc::invalid_destination,
-                      fmt::format("destination '{}' is not valid: use {}", req.destination,
+                      fmt::format("destination '{}' is not valid: use {}", shown(req.destination),
                                   kDestinationForms));
   if (req.persistent && !im.refusal.empty())
     return make_error(Errc::persistence_unavailable, im.refusal);
@@ -155,7 +156,7 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
     if (tx == nullptr)
       return make_error(Errc::unknown_transaction,
                         fmt::format("transaction '{}' is not open on this connection",
-                                    req.transaction));
+                                    shown(req.transaction)));
     MessageRef m = im.make_message(req, 0);
     if (auto charged = im.charge_tx(*tx, req.transaction, m->encoded_size_bound(), "SEND"); !charged)
       return std::unexpected(std::move(charged.error()));

@@ -14,6 +14,7 @@
 // when a message with an expiry is met.
 #include <spdlog/spdlog.h>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -113,9 +114,9 @@ void Broker::Impl::park_pending(Subscription& s, const MessageRef& m) {
     if (!pending.empty()) pending.pop_front();
     // One line when a subscriber starts losing messages, then one per 10,000 lost.
     if (s.dropped++ % 10000 == 0)
-      spdlog::warn("slow subscriber '{}' on {}: pending limit {} reached, dropped {} oldest "
+      spdlog::warn("slow subscriber '{}' on '{}': pending limit {} reached, dropped {} oldest "
                    "message(s) so far",
-                   s.id(), s.topic->name(), limit, s.dropped);
+                   shown(s.id()), shown(s.topic->name()), limit, s.dropped);
     if (limit == 0) return;
   }
   pending.push_back(m);

@@ -11,6 +11,7 @@
 // (MessageRemoved reason discarded) rather than cycling through the DLQ forever.
 #include <spdlog/spdlog.h>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -31,7 +32,7 @@ Seq Broker::Impl::dead_letter(Queue& q, std::uint64_t id, bool persistent, Seq l
     static bool warned = false;
     if (!warned) {
       spdlog::error("dead-letter queue '{}' (policy of {}) is not a queue name; using /queue/DLQ",
-                    dlq, q.name());
+                    shown(dlq), shown(q.name()));
       warned = true;
     }
     dlq = "/queue/DLQ";
@@ -39,7 +40,8 @@ Seq Broker::Impl::dead_letter(Queue& q, std::uint64_t id, bool persistent, Seq l
   if (dlq == q.name())
     return emit(MessageRemoved{q.name(), id, persistent, RemovalReason::discarded});
   if (spdlog::should_log(spdlog::level::debug))
-    spdlog::debug("message {} exceeded maximumRedeliveries on {}: moved to {}", id, q.name(), dlq);
+    spdlog::debug("message {} exceeded maximumRedeliveries on '{}': moved to '{}'", id, shown(q.name()),
+                  shown(dlq));
   last = ensure_destination(dlq, DestKind::queue, last);
   return emit(MessageDeadLettered{q.name(), id, persistent, dlq});
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -61,7 +62,7 @@ struct Builder {
       // Cannot happen: a durable backlog only ever receives messages of its topic.
       spdlog::error("snapshot: durable subscription '{}' holds message {} of '{}', not of its topic '{}'; "
                     "left out",
-                    d.key, m->id(), m->destination(), d.topic);
+                    shown(d.key), m->id(), shown(m->destination()), shown(d.topic));
       return;
     }
     auto [it, fresh] = by_id.emplace(m->id(), s.messages.size());

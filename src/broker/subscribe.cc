@@ -4,6 +4,7 @@
 // even the destination's existence).
 #include <fmt/format.h>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -13,28 +14,30 @@ Result<Seq> Broker::subscribe(ConnId id, const SubscribeRequest& req) {
   Connection& c = im.conn(id);
   if (c.subs.contains(req.id))
     return make_error(Errc::duplicate_subscription,
-                      fmt::format("subscription id '{}' is already in use on this connection", req.id));
+                      fmt::format("subscription id '{}' is already in use on this connection",
+                                  shown(req.id)));
   const DestKind kind = classify_destination(req.destination);
   if (kind == DestKind::invalid)
     return make_error(Errc::invalid_destination,
-                      fmt::format("destination '{}' is not valid: use {}", req.destination,
+                      fmt::format("destination '{}' is not valid: use {}", shown(req.destination),
                                   kDestinationForms));
   const bool durable = !req.durable_name.empty();
   if (durable) {
     if (c.client_id.empty())
       return make_error(Errc::invalid_subscription,
                         fmt::format("durable subscription '{}' needs a client-id on CONNECT",
-                                    req.durable_name));
+                                    shown(req.durable_name)));
     if (!req.destination.starts_with("/topic/"))
       return make_error(Errc::invalid_subscription,
                         fmt::format("durable subscription '{}' must be on a /topic/ destination, "
-                                    "not '{}'", req.durable_name, req.destination));
+                                    "not '{}'", shown(req.durable_name), shown(req.destination)));
     const Queue* d = im.find_durable(durable_key(c.client_id, req.durable_name));
     if (d != nullptr && d->durable->active != nullptr)
       return make_error(Errc::duplicate_subscription,
                         fmt::format("durable subscription '{}' of client-id '{}' is already active "
                                     "(subscription '{}'); only one consumer may hold it",
-                                    req.durable_name, c.client_id, d->durable->active->id()));
+                                    shown(req.durable_name), shown(c.client_id),
+                                    shown(d->durable->active->id())));
   }
 
   Seq last = im.ensure_destination(req.destination, kind, Seq{0});
@@ -82,14 +85,14 @@ Result<Seq> Broker::unsubscribe(ConnId id, std::string_view sub_id, bool durable
           return make_error(Errc::invalid_subscription,
                             fmt::format("durable subscription '{}' of client-id '{}' is active on "
                                         "another connection; it cannot be removed from here",
-                                        sub_id, c.client_id));
+                                        shown(sub_id), shown(c.client_id)));
         const Seq last = im.emit(DurableSubscriptionRemoved{c.client_id, sub_id});
         im.run_dispatch();
         return last;
       }
     }
     return make_error(Errc::unknown_subscription,
-                      fmt::format("no subscription with id '{}' on this connection", sub_id));
+                      fmt::format("no subscription with id '{}' on this connection", shown(sub_id)));
   }
   Subscription& s = *it->second;
   im.forget_tx_acks(c, s);

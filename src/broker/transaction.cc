@@ -15,6 +15,7 @@
 // consumer goes away or NACKs them, as if the ACK had never been sent.
 #include <fmt/format.h>
 
+#include "base/printable.h"
 #include "broker/broker_impl.h"
 
 namespace twinmq::broker {
@@ -37,7 +38,7 @@ Result<void> Broker::Impl::charge_tx(Transaction& tx, std::string_view name, std
                                 "before it), more than maxTransactionSize allows ({:.1f} MiB): the transaction is "
                                 "rolled back; commit in smaller transactions, or raise maxTransactionSize (at most "
                                 "{} MiB)",
-                                name, static_cast<double>(tx.bytes + bytes) / kMiB, what, tx.sends.size(),
+                                shown(name), static_cast<double>(tx.bytes + bytes) / kMiB, what, tx.sends.size(),
                                 tx.acks.size(), static_cast<double>(limit) / kMiB, kMaxTransactionBytes >> 20));
 }
 
@@ -70,7 +71,7 @@ Result<Seq> Broker::begin(ConnId id, std::string_view tx) {
     return make_error(Errc::unknown_transaction, "a transaction needs a non-empty name");
   if (c.txs.contains(tx))
     return make_error(Errc::duplicate_transaction,
-                      fmt::format("transaction '{}' is already open on this connection", tx));
+                      fmt::format("transaction '{}' is already open on this connection", shown(tx)));
   c.txs.emplace(std::string(tx), Transaction{});
   return Seq{0};
 }
@@ -81,7 +82,7 @@ Result<Seq> Broker::abort(ConnId id, std::string_view tx) {
   auto it = c.txs.find(tx);
   if (it == c.txs.end())
     return make_error(Errc::unknown_transaction,
-                      fmt::format("transaction '{}' is not open on this connection", tx));
+                      fmt::format("transaction '{}' is not open on this connection", shown(tx)));
   im.abort_tx(it->second);
   c.txs.erase(it);
   return Seq{0};
@@ -93,7 +94,7 @@ Result<Seq> Broker::commit(ConnId id, std::string_view name) {
   auto it = c.txs.find(name);
   if (it == c.txs.end())
     return make_error(Errc::unknown_transaction,
-                      fmt::format("transaction '{}' is not open on this connection", name));
+                      fmt::format("transaction '{}' is not open on this connection", shown(name)));
   Transaction& tx = it->second;
 
   // 1.

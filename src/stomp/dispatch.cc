@@ -84,22 +84,4 @@ void Session::fail(const Error& error, const Frame* frame) {
   close_after_flush(error.message);
 }
 
-std::string printable(std::string_view text) {
-  // Garbage bytes go into an ERROR body and a log line: show them safely and briefly.
-  std::string out;
-  for (char c : text.substr(0, 64)) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out.push_back(c);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    }
-  }
-  if (text.size() > 64) out += "...";
-  return out;
-}
-
 }  // namespace twinmq::stomp

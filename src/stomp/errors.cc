@@ -1,9 +1,8 @@
 // stomp/errors.cc — the words for protocol errors: the short summary that goes in
-// an ERROR frame's `message` header, and the quoting of offending client bytes
-// inside the longer Error::message.
+// an ERROR frame's `message` header. Offending client bytes inside the longer
+// Error::message are shown with base/printable.h.
 #include "stomp/errors.h"
 
-#include "stomp/error_text.h"
 
 namespace twinmq::stomp {
 
@@ -41,29 +40,6 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::not_serving: return "not serving";
   }
   return "protocol error";
-}
-
-std::string printable_byte(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if (u >= 0x20 && u < 0x7f) return std::string(1, c);
-  static constexpr char kHex[] = "0123456789abcdef";
-  return std::string{'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
-}
-
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  const std::size_t shown = text.size() < kMaxQuotedBytes ? text.size() : kMaxQuotedBytes;
-  for (std::size_t i = 0; i < shown; ++i) {
-    const auto u = static_cast<unsigned char>(text[i]);
-    if (u >= 0x20 && u < 0x7f) {
-      out += text[i];
-    } else {
-      out += printable_byte(text[i]);
-    }
-  }
-  if (shown < text.size()) out += "...";
-  out += '\'';
-  return out;
 }
 
 }  // namespace twinmq::stomp

@@ -37,7 +37,7 @@
 #include <string>
 
 #include "base/assert.h"
-#include "stomp/error_text.h"
+#include "base/printable.h"
 #include "stomp/frame_writer.h"
 
 namespace twinmq::stomp {
@@ -119,7 +119,7 @@ std::string bad_escape_in(Version v, std::string_view raw) {
       ++i;
       continue;
     }
-    return "\\" + printable_byte(next);
+    return "\\" + printable(std::string_view(&next, 1));
   }
   return "\\";  // unreachable when unescape() failed; kept total for safety
 }

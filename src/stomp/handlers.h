@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/printable.h"  // printable(), quoted(): client bytes in logs and ERROR bodies
 #include "base/result.h"
 #include "stomp/errors.h"
 #include "stomp/frame.h"
@@ -14,9 +15,6 @@ namespace twinmq::stomp {
 
 // A broker::Errc error re-coded as the matching ProtocolErrc (same message).
 Error from_broker(const Error& e);
-
-// Bytes from a client shown safely in logs and ERROR bodies.
-std::string printable(std::string_view text);
 
 // The header's value, or missing_header naming it and the command.
 Result<std::string_view> required_header(const Frame& frame, std::string_view name);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "stomp/error_text.h"
+#include "base/printable.h"
 
 namespace twinmq::stomp {
 namespace {
