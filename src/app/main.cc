@@ -34,9 +34,12 @@ using namespace twinmq;
 constexpr const char* kUsage =
     "usage:\n"
     "  twinmq --config FILE [-Dname=value ...] [--log-level LEVEL] [--claim-witness]\n"
+    "         [--rejoin tcp://HOST:PORT [--rejoin-user USER] [--discard-forked-tail]]\n"
     "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly); --claim-witness lets a\n"
     "      master whose store is a verified copy of the last serving broker's (twinmq-resync) win\n"
-    "      the pair's witness key at that epoch\n"
+    "      the pair's witness key at that epoch; --rejoin runs an old master as the slave of the\n"
+    "      broker that took over (its replication listener), salvaging what it holds after the\n"
+    "      fork first\n"
     "  twinmq --check-config FILE [-Dname=value ...]\n"
     "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
     "  twinmq verify-store [--json] DIR\n"
@@ -65,7 +68,7 @@ struct CommandLine {
   bool json = false;
   config::Defines defines;
   std::string log_level = "info";
-  bool claim_witness = false;
+  app::RuntimeFlags flags;
 };
 
 int usage_error(const std::string& message) {
@@ -118,7 +121,13 @@ int parse(int argc, char** argv, CommandLine& cl) {
       }
       cl.defines.emplace_back(std::string(def.substr(0, eq)), std::string(def.substr(eq + 1)));
     } else if (a == "--claim-witness") {
-      cl.claim_witness = true;
+      cl.flags.claim_witness = true;
+    } else if (a == "--discard-forked-tail") {
+      cl.flags.discard_forked_tail = true;
+    } else if (a == "--rejoin" || a == "--rejoin-user") {
+      const char* v = value(a);
+      if (!v) return usage_error(std::string(a) + (a == "--rejoin" ? " needs tcp://host:port" : " needs a user name"));
+      (a == "--rejoin" ? cl.flags.rejoin_uri : cl.flags.rejoin_user) = v;
     } else if (a == "--version" || a == "-v") {
       cl.mode = CommandLine::Mode::version;
     } else if (a == "--help" || a == "-h") {
@@ -201,6 +210,13 @@ int main(int argc, char** argv) {
   auto result = load(cl);
   if (!result.ok()) return app::kExitConfigError;
   init_logging(*level, result.config.broker_name);
-  app::Runtime runtime(std::move(result.config), app::RuntimeFlags{.claim_witness = cl.claim_witness});
+  if (!cl.flags.rejoin_uri.empty() && result.config.replication.master) {
+    std::fprintf(stderr, "twinmq: --rejoin is for an old master's configuration; %s already names its master\n",
+                 cl.config_file.c_str());
+    return app::kExitConfigError;
+  }
+  if ((cl.flags.discard_forked_tail || !cl.flags.rejoin_user.empty()) && cl.flags.rejoin_uri.empty())
+    return usage_error("--discard-forked-tail and --rejoin-user go with --rejoin");
+  app::Runtime runtime(std::move(result.config), cl.flags);
   return runtime.run();
 }

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "app/exit_codes.h"
+#include "config/uri.h"
 #include "base/clock.h"
 #include "replication/pair_marker.h"
 
@@ -29,12 +30,13 @@ std::string random_prefix() {
   return buf;
 }
 
+}  // namespace
+
 const config::TransportConnector* replication_connector(const config::Config& c) {
   for (const auto& t : c.connectors)
     if (t.endpoint.scheme == "tcp") return &t;
   return nullptr;
 }
-}  // namespace
 
 stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c) {
   stomp::ServerOptions o;
@@ -115,23 +117,8 @@ bool Runtime::start() {
   sigterm_ = net::Signal::create(loop_, SIGTERM, [this](int) { begin_shutdown("SIGTERM"); });
 
   const auto& rep = config_.replication;
-  if (rep.master) {
-    replication::SlaveOptions o;
-    o.broker_name = config_.broker_name;
-    o.master_uri = rep.master_uri;
-    o.master_host = rep.master->host;
-    o.master_port = rep.master->port;
-    o.user_name = rep.user_name;
-    o.password = rep.password;
-    o.persistent = config_.persistent;
-    o.shutdown_on_master_failure = rep.shutdown_on_master_failure;
-    o.heart_beat_ms = rep.heart_beat_ms;
-    o.link_timeout_ms = rep.link_timeout_ms;
-    o.witness = witness_.get();
-    o.sync_on_write = config_.journal.sync_on_write;
-    replication::SlaveHost& host = *this;
-    slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
-    slave_->start();
+  if (rep.master || !flags_.rejoin_uri.empty()) {
+    if (!start_slave()) return false;
   } else if (const auto* c = replication_connector(config_)) {
     if (!start_master(*c)) return false;
   } else {
@@ -151,7 +138,60 @@ bool Runtime::start() {
   return true;
 }
 
-bool Runtime::start_master(const config::TransportConnector& c) {
+bool Runtime::start_slave() {
+  const auto& rep = config_.replication;
+  replication::SlaveOptions o;
+  o.broker_name = config_.broker_name;
+  o.master_uri = rep.master_uri;
+  if (rep.master) {
+    o.master_host = rep.master->host;
+    o.master_port = rep.master->port;
+  }
+  o.user_name = rep.user_name;
+  o.password = rep.password;
+  if (!flags_.rejoin_uri.empty()) {
+    // An old master rejoining the broker that took over, as its slave.
+    auto uri = config::parse_uri(flags_.rejoin_uri);
+    if (!uri || uri->endpoint.scheme != "tcp" || uri->endpoint.port == 0) {
+      spdlog::error("--rejoin {}: give the replication listener of the broker that took over as tcp://host:port",
+                    flags_.rejoin_uri);
+      return false;
+    }
+    o.master_uri = flags_.rejoin_uri;
+    o.master_host = uri->endpoint.host;
+    o.master_port = uri->endpoint.port;
+    o.rejoin = true;
+    o.discard_forked_tail = flags_.discard_forked_tail;
+    o.user_name = flags_.rejoin_user;
+    o.password.clear();
+    if (!flags_.rejoin_user.empty()) {
+      const auto u = std::find_if(config_.users.begin(), config_.users.end(),
+                                  [&](const config::User& x) { return x.username == flags_.rejoin_user; });
+      if (u == config_.users.end()) {
+        spdlog::error("--rejoin-user {}: no such user in this configuration's <users> (it logs in with that user's "
+                      "password; both brokers of a pair have the same users)",
+                      flags_.rejoin_user);
+        return false;
+      }
+      o.password = u->password;
+    }
+    spdlog::warn("replication: REJOINING {} as its slave (this broker's own client connectors and replication "
+                 "listener stay closed until it would take over)",
+                 flags_.rejoin_uri);
+  }
+  o.persistent = config_.persistent;
+  o.shutdown_on_master_failure = rep.shutdown_on_master_failure;
+  o.heart_beat_ms = rep.heart_beat_ms;
+  o.link_timeout_ms = rep.link_timeout_ms;
+  o.witness = witness_.get();
+  o.sync_on_write = config_.journal.sync_on_write;
+  replication::SlaveHost& host = *this;
+  slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
+  slave_->start();
+  return true;
+}
+
+bool Runtime::open_master_link(const config::TransportConnector& c) {
   const auto& rep = config_.replication;
   replication::MasterOptions o;
   o.broker_name = config_.broker_name;
@@ -175,6 +215,12 @@ bool Runtime::start_master(const config::TransportConnector& c) {
     return false;
   }
   start_tick();
+  return true;
+}
+
+bool Runtime::start_master(const config::TransportConnector& c) {
+  const auto& rep = config_.replication;
+  if (!open_master_link(c)) return false;
   if (rep.wait_for_slave) waiting_reason_ = "waitForSlave=\"true\"";
   if (witness_) {
     // The witness answers what the pairing note guesses: whether the slave took over.
@@ -311,7 +357,14 @@ void Runtime::start_tick() {
 
 std::string Runtime::status_text() {
   replication::LinkStatus s;
-  if (slave_) {
+  if (slave_ && master_) {
+    // Promoted, with a replication listener: its own slave's link, in the promoted role.
+    const replication::LinkStatus was = slave_->status();
+    s = master_->status();
+    s.role = was.role;
+    s.role_reason = was.role_reason;
+    s.role_since_ms = was.role_since_ms;
+  } else if (slave_) {
     s = slave_->status();
   } else if (master_) {
     s = master_->status();

@@ -51,6 +51,13 @@ struct RuntimeFlags {
   // --claim-witness: win the witness key at this store's epoch even though another
   // broker held it last (this store is a verified copy of its: twinmq-resync).
   bool claim_witness = false;
+  // --rejoin tcp://host:port: this (old master's) configuration runs as the slave of
+  // the broker that took over, at that replication listener; --rejoin-user names the
+  // user of this configuration's <users> it logs in as; --discard-forked-tail lets it
+  // drop events after the fork that may have been confirmed (they are salvaged first).
+  std::string rejoin_uri;
+  std::string rejoin_user;
+  bool discard_forked_tail = false;
 };
 
 class Runtime final : private replication::SlaveHost {
@@ -68,6 +75,8 @@ class Runtime final : private replication::SlaveHost {
   bool open_store();
   void make_broker(const std::optional<store::StoreIdentity>& identity);
   bool start_master(const config::TransportConnector& replication);
+  bool open_master_link(const config::TransportConnector& replication);
+  bool start_slave();
   bool open_connectors(const std::string& why);
   bool start_witness();
   void fence_connectors(const std::string& why);
@@ -84,6 +93,7 @@ class Runtime final : private replication::SlaveHost {
   Result<void> reopen_state() override;
   void promote(const std::string& reason) override;
   void exit_process(int code, const std::string& reason) override;
+  Result<SalvagedTail> salvage_forked_tail(Seq fork) override;
 
   config::Config config_;
   const RuntimeFlags flags_;
@@ -107,6 +117,9 @@ class Runtime final : private replication::SlaveHost {
   int exit_code_ = 0;
   bool stopping_ = false;
 };
+
+// The replication listener of a configuration (nullptr if none).
+const config::TransportConnector* replication_connector(const config::Config& config);
 
 // ServerOptions for one STOMP connector of the configuration.
 stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c);

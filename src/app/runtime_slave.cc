@@ -9,8 +9,13 @@
 // a reference to the broker being replaced.
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+
 #include "app/exit_codes.h"
 #include "app/runtime.h"
+#include "app/salvage_file.h"
+#include "base/clock.h"
+#include "store/forked_tail.h"
 #include "replication/initial_sync.h"
 #include "store/dir_lock.h"
 
@@ -46,9 +51,37 @@ Result<void> Runtime::reopen_state() {
 void Runtime::promote(const std::string& reason) {
   if (stopping_) return;
   start_tick();
-  open_connectors("promoted: " + reason);
+  if (!open_connectors("promoted: " + reason)) return;
+  // A replication listener in the slave's configuration opens now: the old master can
+  // rejoin as this broker's slave (twinmq --rejoin).
+  if (const auto* c = replication_connector(config_)) open_master_link(*c);
 }
 
 void Runtime::exit_process(int code, const std::string& reason) { begin_shutdown(reason, code); }
+
+Result<replication::SlaveHost::SalvagedTail> Runtime::salvage_forked_tail(Seq fork) {
+  // The tail is read the way `twinmq salvage` reads it: from the stopped store, so
+  // the journal lets go of it first (the full copy replaces it next anyway).
+  std::uint64_t epoch = 0;
+  if (journal_) {
+    epoch = journal_->epoch();
+    journal_->close();
+    journal_.reset();
+  }
+  auto tail = store::read_forked_tail(config_.journal.directory, fork, /*keep_messages=*/true);
+  if (!tail) return std::unexpected(tail.error());
+  SalvagedTail out;
+  out.events = tail->events;
+  out.messages = tail->live;
+  for (const auto& [name, d] : tail->destinations)
+    out.listing += fmt::format("  {}: {} enqueued after the fork (seq {}..{}), {} still live; {} acknowledged, {} "
+                               "removed\n",
+                               name, d.enqueued, d.first_seq.value, d.last_seq.value, d.live, d.acked, d.removed);
+  if (tail->live == 0) return out;
+  const std::string path = fmt::format("{}/forked-tail-epoch{}-{}.salvage", config_.data_directory, epoch, wall_ms());
+  if (auto w = write_salvage_file(path, *tail); !w) return std::unexpected(w.error());
+  out.file = path;
+  return out;
+}
 
 }  // namespace twinmq::app

@@ -81,9 +81,8 @@ void check_roles(const Config& config, const Marks& marks, Diagnostics& diag) {
         {marks.minimum_replicas_line, "minimumReplicas"}};
     for (const auto& [line, name] : master_only)
       if (line != 0) diag.error(line, std::string(name) + " is a master-only setting, but this broker is a slave " + where);
-    if (replication != nullptr)
-      diag.error(replication->line, "transportConnector '" + replication->name +
-                                        "': a slave has no replication listener; it connects to its master " + where);
+    // A replication listener on a slave opens when it is promoted, so the old master
+    // can rejoin it as its slave (twinmq --rejoin).
     return;
   }
 

@@ -18,7 +18,7 @@ bool same_secret(std::string_view a, std::string_view b) {
 }
 
 Decision reject(fbr::RejectReason reason, std::string message) {
-  return Decision{false, reason, std::move(message)};
+  return Decision{false, reason, std::move(message), Seq{0}};
 }
 
 constexpr std::string_view kRecovery = "(README: \"Recovering the pair\")";
@@ -91,7 +91,7 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               "alike on both",
                               m.name, m.sync_on_write ? "true" : "false", *h.sync_on_write ? "true" : "false"));
   // 6. The stores. An empty slave store simply receives the master's state.
-  if (!m.persistent || h.last_seq == Seq{0}) return Decision{true, R::other, {}};
+  if (!m.persistent || h.last_seq == Seq{0}) return Decision{true, R::other, {}, Seq{0}};
   const std::string master_id = m.identity.id.to_string();
   if (!h.store_id || *h.store_id != m.identity.id)
     return reject(R::store_identity,
@@ -107,6 +107,23 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               "not let it serve: stop it, copy the promoted broker's data directory over this "
                               "master's, then restart master and slave {}",
                               h.epoch, m.name, m.identity.epoch, kRecovery));
+  // 6b. An old master rejoining: where did the master's history leave its epoch?
+  if (h.rejoin && h.epoch < m.identity.epoch) {
+    const std::optional<Seq> fork = m.last_seq_of_epoch ? m.last_seq_of_epoch(h.epoch) : std::nullopt;
+    if (!fork)
+      return reject(R::cannot_verify,
+                    fmt::format("master '{}' no longer knows where its history left epoch {} (its journal was "
+                                "compacted since): this old master cannot rejoin by itself; use twinmq-resync {}",
+                                m.name, h.epoch, kRecovery));
+    if (h.last_seq > *fork) {
+      Decision d = reject(R::forked_tail,
+                          fmt::format("this store holds events after seq {}, where master '{}' went on without it "
+                                      "(epoch {} began at seq {}); they are not in the pair's history",
+                                      fork->value, m.name, m.identity.epoch, fork->value + 1));
+      d.fork_seq = *fork;
+      return d;
+    }
+  }
   if (h.last_seq > m.last_seq)
     return reject(R::slave_ahead,
                   fmt::format("the slave's store reaches sequence {} but master '{}' only {} (same store, epoch "
@@ -117,7 +134,7 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               h.last_seq.value, m.name, m.last_seq.value, h.epoch, kRecovery));
   RecordMatch match = RecordMatch::unavailable;
   if (h.last_record_seq != Seq{0} && m.record_at) match = m.record_at(h.last_record_seq, h.last_record_crc);
-  if (match == RecordMatch::match) return Decision{true, R::other, {}};
+  if (match == RecordMatch::match) return Decision{true, R::other, {}, Seq{0}};
   if (match == RecordMatch::mismatch)
     return reject(R::diverged,
                   fmt::format("the slave's history differs from master '{}''s at sequence {} (the records there "
@@ -125,7 +142,7 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               "Nothing was overwritten. Decide whose data to keep, copy that data directory over "
                               "the other's, then restart the pair {}",
                               m.name, h.last_record_seq.value, kRecovery));
-  if (h.epoch == m.identity.epoch) return Decision{true, R::other, {}};
+  if (h.epoch == m.identity.epoch) return Decision{true, R::other, {}, Seq{0}};
   return reject(R::cannot_verify,
                 fmt::format("the slave's store (epoch {}, sequence {}) is older than master '{}''s epoch {} and "
                             "its last record is no longer in the master's journal, so it cannot be checked to be "

@@ -14,6 +14,13 @@
 //  when the master no longer has that record, by equal epochs (a fork always bumps the
 //  epoch of the side that promoted itself).
 //
+// REJOIN: an old master started with --rejoin (Hello.rejoin) has an older epoch. If its
+// history is a prefix of the master's up to where the master's own epoch began, it is
+// accepted like any slave. If it holds events after that point (it went on accepting
+// work after the takeover) it gets Reject{forked_tail, fork_seq}: its SlaveLink then
+// salvages them to a file and attaches as an empty store, or stops, when they may have
+// been confirmed (slave_link.h).
+//
 // An accepted slave gets an initial sync that replaces its store, so these checks are
 // exactly what makes that overwrite safe: the slave holds nothing the master lacks.
 // Every refusal carries a message that says what happened and what to do.
@@ -62,12 +69,16 @@ struct MasterView {
   Seq last_seq;                   // the master's event log position
   // Looks up the master's record at a seq; called at most once per decision.
   std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;
+  // The last seq of `epoch` in the master's history (its journal's first segment of a
+  // newer epoch starts right after it); nullopt when the journal no longer shows it.
+  std::function<std::optional<Seq>(std::uint64_t epoch)> last_seq_of_epoch;
 };
 
 struct Decision {
   bool accepted = false;
   fbr::RejectReason reason = fbr::RejectReason::other;
   std::string message;  // why not, and what to do (empty when accepted)
+  Seq fork_seq;         // forked_tail: where the histories part
 };
 
 Decision decide(const HelloInfo& hello, const MasterView& master);

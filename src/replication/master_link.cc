@@ -206,11 +206,29 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   if (journal_ != nullptr) view.identity = journal_->identity();
   view.last_seq = broker_.event_log().last();
   view.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
+  view.last_seq_of_epoch = [this](std::uint64_t epoch) -> std::optional<Seq> {
+    if (journal_ == nullptr) return std::nullopt;
+    const auto& files = journal_->files().files();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto& f = files[i];
+      if (f.kind != store::FileKind::segment || f.epoch <= epoch) continue;
+      // The first segment of a newer epoch: the older one ended right before it, if
+      // the journal still shows that older epoch's last segment.
+      const bool shown = i > 0 && files[i - 1].kind == store::FileKind::segment && files[i - 1].epoch <= epoch;
+      if (!shown) return std::nullopt;
+      return Seq{f.seq.value - 1};
+    }
+    // No segment of a newer epoch yet (nothing journaled since the promotion): the older
+    // epoch ends where the segments end.
+    if (journal_->epoch() > epoch && !files.empty() && files.back().kind == store::FileKind::segment)
+      return files.back().last;
+    return std::nullopt;
+  };
   const Decision d = decide(hello, view);
   if (!d.accepted) {
     spdlog::warn("replication: refused slave {} (store seq {}, epoch {}): {}: {}", peer.describe(),
                  hello.last_seq.value, hello.epoch, reject_reason_name(d.reason), d.message);
-    writer_.reject(d.reason, d.message, peer.conn_->output());
+    writer_.reject(d.reason, d.message, peer.conn_->output(), d.fork_seq);
     peer.conn_->commit_output();
     peer.close_after_flush();
     return;

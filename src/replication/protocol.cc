@@ -58,6 +58,7 @@ HelloInfo HelloInfo::from(const fbr::Hello& h) {
   i.last_record_crc = h.last_record_crc();
   i.applied_seq = Seq{h.applied_seq()};
   if (h.sync_on_write() != 0) i.sync_on_write = h.sync_on_write() == 1;
+  i.rejoin = h.rejoin();
   return i;
 }
 
@@ -134,7 +135,7 @@ void FrameWriter::hello(const Hello& h, std::string& out) {
   auto id = store_id(h.store_id);
   auto body = fbr::CreateHello(fbb_, kProtocolVersion, name, version, user, password, h.persistent, id, h.epoch,
                                h.last_seq.value, h.last_record_seq.value, h.last_record_crc, h.applied_seq.value,
-                               static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2));
+                               static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2), h.rejoin);
   finish(fbr::Body::Hello, body.Union(), out);
 }
 
@@ -148,9 +149,9 @@ void FrameWriter::welcome(const Welcome& w, std::string& out) {
   finish(fbr::Body::Welcome, body.Union(), out);
 }
 
-void FrameWriter::reject(fbr::RejectReason reason, std::string_view message, std::string& out) {
+void FrameWriter::reject(fbr::RejectReason reason, std::string_view message, std::string& out, Seq fork_seq) {
   auto text = fbb_.CreateString(message);
-  finish(fbr::Body::Reject, fbr::CreateReject(fbb_, reason, text, kProtocolVersion).Union(), out);
+  finish(fbr::Body::Reject, fbr::CreateReject(fbb_, reason, text, kProtocolVersion, fork_seq.value).Union(), out);
 }
 
 void FrameWriter::snapshot_begin(Seq upto, std::uint64_t messages, std::uint64_t structures,

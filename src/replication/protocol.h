@@ -101,6 +101,7 @@ struct HelloInfo {
   std::uint32_t last_record_crc = 0;
   Seq applied_seq;                     // 0: not sent (an older slave)
   std::optional<bool> sync_on_write;   // nullopt: not sent
+  bool rejoin = false;                 // an old master rejoining as the slave
 
   static HelloInfo from(const fbr::Hello& h);
 };
@@ -160,6 +161,7 @@ class FrameWriter {
     std::uint32_t last_record_crc = 0;
     Seq applied_seq;
     bool sync_on_write = true;
+    bool rejoin = false;
   };
   void hello(const Hello& h, std::string& out);
 
@@ -173,7 +175,8 @@ class FrameWriter {
     Seq catch_up_from;  // 0: a snapshot follows
   };
   void welcome(const Welcome& w, std::string& out);
-  void reject(fbr::RejectReason reason, std::string_view message, std::string& out);
+  // `fork_seq`: with forked_tail, where the histories part (0 otherwise).
+  void reject(fbr::RejectReason reason, std::string_view message, std::string& out, Seq fork_seq = Seq{0});
   void snapshot_begin(Seq upto, std::uint64_t messages, std::uint64_t structures, std::uint64_t body_bytes,
                       std::string& out);
   void snapshot_end(Seq upto, std::uint64_t records, std::uint64_t next_message_id, std::string& out);

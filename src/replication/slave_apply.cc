@@ -108,6 +108,10 @@ void SlaveLink::on_read_error(Conn& c, const std::string& why) {
 void SlaveLink::on_reject(const fbr::Reject& r) {
   const std::string text = r.message() ? r.message()->str() : std::string();
   const fbr::RejectReason reason = r.reason();
+  if (reason == fbr::RejectReason::forked_tail && options_.rejoin && state_ == State::awaiting_welcome) {
+    on_forked_tail(Seq{r.fork_seq()}, text);
+    return;
+  }
   if (state_ == State::awaiting_welcome && !is_transient(reason) && reason != fbr::RejectReason::slave_dropped) {
     spdlog::error("replication: master {} REFUSED this slave ({}): {}", options_.master_uri, reject_reason_name(reason),
                   text);
@@ -284,6 +288,59 @@ void SlaveLink::ack() {
     acked_ = durable;
   }
   if (acked_ < applied_ && acker_broker_ == &broker) broker.reply_gate().wait(acker_id_);
+}
+
+// --- an old master rejoining with a forked tail ---------------------------------------
+
+void SlaveLink::on_forked_tail(Seq fork, const std::string& why) {
+  close_conn();
+  spdlog::warn("replication: master {} says: {}", options_.master_uri, why);
+  if (options_.discard_forked_tail) {
+    leave_forked_tail(fork, true, "--discard-forked-tail: the operator accepts dropping them from this store");
+    return;
+  }
+  store::Journal* j = host_.journal();
+  if (options_.witness == nullptr || j == nullptr) {
+    leave_forked_tail(fork, false, "no witness can show they were never confirmed");
+    return;
+  }
+  enter(State::awaiting_connection, "asking the witness about the forked tail");
+  options_.witness->promoted_since(j->epoch(), j->identity().id.to_string(),
+                                   [this, fork](bool promoted, const std::string& because) {
+                                     if (terminal()) return;
+                                     leave_forked_tail(fork, promoted, because);
+                                   });
+}
+
+void SlaveLink::leave_forked_tail(Seq fork, bool never_confirmed, const std::string& why) {
+  auto salvaged = host_.salvage_forked_tail(fork);
+  if (!salvaged) {
+    mirror_failed("cannot salvage this store's events after seq " + std::to_string(fork.value) + ": " +
+                  salvaged.error().message);
+    return;
+  }
+  const std::string kept = salvaged->file.empty()
+                               ? std::string("none of them left a message live (nothing to keep)")
+                               : "the " + std::to_string(salvaged->messages) + " live message(s) are saved in " +
+                                     salvaged->file;
+  spdlog::warn("replication: this store holds {} event(s) after seq {} that the pair's history does not:\n{}{}",
+               salvaged->events, fork.value, salvaged->listing, kept);
+  if (!never_confirmed) {
+    spdlog::error("replication: NOT rejoining: {}, so they may have been confirmed to clients. This broker's data "
+                  "directory is unchanged. Send the saved messages to the pair (`twinmq replay {} --to "
+                  "failover:(...)`), then start it again with --rejoin ... --discard-forked-tail; or keep this "
+                  "store and recover with twinmq-resync (README \"Recovering the pair\"). Exiting with code {}",
+                  why, salvaged->file.empty() ? std::string("<file>") : salvaged->file, kExitRejected);
+    enter(State::exited, "forked tail may hold confirmed work");
+    host_.exit_process(kExitRejected, "rejoin refused: a forked tail that may hold confirmed work");
+    return;
+  }
+  spdlog::warn("replication: rejoining without them ({}); this broker attaches as an empty store and gets a full copy",
+               why);
+  adopted_.reset();
+  receiver_.reset();
+  detach_acker();
+  retry("rejoining as an empty store");
 }
 
 }  // namespace twinmq::replication

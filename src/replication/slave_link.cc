@@ -167,6 +167,7 @@ void SlaveLink::send_hello() {
   // Where the live state is: what a catch-up would continue from.
   h.applied_seq = host_.broker().event_log().last();
   h.sync_on_write = options_.sync_on_write;
+  h.rejoin = options_.rejoin;
   writer_.hello(h, conn_->tcp_->output());
   sent();
 }

@@ -92,6 +92,15 @@ class SlaveHost {
   virtual void promote(const std::string& reason) = 0;
   // Stops the process with `code` (a replication exit code).
   virtual void exit_process(int code, const std::string& reason) = 0;
+  // Rejoin: closes the journal (journal() is nullptr afterwards) and writes the store's
+  // events after `fork` that left messages live to a salvage file.
+  struct SalvagedTail {
+    std::string file;          // empty: no message of the tail is live (nothing to keep)
+    std::uint64_t events = 0;  // event records after the fork
+    std::uint64_t messages = 0;
+    std::string listing;       // per destination, for the log
+  };
+  virtual Result<SalvagedTail> salvage_forked_tail(Seq fork) = 0;
 
  protected:
   ~SlaveHost() = default;
@@ -114,6 +123,12 @@ struct SlaveOptions {
   WitnessPort* witness = nullptr;
   // <journal syncOnWrite>, told to the master (which refuses a mismatch).
   bool sync_on_write = true;
+  // An old master rejoining the broker that took over (twinmq --rejoin): events of its
+  // store after the fork are salvaged to a file, then it attaches as an empty store —
+  // at once when the witness shows they were never confirmed, or when
+  // discard_forked_tail says the operator accepts it; else it stops (kExitRejected).
+  bool rejoin = false;
+  bool discard_forked_tail = false;
 };
 
 class SlaveLink {
@@ -164,6 +179,8 @@ class SlaveLink {
   void on_snapshot_end(const fbr::SnapshotEnd& e);
   void on_events(const fbr::Events& e);
   void on_reject(const fbr::Reject& r);
+  void on_forked_tail(Seq fork, const std::string& why);
+  void leave_forked_tail(Seq fork, bool confirmed_impossible, const std::string& why);
   void ack();
   void attach_acker();
   void detach_acker();

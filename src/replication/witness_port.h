@@ -59,6 +59,14 @@ class WitnessPort {
   virtual void take_over(const TakeOver& request,
                          std::function<void(TakeOverOutcome, const std::string& why)> done) = 0;
 
+  // --- an old master rejoining (twinmq --rejoin) ----------------------------------------
+  // Whether the witness records a promotion past `epoch` for this store: then every
+  // receipt the old master gave at that epoch waited for the slave that took over, and
+  // its events after the fork were never confirmed. `done(false, why)` when it does not
+  // (or cannot be reached: why says so).
+  virtual void promoted_since(std::uint64_t epoch, const std::string& store_id,
+                              std::function<void(bool, const std::string& why)> done) = 0;
+
  protected:
   ~WitnessPort() = default;
 };

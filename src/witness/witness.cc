@@ -497,6 +497,42 @@ void Witness::take_over(const TakeOver& request, std::function<void(TakeOverOutc
       });
 }
 
+void Witness::promoted_since(std::uint64_t epoch, const std::string& store_id,
+                             std::function<void(bool, const std::string&)> done) {
+  if (closed_) return;
+  const std::string key = options_.key;
+  kv_lane_->submit<Result<std::optional<KeyValue>>>(
+      [key](EtcdClient& client) { return client.get(pair_key(key)); },
+      [this, epoch, store_id, done = std::move(done)](Result<std::optional<KeyValue>> r) {
+        if (!r) {
+          note_unreachable(r.error().message);
+          done(false, "the witness cannot be reached: " + r.error().message);
+          return;
+        }
+        note_reachable();
+        if (!*r) {
+          done(false, "the witness has no record of this pair");
+          return;
+        }
+        auto p = decode_pair((*r)->value);
+        if (!p) {
+          done(false, p.error().message);
+          return;
+        }
+        if (p->store_id != store_id) {
+          done(false, "the witness's record is of store " + p->store_id);
+          return;
+        }
+        if (p->epoch <= epoch) {
+          done(false, "the witness records no promotion past epoch " + std::to_string(epoch));
+          return;
+        }
+        done(true, "the witness records that '" + p->holder + "' took over (pair epoch " + std::to_string(p->epoch) +
+                       "): every receipt this broker gave at epoch " + std::to_string(epoch) +
+                       " waited for that slave, so nothing after the fork was confirmed");
+      });
+}
+
 // --- giving it up -----------------------------------------------------------------------
 
 void Witness::release(std::function<void()> done) {

@@ -103,6 +103,8 @@ class Witness final : public replication::WitnessPort, public net::WriteGuard {
   void promised_until(std::int64_t until_boot_ns) override;
   void take_over(const TakeOver& request,
                  std::function<void(TakeOverOutcome, const std::string& why)> done) override;
+  void promoted_since(std::uint64_t epoch, const std::string& store_id,
+                      std::function<void(bool, const std::string& why)> done) override;
 
   // What one attempt to win the key found (public for the jobs in witness.cc).
   struct Attempt {

@@ -95,6 +95,14 @@ void LinkProxy::sever() {
 void LinkProxy::freeze() {
   mode_ = 2;
   (void)!::write(wake_[1], "x", 1);
+  // Returns only once the thread has finished a pass that saw the new mode: bytes a
+  // test sends after freeze() are never forwarded.
+  const std::uint64_t seen = passes_.load();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (passes_.load() < seen + 2 && std::chrono::steady_clock::now() < deadline) {
+    (void)!::write(wake_[1], "x", 1);
+    std::this_thread::yield();
+  }
 }
 
 void LinkProxy::thaw() {
@@ -144,7 +152,11 @@ void LinkProxy::run() {
         }
       }
     }
-    if (!forwarding) continue;
+    // Read again after poll: a freeze that came meanwhile must stop this pass too.
+    if (!forwarding || mode_ != 0) {
+      ++passes_;
+      continue;
+    }
     std::vector<std::size_t> dead;
     for (std::size_t i = 2; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
@@ -168,6 +180,7 @@ void LinkProxy::run() {
       ::close(links[*it].b);
       links.erase(links.begin() + static_cast<std::ptrdiff_t>(*it));
     }
+    ++passes_;
   }
   close_all();
 }
@@ -214,6 +227,8 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
   x += "  <transportConnectors>\n";
   x += "    <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:" + std::to_string(stomp_port) +
        "?transport.connectAttemptTimeout=5000\"/>\n";
+  if (spec_.slave_replication_listener)
+    x += "    <transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:0\"/>\n";
   x += "  </transportConnectors>\n";
   if (!spec_.users.empty()) {
     x += "  <plugins><simpleAuthenticationPlugin><users>\n";

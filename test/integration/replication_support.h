@@ -61,6 +61,7 @@ class LinkProxy {
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};
   std::atomic<int> mode_{0};  // 0 forward, 1 severed, 2 frozen
+  std::atomic<std::uint64_t> passes_{0};  // loop passes completed (freeze() waits on it)
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -85,6 +86,9 @@ struct PairSpec {
   std::uint32_t link_timeout_ms = 800;
   std::uint16_t master_stomp_port = 0;  // 0 = any (read from the listening line)
   std::optional<WitnessSpec> witness;
+  // The slave gets a replication listener too (port 0): it opens when the slave is
+  // promoted, so the old master can rejoin it (twinmq --rejoin).
+  bool slave_replication_listener = false;
 };
 
 class ReplicaPair {

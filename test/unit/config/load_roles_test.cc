@@ -96,9 +96,9 @@ TEST_CASE("slave: master-only settings are errors") {
             "conf/broker.xml:3: shutdownOnSlaveFailure is a master-only setting, but this broker is a slave "
             "(masterConnectorURI at line 1)",
             "conf/broker.xml:4: minimumReplicas is a master-only setting, but this broker is a slave "
-            "(masterConnectorURI at line 1)",
-            "conf/broker.xml:7: transportConnector 'replication': a slave has no replication listener; it connects to its "
-            "master (masterConnectorURI at line 1)"});
+            "(masterConnectorURI at line 1)"});
+  // A replication listener is fine: it opens when the slave is promoted (for --rejoin).
+  test::load_ok("<broker masterConnectorURI=\"tcp://m:62001\">\n" + connectors(kStomp + kReplication) + "</broker>\n");
   CHECK(error_of(broker("waitForSlave=\"true\"", "<services><masterConnector remoteURI=\"tcp://m:1\"/></services>\n")) ==
         "conf/broker.xml:1: waitForSlave is a master-only setting, but this broker is a slave (<masterConnector> at "
         "line 2)");
