@@ -321,3 +321,27 @@ TEST_CASE("24 witness: a master cut off from etcd before its first renewal still
   CHECK_MESSAGE(told < 4000, "told after " << told << " ms, the lease is 4000 ms");
   CHECK(connection_refused(pair.master_stomp()));
 }
+
+TEST_CASE("24 witness: a link blip is not a takeover: the slave reconnects, catches up from where it stopped, is in sync again") {
+  EtcdProcess etcd;
+  ReplicaPair pair(witness_pair(etcd_uri(etcd.client_port()), etcd_uri(etcd.client_port()), "/twinmq/pairs/blip"));
+  pair.start_master();
+  LinkProxy link(pair.replication_port());
+  pair.start_slave("slave", link.port());
+  Confirmed before, during;
+  REQUIRE(send_confirmed(pair.master_stomp(), "before", 20, before).empty());
+  link.freeze();
+  // Both notice (link timeout 800 ms); the master serves on, the slave cannot win the key.
+  REQUIRE_MESSAGE(pair.master().wait_for_output("now serves ALONE", Ms(15'000), true), pair.master().log_tail());
+  REQUIRE(send_confirmed(pair.master_stomp(), "during", 20, during).empty());
+  link.thaw();
+  REQUIRE_MESSAGE(pair.slave().wait_for_count("IN SYNC", 2, Ms(20'000), true), pair.slave().log_tail());
+  CHECK(pair.slave().log_text().find("catching up from seq") != std::string::npos);
+  CHECK(pair.slave().log_text().find("PROMOTED") == std::string::npos);
+  CHECK(connection_refused(pair.slave_stomp()));
+  REQUIRE(pair.master().wait_for_count("names 'slave' as the replica", 2, Ms(10'000), true));
+  // A real failure now: the slave has everything, including what the master confirmed alone.
+  pair.master().kill(SIGKILL);
+  REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
+  check_nothing_lost(pair.slave_stomp(), all_of({&before, &during}));
+}
