@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -50,6 +51,11 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   o.heart_beat_grace = c.stomp.heart_beat_grace;
   o.heart_beat_ms = c.stomp.server_heart_beat_ms;
   o.max_pending_output = c.stomp.max_pending_output;
+  o.frame_timeout_ms = c.stomp.frame_timeout_ms;
+  o.max_connections = c.stomp.max_connections;
+  o.max_subscriptions = c.stomp.max_subscriptions;
+  o.max_transactions = c.stomp.max_transactions;
+  o.max_unacked = c.stomp.max_unacked;
   for (const auto& u : config.users) o.users.emplace_back(u.username, u.password);
   return o;
 }
@@ -204,6 +210,7 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
   o.link_timeout_ms = rep.link_timeout_ms;
   o.witness = witness_.get();
   o.sync_on_write = config_.journal.sync_on_write;
+  if (const char* bytes = std::getenv("TWINMQ_COPY_MEMORY_BYTES")) o.copy_memory = std::strtoull(bytes, nullptr, 10);
   replication::MasterLink::Callbacks cb;
   cb.on_in_sync = [this] {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");

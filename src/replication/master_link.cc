@@ -284,6 +284,8 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   else
     sender_ = std::make_unique<SnapshotSender>(std::move(snap), peer.describe());
   sent_ = upto;
+  copy_upto_ = upto;
+  from_journal_ = false;
   applied_ = Seq{0};
   catch_up_target_ = Seq{0};
   waiting_since_ms_ = mono_ms();
@@ -298,6 +300,22 @@ void MasterLink::pump_snapshot() {
     const std::size_t before = c.output().size();
     if (sender_->pump(c.output(), kSnapshotBudget)) {
       sender_.reset();
+      if (from_journal_) {
+        // The events of the copy's time come back out of the journal, up to now; the
+        // ones after now are held back again (briefly) until that is queued.
+        if (journal_->last_unjournaled_seq() > copy_upto_) {
+          drop(*slave_, fbr::RejectReason::slave_dropped,
+               "non-persistent events happened during the copy, which only memory held and memory did not keep; "
+               "the slave gets a new copy");
+          return;
+        }
+        const Seq now = broker_.event_log().last();
+        batch_.clear();  // every event in it is at or before `now`: the journal has it
+        sender_ = std::make_unique<JournalSender>(*journal_, copy_upto_, now, slave_->describe());
+        copy_upto_ = now;
+        from_journal_ = false;
+        continue;
+      }
       // The events that happened during the copy follow it, in order.
       c.output().append(deferred_);
       std::string().swap(deferred_);
@@ -416,8 +434,20 @@ void MasterLink::finish_batch() {
   if (batch_.empty() || slave_ == nullptr) return;
   const Seq last = batch_.last();
   if (state_ == State::sending_snapshot) {
+    if (from_journal_) {
+      batch_.clear();  // read back from the journal once the copy is out
+      sent_ = last;
+      return;
+    }
     batch_.finish_events(deferred_);
-    if (deferred_.size() > options_.max_backlog && pending_drop_.empty())
+    if (deferred_.size() > options_.copy_memory && journal_ != nullptr &&
+        journal_->last_unjournaled_seq() <= copy_upto_) {
+      spdlog::info("replication: more than {} KiB of events arrived during the copy to slave {}: they are read back "
+                   "from the journal after it instead of held in memory",
+                   options_.copy_memory >> 10, slave_->describe());
+      std::string().swap(deferred_);
+      from_journal_ = true;
+    } else if (deferred_.size() > options_.max_backlog && pending_drop_.empty())
       pending_drop_ = "more than " + std::to_string(options_.max_backlog >> 20) +
                       " MiB of events arrived during the initial sync (the slave copies too slowly)";
   } else {

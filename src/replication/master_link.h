@@ -93,6 +93,10 @@ struct MasterOptions {
   WitnessPort* witness = nullptr;
   // <journal syncOnWrite>: a slave must fsync exactly when the master does.
   bool sync_on_write = true;
+  // Events held back in memory during a copy beyond this are read back from the journal
+  // after it instead (when the journal holds them whole), so a copy under load does not
+  // grow the master's memory. (Tests lower it through TWINMQ_COPY_MEMORY_BYTES.)
+  std::size_t copy_memory = 16u << 20;
 };
 
 class MasterLink final : public broker::EventSink {
@@ -176,6 +180,8 @@ class MasterLink final : public broker::EventSink {
   FrameWriter writer_;
   std::unique_ptr<StateSender> sender_;  // a snapshot copy or a catch-up
   std::string deferred_;  // events after S0, queued while the snapshot goes out
+  Seq copy_upto_;          // the state being sent stands for the master up to here
+  bool from_journal_ = false;  // events after copy_upto_ come back out of the journal
 
   // Gate sources: `follow_` is the slave's Applied (gates all work); `hold_` is the
   // minimumReplicas="1" hold without a slave in sync (gates persistent work only).

@@ -6,7 +6,9 @@
 // and `twinmq status`.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <set>
 
@@ -438,4 +440,44 @@ TEST_CASE("20 replication: a slave that does not fsync is refused by a master th
   CHECK(exit->code == 5);
   CHECK(slave->log_text().find("sync_mismatch") != std::string::npos);
   CHECK(slave->log_text().find("configure <journal syncOnWrite> alike on both") != std::string::npos);
+}
+
+TEST_CASE("20 replication: events during a copy come back out of the journal, not the master's memory") {
+  // A tiny in-memory allowance makes a copy under load switch to the journal (the copy
+  // must outlast a loop turn: 20 MB is more than the link queues at once).
+  ::setenv("TWINMQ_COPY_MEMORY_BYTES", "4096", 1);
+  ReplicaPair pair;
+  pair.start_master();
+  ::unsetenv("TWINMQ_COPY_MEMORY_BYTES");
+  const std::string body(1024, 'x');
+  RawStomp fill(pair.master_stomp());
+  fill.connect();
+  for (int i = 0; i < 20000; ++i) fill.send_frame("SEND", {{"destination", "/queue/copy"}, {"persistent", "true"}}, body);
+  fill.request("SEND", {{"destination", "/queue/copy"}, {"persistent", "true"}}, body);  // a barrier: all 20001 in
+  // A producer keeps going while the slave copies.
+  std::atomic<bool> stop{false};
+  std::atomic<int> during{0};
+  std::thread producer([&] {
+    RawStomp p(pair.master_stomp());
+    p.connect();
+    while (!stop) {
+      for (int i = 0; i < 50; ++i)
+        p.send_frame("SEND", {{"destination", "/queue/during"}, {"persistent", "true"}}, "d-" + std::to_string(during++));
+      p.request("SEND", {{"destination", "/queue/during"}, {"persistent", "true"}}, "d-" + std::to_string(during++));
+    }
+  });
+  pair.start_slave();
+  stop = true;
+  producer.join();
+  CHECK(pair.master().log_text().find("read back from the journal") != std::string::npos);
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value());
+  CHECK(drain(pair.slave_stomp(), "/queue/copy", 20001).size() == 20001);
+  std::vector<std::string> want;
+  for (int i = 0; i < during; ++i) want.push_back("d-" + std::to_string(i));
+  auto got = bodies_of(drain_until(pair.slave_stomp(), "/queue/during", want));
+  std::set<std::string> have(got.begin(), got.end());
+  std::size_t missing = 0;
+  for (const auto& w : want) missing += have.contains(w) ? 0 : 1;
+  CHECK_MESSAGE(missing == 0, missing << " of " << want.size() << " messages sent during the copy are missing");
 }
