@@ -121,6 +121,13 @@ bool Runtime::start() {
 
   sigint_ = net::Signal::create(loop_, SIGINT, [this](int) { begin_shutdown("SIGINT"); });
   sigterm_ = net::Signal::create(loop_, SIGTERM, [this](int) { begin_shutdown("SIGTERM"); });
+  // Operators send SIGHUP to make daemons reopen their logs; left to its default it
+  // would stop the broker, and on a master that is an unplanned failover. The log goes
+  // to standard error (the supervisor owns the file), so there is nothing to reopen.
+  sighup_ = net::Signal::create(loop_, SIGHUP, [](int) {
+    spdlog::info("SIGHUP received: ignored (the log goes to standard error; nothing to reopen). SIGTERM stops "
+                 "the broker");
+  });
 
   const auto& rep = config_.replication;
   if (rep.master || !flags_.rejoin_uri.empty()) {
@@ -446,6 +453,7 @@ void Runtime::finish_shutdown() {
   status_.reset();
   sigint_.reset();
   sigterm_.reset();
+  sighup_.reset();
 }
 
 int Runtime::run() {

@@ -108,6 +108,7 @@ class Runtime final : private replication::SlaveHost {
   net::HandlePtr<StatusServer> status_;
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;
+  net::HandlePtr<net::Signal> sighup_;  // logged and ignored (its default action would stop us)
   net::HandlePtr<net::Timer> tick_;
   net::HandlePtr<net::Timer> drain_;
   std::int64_t drain_deadline_ms_ = 0;

@@ -181,6 +181,18 @@ TEST_CASE("08 cli: a port already in use exits 1 and the log names the address")
   CHECK((r.err + r.out).find("127.0.0.1:" + std::to_string(held.port)) != std::string::npos);
 }
 
+TEST_CASE("08 cli: SIGHUP does not stop the broker (it is logged and ignored)") {
+  BrokerProcess broker;
+  auto c = client(broker, "1.2");
+  broker.kill(SIGHUP);
+  REQUIRE(broker.wait_for_output("SIGHUP received: ignored", Ms(5000), true));
+  CHECK(broker.running());
+  c->send("/queue/hup", "still here");
+  auto d = client(broker, "1.2");
+  d->subscribe("/queue/hup", "s");
+  CHECK(d->message().body == "still here");
+}
+
 TEST_CASE("08 cli: SIGTERM and SIGINT stop the broker cleanly (exit 0) and close the port") {
   for (int sig : {SIGTERM, SIGINT}) {
     INFO("signal " << sig);
