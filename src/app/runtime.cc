@@ -235,7 +235,20 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
 bool Runtime::start_master(const config::TransportConnector& c) {
   const auto& rep = config_.replication;
   if (!open_master_link(c)) return false;
-  if (rep.wait_for_slave) waiting_reason_ = "waitForSlave=\"true\"";
+  if (rep.wait_for_slave) {
+    waiting_reason_ = "waitForSlave=\"true\"";
+    // ActiveMQ's rule: a master told to wait for its slave gives up after a while
+    // rather than sit closed forever unnoticed.
+    give_up_ = net::Timer::create(loop_);
+    give_up_->start(rep.wait_for_slave_timeout_ms, 0, [this] {
+      if (!servers_.empty() || stopping_) return;
+      spdlog::error("replication: no slave was in sync within waitForSlaveTimeout ({} ms) and waitForSlave=\"true\": "
+                    "giving up. Start the slave (its log says why it cannot attach), or start this master without "
+                    "waitForSlave to serve alone",
+                    config_.replication.wait_for_slave_timeout_ms);
+      begin_shutdown("no slave within waitForSlaveTimeout", kExitRuntimeFailure);
+    });
+  }
   if (witness_) {
     // The witness answers what the pairing note guesses: whether the slave took over.
     witness_->acquire();
@@ -450,6 +463,7 @@ void Runtime::finish_shutdown() {
   // broker that never held it (a slave, a stale master) has nothing to release.
   if (witness_) witness_->release([this] { witness_->close(); });
   tick_.reset();
+  give_up_.reset();
   status_.reset();
   sigint_.reset();
   sigterm_.reset();

@@ -111,6 +111,7 @@ class Runtime final : private replication::SlaveHost {
   net::HandlePtr<net::Signal> sighup_;  // logged and ignored (its default action would stop us)
   net::HandlePtr<net::Timer> tick_;
   net::HandlePtr<net::Timer> drain_;
+  net::HandlePtr<net::Timer> give_up_;  // waitForSlaveTimeout
   std::int64_t drain_deadline_ms_ = 0;
   std::string shutdown_reason_;
   std::string waiting_reason_;  // why the client connectors are still closed (master)

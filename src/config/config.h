@@ -67,6 +67,7 @@ struct ReplicationConfig {
   bool shutdown_on_master_failure = false;
   // Master side.
   bool wait_for_slave = false;
+  std::uint32_t wait_for_slave_timeout_ms = 600'000;  // waitForSlaveTimeout (ActiveMQ's default: 10 min)
   bool shutdown_on_slave_failure = false;
   int minimum_replicas = 0;
   std::uint32_t heart_beat_ms = 500;

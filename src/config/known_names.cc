@@ -16,7 +16,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "brokerName",          "dataDirectory",          "persistent",
     "masterConnectorURI",  "shutdownOnMasterFailure", "waitForSlave",
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
-    "replicationLinkTimeout", "maxTransactionSize", "xmlns"};
+    "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};

@@ -77,6 +77,7 @@ void check_roles(const Config& config, const Marks& marks, Diagnostics& diag) {
                               at_line(master_line) + ")";
     const std::pair<int, const char*> master_only[] = {
         {marks.wait_for_slave_line, "waitForSlave"},
+        {marks.wait_for_slave_timeout_line, "waitForSlaveTimeout"},
         {marks.shutdown_on_slave_failure_line, "shutdownOnSlaveFailure"},
         {marks.minimum_replicas_line, "minimumReplicas"}};
     for (const auto& [line, name] : master_only)
@@ -100,6 +101,10 @@ void check_roles(const Config& config, const Marks& marks, Diagnostics& diag) {
       diag.error(marks.shutdown_on_slave_failure_line, "shutdownOnSlaveFailure=\"true\"" + needs);
     if (r.minimum_replicas > 0) diag.error(marks.minimum_replicas_line, "minimumReplicas=\"1\"" + needs);
   }
+  if (marks.wait_for_slave_timeout_line != 0 && !config.replication.wait_for_slave)
+    diag.error(marks.wait_for_slave_timeout_line,
+               "waitForSlaveTimeout applies only with waitForSlave=\"true\" (how long to wait for a slave before "
+               "giving up)");
 }
 
 // A witness decides between the two brokers of a pair, by the epoch of their stores.

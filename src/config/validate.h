@@ -19,6 +19,7 @@ struct Marks {
   // Role-specific attributes, by presence (writing one at all declares the role).
   int shutdown_on_master_failure_line = 0;
   int wait_for_slave_line = 0;
+  int wait_for_slave_timeout_line = 0;
   int shutdown_on_slave_failure_line = 0;
   int minimum_replicas_line = 0;
   int link_timeout_line = 0;

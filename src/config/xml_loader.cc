@@ -129,6 +129,8 @@ class Loader {
     mark_and_read_bool(r, "shutdownOnMasterFailure", rep.shutdown_on_master_failure,
                        marks_.shutdown_on_master_failure_line);
     mark_and_read_bool(r, "waitForSlave", rep.wait_for_slave, marks_.wait_for_slave_line);
+    if (r.has("waitForSlaveTimeout")) marks_.wait_for_slave_timeout_line = r.line_of("waitForSlaveTimeout");
+    r.read_uint("waitForSlaveTimeout", rep.wait_for_slave_timeout_ms, 100, 86'400'000, "milliseconds");
     mark_and_read_bool(r, "shutdownOnSlaveFailure", rep.shutdown_on_slave_failure,
                        marks_.shutdown_on_slave_failure_line);
     if (r.has("minimumReplicas")) marks_.minimum_replicas_line = r.line_of("minimumReplicas");

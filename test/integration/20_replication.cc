@@ -481,3 +481,15 @@ TEST_CASE("20 replication: events during a copy come back out of the journal, no
   for (const auto& w : want) missing += have.contains(w) ? 0 : 1;
   CHECK_MESSAGE(missing == 0, missing << " of " << want.size() << " messages sent during the copy are missing");
 }
+
+TEST_CASE("20 replication: waitForSlaveTimeout — a master that waits for a slave gives up (exit 1) when none comes") {
+  PairSpec spec;
+  spec.master_attrs = {{"waitForSlave", "true"}, {"waitForSlaveTimeout", "500"}};
+  ReplicaPair pair(spec);
+  BrokerProcess& m = pair.start_master(/*expect_stomp=*/false);
+  auto e = m.wait_exit(Ms(10'000));
+  REQUIRE_MESSAGE(e.has_value(), m.log_tail());
+  CHECK(e->code == 1);
+  CHECK(m.log_text().find("no slave was in sync within waitForSlaveTimeout (500 ms)") != std::string::npos);
+  CHECK(m.stdout_text().find("listening stomp") == std::string::npos);
+}

@@ -182,4 +182,17 @@ TEST_CASE("witness: an etcd key for a pair, in whole seconds, with a store") {
         "conf/broker.xml:6: <witness> needs persistent=\"true\": the pair's epoch it keeps is the store's");
 }
 
+TEST_CASE("waitForSlaveTimeout: a master's, with waitForSlave") {
+  const std::string master = connectors(kStomp + kReplication);
+  CHECK(test::load_ok(broker("waitForSlave=\"true\" waitForSlaveTimeout=\"2500\"", master)).replication
+            .wait_for_slave_timeout_ms == 2500);
+  CHECK(test::load_ok(broker("waitForSlave=\"true\"", master)).replication.wait_for_slave_timeout_ms == 600'000);
+  CHECK(error_of(broker("waitForSlaveTimeout=\"2500\"", master)) ==
+        "conf/broker.xml:1: waitForSlaveTimeout applies only with waitForSlave=\"true\" (how long to wait for a slave "
+        "before giving up)");
+  CHECK(error_of(broker("masterConnectorURI=\"tcp://m:1\" waitForSlaveTimeout=\"2500\"", "")) ==
+        "conf/broker.xml:1: waitForSlaveTimeout is a master-only setting, but this broker is a slave "
+        "(masterConnectorURI at line 1)");
+}
+
 }  // namespace twinmq::config
