@@ -1,6 +1,7 @@
 // broker/apply.cc — apply(Event): the one path by which state changes, used alike by
 // this broker right after it decides a change (Impl::emit), by the journal's recovery
-// and by the slave link.
+// and by the slave link. That includes the duplicate-detection windows
+// (broker/duplicates.h): an id enters its window here, from the event that carries it.
 //
 // Applying never consults consumers: the store (ready messages, counters, durable
 // subscriptions, destinations) is all an event touches. The one place the two sides
@@ -83,6 +84,8 @@ void Broker::Impl::apply_event(const Event& event) {
           apply_durable_added(e);
         } else if constexpr (std::is_same_v<T, DurableSubscriptionRemoved>) {
           apply_durable_removed(e);
+        } else if constexpr (std::is_same_v<T, DuplicateIdsRecorded>) {
+          apply_duplicate_ids(e);
         }
       },
       event);
@@ -92,6 +95,10 @@ void Broker::Impl::apply_enqueued(const MessageRef& m) {
   // A slave or a recovered broker continues numbering after the ids it has seen.
   next_message_id = std::max(next_message_id, m->id() + 1);
   const std::string_view dest = m->destination();
+  if (m->id_cache_size() != 0) {
+    if (const std::string_view dup = m->duplicate_id(); !dup.empty())
+      duplicates.record(dest, dup, m->id_cache_size(), m->persistent());
+  }
   if (classify_destination(dest) == DestKind::topic) {
     // Queued for the durable subscriptions that exist at this point of the log; live
     // non-durable subscribers are fed by the deciding side (not state).
@@ -142,7 +149,18 @@ void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
   mark_dirty(dlq);
 }
 
+void Broker::Impl::apply_duplicate_ids(const DuplicateIdsRecorded& e) {
+  // A window belongs to a destination that exists, as on the deciding side (where the
+  // SEND made it): its policy's idCacheSize is read there.
+  if (classify_destination(e.destination) == DestKind::topic)
+    make_topic(e.destination);
+  else
+    make_queue(e.destination);
+  duplicates.apply(e);
+}
+
 void Broker::Impl::apply_destination_removed(std::string_view name) {
+  duplicates.erase(name);
   if (classify_destination(name) == DestKind::topic) {
     auto it = topics.find(name);
     // A topic with subscriptions stays: they still refer to it (only a slave, which

@@ -5,11 +5,13 @@
 #include "broker/broker.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/printable.h"
 #include "broker/broker_impl.h"
 
@@ -80,7 +82,7 @@ Seq Broker::Impl::ensure_destination(std::string_view name, DestKind kind, Seq l
   return exists ? last : emit(DestinationAdded{name});
 }
 
-MessageRef Broker::Impl::make_message(const SendRequest& req, std::uint64_t id) {
+MessageRef Broker::Impl::make_message(const SendRequest& req, std::uint64_t id, std::uint32_t id_cache_size) {
   MessageInit init;
   init.id = id;
   init.id_prefix = options.id_prefix;
@@ -91,10 +93,11 @@ MessageRef Broker::Impl::make_message(const SendRequest& req, std::uint64_t id) 
   init.priority = std::min<std::uint8_t>(req.priority, 9);
   init.expires_ms = req.expires_ms;
   init.timestamp_ms = now_ms();
+  init.id_cache_size = id_cache_size;
   return Message::create(init);
 }
 
-MessageRef Broker::Impl::with_id(const Message& draft, std::uint64_t id) {
+MessageRef Broker::Impl::with_id(const Message& draft, std::uint64_t id, std::uint32_t id_cache_size) {
   MessageInit init;
   init.id = id;
   init.id_prefix = options.id_prefix;
@@ -105,7 +108,25 @@ MessageRef Broker::Impl::with_id(const Message& draft, std::uint64_t id) {
   init.priority = draft.priority();
   init.expires_ms = draft.expires_ms();
   init.timestamp_ms = draft.timestamp_ms();
+  init.id_cache_size = id_cache_size;
   return Message::create(init);
+}
+
+std::uint32_t Broker::Impl::id_cache_size_of(std::string_view name) {
+  if (classify_destination(name) == DestKind::topic) {
+    if (const Topic* t = find_topic(name)) return t->policy().id_cache_size;
+  } else if (const Queue* q = find_queue(name)) {
+    return q->policy().id_cache_size;
+  }
+  return policy_for(name).id_cache_size;
+}
+
+void Broker::Impl::drop_duplicate(ConnId conn, std::string_view destination, std::string_view id, bool in_commit) {
+  duplicates.count_dropped(destination);
+  if (log_debug())
+    spdlog::debug("connection {}: {} to {} with {}:{:?} dropped: that id is in the destination's window "
+                  "(a re-sent duplicate; answered as if stored)",
+                  conn.value, in_commit ? "a send of a COMMIT" : "SEND", destination, kDuplicateIdHeader, id);
 }
 
 // --- sessions -------------------------------------------------------------------
@@ -148,8 +169,27 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
     return make_error(Errc::invalid_destination,
                       fmt::format("destination '{}' is not valid: use {}", shown(req.destination),
                                   kDestinationForms));
+  const std::string_view duplicate_id = find_duplicate_id(req.headers);
+  if (duplicate_id.size() > kMaxDuplicateIdBytes)
+    return make_error(Errc::invalid_duplicate_id,
+                      fmt::format("header {} is {} bytes long; at most {} bytes are allowed (an opaque id "
+                                  "that names the message for duplicate detection)",
+                                  kDuplicateIdHeader, duplicate_id.size(), kMaxDuplicateIdBytes));
   if (req.persistent && !im.refusal.empty())
     return make_error(Errc::persistence_unavailable, im.refusal);
+
+  // A transacted send is checked at COMMIT (transaction.cc): the window may change
+  // before then, and only the commit stores anything.
+  std::uint32_t id_cache_size = 0;
+  if (!duplicate_id.empty() && req.transaction.empty()) {
+    id_cache_size = im.id_cache_size_of(req.destination);
+    if (id_cache_size != 0 && im.duplicates.contains(req.destination, duplicate_id)) {
+      im.drop_duplicate(id, req.destination, duplicate_id, false);
+      // Answered as if stored, but no sooner than the original may be: the receipt
+      // waits for everything decided so far (the original's event is among it).
+      return log_.last();
+    }
+  }
 
   if (!req.transaction.empty()) {
     Transaction* tx = im.find_tx(c, req.transaction);
@@ -166,13 +206,19 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
 
   Seq last = im.ensure_destination(req.destination, kind, Seq{0});
   if (kind == DestKind::queue) {
-    last = im.emit(MessageEnqueued{im.make_message(req, im.next_message_id++)});
+    last = im.emit(MessageEnqueued{im.make_message(req, im.next_message_id++, id_cache_size)});
   } else {
     Topic& t = *im.find_topic(req.destination);
     t.count_published();
+    // No durable subscription keeps the message, so no message event carries its id:
+    // the id is state on its own (a re-send after a failover must find it on the slave).
+    if (id_cache_size != 0 && t.durables().empty()) {
+      const DuplicateId ids[] = {{duplicate_id, req.persistent}};
+      last = im.emit(DuplicateIdsRecorded{req.destination, ids, id_cache_size, false, req.persistent});
+    }
     // No subscriber of any kind: the message goes nowhere and is not state.
     if (!t.subscribers().empty() || !t.durables().empty()) {
-      MessageRef m = im.make_message(req, im.next_message_id++);
+      MessageRef m = im.make_message(req, im.next_message_id++, id_cache_size);
       if (!t.durables().empty()) last = im.emit(MessageEnqueued{m});
       im.fan_out(t, m);
     }
@@ -207,12 +253,12 @@ std::vector<Broker::DestinationStats> Broker::stats() const {
   out.reserve(im.queues.size() + im.topics.size() + im.durables.size());
   auto store_stats = [&](const Queue& q) {
     out.push_back(DestinationStats{q.name(), q.depth(), q.inflight(), q.consumers().size(),
-                                   q.enqueued(), q.dequeued()});
+                                   q.enqueued(), q.dequeued(), 0});
   };
   for (const auto& [name, q] : im.queues) store_stats(*q);
   for (const auto& [key, q] : im.durables) store_stats(*q);
   for (const auto& [name, t] : im.topics) {
-    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed()};
+    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed(), 0};
     for (Subscription* sub : t->subscribers()) {
       s.depth += sub->pending().size();
       s.inflight += sub->held();
@@ -221,8 +267,22 @@ std::vector<Broker::DestinationStats> Broker::stats() const {
       if (d->durable->active != nullptr) ++s.consumers;
     out.push_back(std::move(s));
   }
+  for (DestinationStats& s : out)
+    if (const DuplicateWindow* w = im.duplicates.find(s.name)) s.duplicates_dropped = w->dropped();
   std::sort(out.begin(), out.end(),
             [](const DestinationStats& a, const DestinationStats& b) { return a.name < b.name; });
+  return out;
+}
+
+Broker::DuplicateStats Broker::duplicate_stats() const {
+  const DuplicateIds& d = impl_->duplicates;
+  return DuplicateStats{d.windows(), d.ids(), d.non_persistent_ids(), d.dropped()};
+}
+
+std::vector<std::string> Broker::duplicate_window(std::string_view destination) const {
+  std::vector<std::string> out;
+  if (const DuplicateWindow* w = impl_->duplicates.find(destination))
+    w->for_each([&](std::string_view id, bool) { out.emplace_back(id); });
   return out;
 }
 

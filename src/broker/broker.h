@@ -26,6 +26,9 @@
 //  - Transactions are per connection: sends are invisible until commit; acks in a
 //    transaction take effect at commit; abort undoes both (acked messages return to
 //    the subscription's unacked set). Unfinished transactions abort on detach.
+//  - Duplicate detection (broker/duplicates.h): a SEND whose `_AMQ_DUPL_ID` is in its
+//    destination's window of recent ids is dropped and answered as if it were new; a
+//    COMMIT drops such sends and commits the rest.
 //
 // Lifecycle: owned by app::Runtime; loop thread only.
 #pragma once
@@ -40,6 +43,7 @@
 #include "base/ids.h"
 #include "base/result.h"
 #include "broker/client.h"
+#include "broker/duplicates.h"
 #include "broker/event.h"
 #include "broker/event_log.h"
 #include "broker/message.h"
@@ -58,6 +62,7 @@ enum class Errc {
   invalid_subscription,    // e.g. durable subscription without client-id, on a queue
   persistence_unavailable, // the store refuses persistent work (disk full / I/O error)
   transaction_too_large,   // a SEND or ACK would take a transaction past maxTransactionSize
+  invalid_duplicate_id,    // a SEND's _AMQ_DUPL_ID is longer than kMaxDuplicateIdBytes
 };
 
 // No single event may encode to more than this: the journal's reader and the
@@ -78,6 +83,9 @@ struct DestinationPolicy {
   std::uint32_t topic_prefetch = 1000;
   // Pending messages kept for a slow non-durable topic subscriber before dropping.
   std::uint32_t topic_pending_limit = 10000;
+  // idCacheSize: how many duplicate-detection ids the destination remembers
+  // (broker/duplicates.h); 0 = no duplicate detection there.
+  std::uint32_t id_cache_size = kDefaultIdCacheSize;
 };
 
 struct BrokerOptions {
@@ -191,8 +199,20 @@ class Broker {
     std::size_t consumers = 0;
     std::uint64_t enqueued = 0;  // total accepted
     std::uint64_t dequeued = 0;  // total removed (acked, expired, dead-lettered)
+    std::uint64_t duplicates_dropped = 0;  // SENDs dropped as duplicates (since start)
   };
   std::vector<DestinationStats> stats() const;
+  struct DuplicateStats {
+    std::size_t windows = 0;    // destinations with a duplicate-detection window
+    std::size_t ids = 0;        // ids in them
+    // Of those, ids of non-persistent SENDs: mirrored, never journaled, so a slave that
+    // rebuilt its state from its own journal lacks them.
+    std::size_t non_persistent_ids = 0;
+    std::uint64_t dropped = 0;  // SENDs (and sends of COMMITs) dropped as duplicates since start
+  };
+  DuplicateStats duplicate_stats() const;
+  // `destination`'s duplicate-detection window, oldest first (tests, verify tools).
+  std::vector<std::string> duplicate_window(std::string_view destination) const;
   std::size_t connection_count() const;
 
  private:

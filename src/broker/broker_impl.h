@@ -1,6 +1,7 @@
 // broker/broker_impl.h — Broker::Impl, shared by the broker's .cc files (one job each:
 // broker.cc sessions and sends, subscribe.cc, apply.cc, dispatch.cc, ack.cc,
-// redelivery.cc, transaction.cc, expiry.cc, durable.cc).
+// redelivery.cc, transaction.cc, expiry.cc, durable.cc; the duplicate-detection window
+// is broker/duplicates.h).
 //
 // THE ONE RULE: a state change is decided here, then emit(event) appends it to the log
 // and applies it through apply_event() — the same function recovery and the slave
@@ -43,6 +44,7 @@ struct Broker::Impl {
   void apply_durable_added(const DurableSubscriptionAdded& e);
   void apply_durable_removed(const DurableSubscriptionRemoved& e);
   void apply_destination_removed(std::string_view name);
+  void apply_duplicate_ids(const DuplicateIdsRecorded& e);
 
   // --- destinations ----------------------------------------------------------------
   DestinationPolicy policy_for(std::string_view name) const;
@@ -58,11 +60,19 @@ struct Broker::Impl {
 
   // --- messages ------------------------------------------------------------------
   std::int64_t now_ms() const;
-  MessageRef make_message(const SendRequest& req, std::uint64_t id);
+  // `id_cache_size`: the window its _AMQ_DUPL_ID enters (0 = none; see duplicates.h).
+  MessageRef make_message(const SendRequest& req, std::uint64_t id, std::uint32_t id_cache_size = 0);
   // Adds `bytes` to the transaction's size, or refuses (changing nothing) when that
   // would pass maxTransactionSize; `what` names the frame ("SEND", "ACK").
   Result<void> charge_tx(Transaction& tx, std::string_view name, std::size_t bytes, std::string_view what);
-  MessageRef with_id(const Message& draft, std::uint64_t id);
+  MessageRef with_id(const Message& draft, std::uint64_t id, std::uint32_t id_cache_size);
+
+  // --- duplicate detection (duplicates.h) ------------------------------------------
+  // The idCacheSize of `name`'s policy (the destination's own copy once it exists).
+  std::uint32_t id_cache_size_of(std::string_view name);
+  // A SEND (or a send of a COMMIT) to `destination` with duplicate-detection id `id`
+  // is dropped: counted, and logged at debug level.
+  void drop_duplicate(ConnId conn, std::string_view destination, std::string_view id, bool in_commit);
 
   // --- dispatch ------------------------------------------------------------------
   void mark_dirty(Queue& q);
@@ -113,6 +123,7 @@ struct Broker::Impl {
   StringMap<std::unique_ptr<Topic>> topics;    // /topic/ and /temp-topic/
   StringMap<std::unique_ptr<Queue>> durables;  // by durable_key()
   std::unordered_map<ConnId, std::unique_ptr<Connection>> conns;
+  DuplicateIds duplicates;
   std::vector<Queue*> dirty;
   std::vector<Queue*> dirty_scratch;
   std::vector<ExpiredMessage> expired_scratch;

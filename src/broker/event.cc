@@ -2,7 +2,8 @@
 //
 // Destinations and durable subscriptions are always persistent state (they exist
 // after a restart even when every message on them was non-persistent); message
-// events follow the message's own flag.
+// events follow the message's own flag, and duplicate-detection ids their SEND's (a
+// window written out whole is always kept: its first event replaces the window).
 #include "broker/event.h"
 
 #include <type_traits>
@@ -16,7 +17,8 @@ bool is_persistent(const Event& e) {
         if constexpr (std::is_same_v<T, MessageEnqueued>) {
           return ev.message && ev.message->persistent();
         } else if constexpr (std::is_same_v<T, MessageRemoved> ||
-                             std::is_same_v<T, MessageDeadLettered>) {
+                             std::is_same_v<T, MessageDeadLettered> ||
+                             std::is_same_v<T, DuplicateIdsRecorded>) {
           return ev.persistent;
         } else if constexpr (std::is_same_v<T, TransactionCommitted>) {
           for (const MessageRef& m : ev.sends)

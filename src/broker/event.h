@@ -76,9 +76,28 @@ struct DurableSubscriptionRemoved {
   std::string_view name;
 };
 
+// One id of a DuplicateIdsRecorded, and whether the SEND that carried it was persistent.
+struct DuplicateId {
+  std::string_view id;
+  bool persistent = true;
+};
+
+// Duplicate-detection ids entered `destination`'s window (broker/duplicates.h) without
+// a message event that carries them: a topic SEND that no durable subscription keeps
+// (one id), or a whole window written out (a journal checkpoint, a slave's initial
+// sync: `replace` on the first event of a window, later chunks add to it).
+struct DuplicateIdsRecorded {
+  std::string_view destination;
+  std::span<const DuplicateId> ids;  // oldest first
+  std::uint32_t id_cache_size = 0;   // the window's size
+  bool replace = false;              // the window becomes exactly `ids` (and what later chunks add)
+  bool persistent = true;            // the journal keeps it
+};
+
 using Event = std::variant<MessageEnqueued, MessageRemoved, MessageDeadLettered,
                            TransactionCommitted, DestinationAdded, DestinationRemoved,
-                           DurableSubscriptionAdded, DurableSubscriptionRemoved>;
+                           DurableSubscriptionAdded, DurableSubscriptionRemoved,
+                           DuplicateIdsRecorded>;
 
 // Whether the event carries persistent state (the journal writes only those).
 bool is_persistent(const Event& e);

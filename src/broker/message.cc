@@ -17,6 +17,7 @@
 #include <new>
 
 #include "base/assert.h"
+#include "broker/duplicates.h"
 
 namespace twinmq::broker {
 
@@ -59,6 +60,7 @@ MessageRef Message::create(const MessageInit& init) {
   m->persistent_ = init.persistent;
   m->priority_ = init.priority > 9 ? 9 : init.priority;
   m->header_count_ = static_cast<std::uint32_t>(init.headers.size());
+  m->id_cache_size_ = init.id_cache_size;
 
   char* p = base + id_off;
   std::memcpy(p, "ID:", 3);
@@ -77,6 +79,7 @@ MessageRef Message::create(const MessageInit& init) {
 
   auto* views = reinterpret_cast<HeaderView*>(base + headers_off);
   char* s = base + strings_off;
+  bool duplicate_seen = false;
   for (std::size_t i = 0; i < init.headers.size(); ++i) {
     const HeaderView& h = init.headers[i];
     if (!h.name.empty()) std::memcpy(s, h.name.data(), h.name.size());
@@ -86,6 +89,11 @@ MessageRef Message::create(const MessageInit& init) {
     std::string_view value(s, h.value.size());
     s += h.value.size();
     new (&views[i]) HeaderView{name, value};
+    // The first one counts (STOMP: the first of repeated headers wins); empty = none.
+    if (!duplicate_seen && name == kDuplicateIdHeader) {
+      duplicate_seen = true;
+      if (!value.empty()) m->duplicate_header_ = static_cast<std::uint32_t>(i + 1);
+    }
   }
   m->headers_off_ = static_cast<std::uint32_t>(headers_off);
 

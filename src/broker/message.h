@@ -35,6 +35,9 @@ struct MessageInit {
   std::uint8_t priority = 4;      // 0..9 (JMS default 4)
   std::int64_t expires_ms = 0;    // ms since epoch, 0 = never
   std::int64_t timestamp_ms = 0;  // when the broker accepted it
+  // The size of the duplicate-detection window its `_AMQ_DUPL_ID` entered (the
+  // destination's idCacheSize when it was accepted); 0 = it entered none.
+  std::uint32_t id_cache_size = 0;
 };
 
 class Message {
@@ -51,6 +54,11 @@ class Message {
   std::int64_t expires_ms() const { return expires_ms_; }
   std::int64_t timestamp_ms() const { return timestamp_ms_; }
   bool expired_at(std::int64_t now_ms) const { return expires_ms_ != 0 && now_ms >= expires_ms_; }
+  // Its `_AMQ_DUPL_ID` header (broker/duplicates.h); empty if it has none.
+  std::string_view duplicate_id() const {
+    return duplicate_header_ == 0 ? std::string_view{} : headers()[duplicate_header_ - 1].value;
+  }
+  std::uint32_t id_cache_size() const { return id_cache_size_; }
   // Bytes this message occupies (for memory accounting).
   std::size_t footprint() const { return size_; }
   // At least the bytes the event encoding (schemas/event.fbs, store/event_codec.h)
@@ -75,6 +83,8 @@ class Message {
   std::uint32_t dest_off_ = 0, dest_len_ = 0;
   std::uint32_t headers_off_ = 0;  // HeaderView array, aligned, views point into trailing bytes
   std::uint32_t body_off_ = 0, body_len_ = 0;
+  std::uint32_t duplicate_header_ = 0;  // index + 1 of its _AMQ_DUPL_ID header; 0 = none
+  std::uint32_t id_cache_size_ = 0;
 };
 
 // Intrusive smart pointer; the message is freed when the last ref goes.

@@ -143,7 +143,28 @@ Snapshot Broker::take_snapshot() const {
     sorted.push_back(std::move(item));
   }
   s.messages = std::move(sorted);
+
+  im.duplicates.for_each([&](std::string_view destination, const DuplicateWindow& w) {
+    Snapshot::Window& out = s.windows.emplace_back();
+    out.destination = std::string(destination);
+    out.id_cache_size = w.capacity();
+    out.ids.reserve(w.size());
+    out.persistent.reserve(w.size());
+    w.for_each([&](std::string_view id, bool persistent) {
+      out.ids.emplace_back(id);
+      out.persistent.push_back(persistent);
+    });
+  });
+  std::sort(s.windows.begin(), s.windows.end(),
+            [](const Snapshot::Window& a, const Snapshot::Window& b) { return a.destination < b.destination; });
   return s;
+}
+
+std::size_t Snapshot::window_events() const {
+  std::size_t n = 0;
+  for (const Window& w : windows)
+    n += std::max<std::size_t>(1, (w.ids.size() + kDuplicateIdsPerEvent - 1) / kDuplicateIdsPerEvent);
+  return n;
 }
 
 bool SnapshotCursor::next(Event& out) {
@@ -178,6 +199,23 @@ bool SnapshotCursor::next(Event& out) {
     }
     ++message_;
     enqueued_ = false;
+  }
+  if (window_ < s_.windows.size()) {
+    const Snapshot::Window& w = s_.windows[window_];
+    const bool first = window_pos_ == 0;
+    // At least one event per window (an empty window replaces the ids its destination's
+    // messages entered on the way).
+    const std::size_t end = std::min(w.ids.size(), window_pos_ + kDuplicateIdsPerEvent);
+    ids_.clear();
+    for (std::size_t i = window_pos_; i < end; ++i) ids_.push_back(DuplicateId{w.ids[i], w.persistent[i]});
+    window_pos_ = end;
+    if (end == w.ids.size()) {
+      ++window_;
+      window_pos_ = 0;
+    }
+    ++events_;
+    out = DuplicateIdsRecorded{w.destination, ids_, w.id_cache_size, first, true};
+    return true;
   }
   return false;
 }

@@ -14,7 +14,12 @@
 //  3. per live message, in id order: MessageEnqueued, and for a topic message a
 //     MessageRemoved (reason discarded) for each durable subscription of its topic that
 //     does not hold it — MessageEnqueued of a topic message reaches every durable
-//     backlog of the topic, exactly as the journal's checkpoints rebuild it.
+//     backlog of the topic, exactly as the journal's checkpoints rebuild it;
+//  4. per destination with a duplicate-detection window (broker/duplicates.h), sorted
+//     by name: DuplicateIdsRecorded events of at most kDuplicateIdsPerEvent ids, oldest
+//     first, the first one with `replace` — last, because the messages of step 3 enter
+//     their own ids on the way, and the window must end exactly as the master's (ids
+//     of consumed messages included, each with its SEND's persistence).
 //
 // A Snapshot owns what it refers to (names are copies, messages are shared references),
 // so the broker may go on changing while the snapshot is sent. Taking one is O(live
@@ -43,6 +48,12 @@ struct Snapshot {
     std::string topic;
     std::string key;  // durable_key(client_id, name)
   };
+  struct Window {
+    std::string destination;
+    std::uint32_t id_cache_size = 0;
+    std::vector<std::string> ids;   // oldest first
+    std::vector<bool> persistent;   // per id
+  };
   struct Item {
     MessageRef message;
     std::uint32_t first_absent = 0;  // range in `absent`
@@ -56,11 +67,14 @@ struct Snapshot {
   std::vector<Durable> durables;          // sorted by key
   std::vector<Item> messages;             // by id
   std::vector<std::uint32_t> absent;      // indexes into `durables`
+  std::vector<Window> windows;            // sorted by destination
   std::uint64_t body_bytes = 0;
 
   std::size_t structures() const { return queues.size() + topics.size() + durables.size(); }
+  // Events the windows take (each at least one, see SnapshotCursor).
+  std::size_t window_events() const;
   // Every event the snapshot stands for.
-  std::size_t event_count() const { return structures() + messages.size() + absent.size(); }
+  std::size_t event_count() const { return structures() + messages.size() + absent.size() + window_events(); }
 };
 
 // Walks a snapshot's events in order. An event's views point into the snapshot.
@@ -79,6 +93,9 @@ class SnapshotCursor {
   std::size_t message_ = 0;
   std::size_t removal_ = 0;    // within the current message's absent range
   bool enqueued_ = false;      // the current message's MessageEnqueued was produced
+  std::size_t window_ = 0;
+  std::size_t window_pos_ = 0;  // ids of the current window already produced
+  std::vector<DuplicateId> ids_;  // the current DuplicateIdsRecorded's ids (views into s_)
   std::size_t events_ = 0;
 };
 

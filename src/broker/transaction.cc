@@ -3,9 +3,14 @@
 // COMMIT, in order:
 //   1. refuse (changing nothing) if it holds persistent sends and the store refuses;
 //   2. DestinationAdded for every destination the sends need that does not exist yet;
-//   3. give the sends their ids (in send order, after every id already used);
-//   4. ONE TransactionCommitted event with the sends that are state (queue sends, and
-//      topic sends that durable subscriptions will keep) and the acks that are state
+//   3. drop the sends whose duplicate-detection id is in their destination's window,
+//      or was used by an earlier send of this transaction (counted, logged at debug:
+//      the rest commits, so a transaction redone with the same ids after an unknown
+//      outcome stores each message once); give the others their ids (in send order,
+//      after every id already used) and the window size their id enters;
+//   4. ONE TransactionCommitted event with the sends that are state (queue sends,
+//      topic sends that durable subscriptions will keep, and topic sends whose
+//      duplicate-detection id enters a window) and the acks that are state
 //      (deliveries from queues and durable backlogs) — applied atomically;
 //   5. what is not state: topic fan-out to live subscribers, settling the acked
 //      deliveries, giving back the NACKed ones (which may dead-letter: more events);
@@ -14,6 +19,9 @@
 // unacked ones, still held by their subscription: they are redelivered only if that
 // consumer goes away or NACKs them, as if the ACK had never been sent.
 #include <fmt/format.h>
+
+#include <string>
+#include <unordered_set>
 
 #include "base/printable.h"
 #include "broker/broker_impl.h"
@@ -111,10 +119,29 @@ Result<Seq> Broker::commit(ConnId id, std::string_view name) {
   std::vector<MessageRef> sends;
   std::vector<MessageRef> state_sends;
   sends.reserve(tx.sends.size());
+  std::unordered_set<std::string> committed_ids;  // "destination\n_AMQ_DUPL_ID" of earlier sends
+  bool dropped = false;
   for (const MessageRef& draft : tx.sends) {
-    MessageRef m = im.with_id(*draft, im.next_message_id++);
+    const std::string_view duplicate_id = draft->duplicate_id();
+    std::uint32_t id_cache_size = 0;
+    if (!duplicate_id.empty()) {
+      id_cache_size = im.id_cache_size_of(draft->destination());
+      if (id_cache_size != 0) {
+        std::string key = fmt::format("{}\n{}", draft->destination(), duplicate_id);
+        if (im.duplicates.contains(draft->destination(), duplicate_id) || committed_ids.contains(key)) {
+          im.drop_duplicate(id, draft->destination(), duplicate_id, true);
+          dropped = true;
+          continue;
+        }
+        committed_ids.insert(std::move(key));
+      }
+    }
+    MessageRef m = im.with_id(*draft, im.next_message_id++, id_cache_size);
     const std::string_view dest = m->destination();
-    if (classify_destination(dest) == DestKind::queue || !im.find_topic(dest)->durables().empty())
+    // A topic send that no durable subscription keeps is state only for its id: it
+    // travels in the event so that the id is recorded atomically with the commit.
+    if (classify_destination(dest) == DestKind::queue || !im.find_topic(dest)->durables().empty() ||
+        id_cache_size != 0)
       state_sends.push_back(m);
     sends.push_back(std::move(m));
   }
@@ -161,6 +188,9 @@ Result<Seq> Broker::commit(ConnId id, std::string_view name) {
     im.room_opened(*st.sub);
   }
   c.txs.erase(it);
+  // A dropped send's original may not be safe yet: the receipt waits for everything
+  // decided so far, as for a SEND dropped outside a transaction.
+  if (dropped) last = log_.last();
 
   // 6.
   im.run_dispatch();

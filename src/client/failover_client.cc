@@ -26,7 +26,9 @@ std::vector<stomp::Header> header_views(const Headers& headers) {
 
 FailoverSession::FailoverSession(FailoverUri uri, ConnectOptions options, FailoverListener listener)
     : uri_(std::move(uri)), options_(std::move(options)), listener_(std::move(listener)),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  if (options_.duplicate_ids.value_or(true)) duplicate_ids_.emplace();
+}
 
 void FailoverSession::emit(FailoverEvent e) {
   if (listener_) listener_(e);
@@ -55,7 +57,8 @@ bool FailoverSession::live() const { return session_ && session_->usable().has_v
 // --- sends and receipts ------------------------------------------------------------
 
 void FailoverSession::write(PendingSend& p) {
-  const auto extra = header_views(p.headers);
+  auto extra = header_views(p.headers);
+  if (!p.duplicate_id.empty()) extra.push_back({kDuplicateIdHeader, p.duplicate_id});
   p.receipt = session_->connection().send(SendFrame{
       .destination = p.destination,
       .body = p.body,
@@ -126,6 +129,8 @@ Result<void> FailoverSession::send(std::string_view destination, std::string_vie
                                  .headers = options.headers,
                                  .persistent = options.persistent,
                                  .transaction = tx});
+  if (duplicate_ids_ && !find_header(options.headers, kDuplicateIdHeader))
+    pending_.back().duplicate_id = std::string(duplicate_ids_->next());
   bool written = false;
   for (;;) {
     if (auto r = ensure_live(deadline); !r) {
@@ -336,7 +341,9 @@ Result<void> FailoverSession::disconnect() {
       session_->run_until([&] { return session_->closed(); }, session_->timeout());
       break;
     }
-    if (!live() && !session_->error()) continue;
+    // Lost before the RECEIPT (a close, not an ERROR): reconnect, re-send what is
+    // unconfirmed, and DISCONNECT there.
+    if (!live() && !(session_->error() && code_of(*session_->error()) == Errc::server_error)) continue;
     return r;
   }
   session_.reset();

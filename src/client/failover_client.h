@@ -11,6 +11,10 @@
 //    arrives on the connection it was written to; after a failover every entry is
 //    written again, in order, on the new connection. That is what makes a send
 //    at-least-once. SendOptions::receipt = false only means "do not wait for it".
+//  - Every SEND also gets a duplicate-detection id (`_AMQ_DUPL_ID`, client/
+//    duplicate_ids.h) when it is first queued, unless ConnectOptions::duplicate_ids
+//    is false or the caller set the header: the re-sent copy carries the same id, so
+//    a broker that stored the first one drops the second (exactly once per window).
 //  - A call notices a lost connection when its SyncSession reports closed. It then
 //    reconnects (reconnect()), restores (subscriptions, then pending sends), and
 //    finishes its own work on the new connection. There is no background thread:
@@ -40,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "client/duplicate_ids.h"
 #include "client/sync_client.h"
 #include "twinmq/failover.h"
 
@@ -94,6 +99,7 @@ class FailoverSession {
     Headers headers{};
     bool persistent = false;
     std::string transaction{};
+    std::string duplicate_id{};  // added as _AMQ_DUPL_ID when non-empty; kept for re-sends
     std::uint64_t receipt = 0;  // its receipt number on session_; 0 = not written there
   };
 
@@ -139,6 +145,7 @@ class FailoverSession {
   Error last_open_error_;                   // of the last failed connection attempt
 
   std::vector<Subscription> subscriptions_;
+  std::optional<DuplicateIdSource> duplicate_ids_;  // unless ConnectOptions::duplicate_ids is false
   std::deque<PendingSend> pending_;
   std::uint64_t next_seq_ = 1;
   std::set<std::string, std::less<>> open_transactions_;

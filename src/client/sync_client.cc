@@ -35,6 +35,7 @@ ReceivedMessage to_message(ReceivedFrame&& f) {
 SyncSession::SyncSession(ConnectOptions options)
     : options_(std::move(options)), timeout_(options_.timeout) {
   deadline_ = net::Timer::create(loop_);
+  if (options_.duplicate_ids.value_or(false)) duplicate_ids_.emplace();
 }
 
 SyncSession::~SyncSession() {
@@ -181,8 +182,10 @@ Result<void> SyncClient::send(std::string_view destination, std::string_view bod
                               const SendOptions& options) {
   if (auto u = session_->usable(); !u) return u;
   std::vector<stomp::Header> extra;
-  extra.reserve(options.headers.size());
+  extra.reserve(options.headers.size() + 1);
   for (const auto& [n, v] : options.headers) extra.push_back({n, v});
+  if (DuplicateIdSource* ids = session_->duplicate_ids(); ids && !find_header(options.headers, kDuplicateIdHeader))
+    extra.push_back({kDuplicateIdHeader, ids->next()});
   const std::uint64_t n = session_->connection().send(SendFrame{
       .destination = destination,
       .body = body,

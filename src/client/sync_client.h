@@ -31,6 +31,7 @@
 #include <unordered_set>
 
 #include "client/connection.h"
+#include "client/duplicate_ids.h"
 #include "net/loop.h"
 #include "net/timer.h"
 #include "twinmq/client.h"
@@ -74,6 +75,9 @@ class SyncSession final : private StompListener {
   const std::string& where() const { return where_; }
 
   StompConnection& connection() { return *conn_; }
+  // SyncClient::send's ids, when ConnectOptions::duplicate_ids is set (null otherwise;
+  // a FailoverSession keeps its own source across its connections).
+  DuplicateIdSource* duplicate_ids() { return duplicate_ids_ ? &*duplicate_ids_ : nullptr; }
   std::chrono::milliseconds timeout() const { return timeout_; }
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
@@ -109,6 +113,7 @@ class SyncSession final : private StompListener {
   std::unordered_set<std::uint64_t> awaited_receipts_;
   std::unordered_set<std::uint64_t> arrived_receipts_;
   std::optional<Error> error_;
+  std::optional<DuplicateIdSource> duplicate_ids_;
   std::uint64_t errors_seen_ = 0;
   bool connected_ = false;
   bool closed_ = false;

@@ -26,7 +26,7 @@ constexpr std::string_view kPolicyMapChildren[] = {"policyEntries"};
 constexpr std::string_view kPolicyEntriesChildren[] = {"policyEntry"};
 constexpr std::string_view kPolicyEntryAttrs[] = {"queue",         "topic",          "maximumRedeliveries",
                                                   "deadLetterQueue", "queuePrefetch", "topicPrefetch",
-                                                  "topicPendingLimit"};
+                                                  "topicPendingLimit", "idCacheSize"};
 constexpr std::string_view kPersistenceAdapterChildren[] = {"journal"};
 constexpr std::string_view kJournalAttrs[] = {"directory", "syncOnWrite", "maxSegmentSize"};
 constexpr std::string_view kPluginsChildren[] = {"simpleAuthenticationPlugin"};

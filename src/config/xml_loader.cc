@@ -279,6 +279,7 @@ class Loader {
     r.read_uint("queuePrefetch", p.queue_prefetch, 1, 1'000'000);
     r.read_uint("topicPrefetch", p.topic_prefetch, 1, 1'000'000);
     r.read_uint("topicPendingLimit", p.topic_pending_limit, 0, 10'000'000);
+    r.read_uint("idCacheSize", p.id_cache_size, 0, broker::kMaxIdCacheSize);
     config_.policies.push_back(std::move(entry));
   }
 

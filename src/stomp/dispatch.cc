@@ -21,6 +21,7 @@ Error from_broker(const Error& e) {
     case B::invalid_subscription: code = ProtocolErrc::invalid_header; break;
     case B::persistence_unavailable: code = ProtocolErrc::persistence_unavailable; break;
     case B::transaction_too_large: code = ProtocolErrc::transaction_too_large; break;
+    case B::invalid_duplicate_id: code = ProtocolErrc::invalid_header; break;
     case B::ok: break;
   }
   return Error{static_cast<int>(code), e.message};

@@ -46,7 +46,7 @@ flatbuffers::Offset<fb::Message> EventEncoder::put(const broker::Message& m) {
   auto headers = fbb_.CreateVector(headers_);
   auto body = fbb_.CreateVector(reinterpret_cast<const std::uint8_t*>(m.body().data()), m.body().size());
   return fb::CreateMessage(fbb_, m.id(), prefix, dest, headers, body, m.persistent(), m.priority(),
-                           m.expires_ms(), m.timestamp_ms());
+                           m.expires_ms(), m.timestamp_ms(), m.id_cache_size());
 }
 
 flatbuffers::Offset<fb::Message> EventEncoder::copy(const fb::Message& m) {
@@ -65,7 +65,7 @@ flatbuffers::Offset<fb::Message> EventEncoder::copy(const fb::Message& m) {
   const std::size_t body_size = m.body() ? m.body()->size() : 0;
   auto body = fbb_.CreateVector(body_data, body_size);
   return fb::CreateMessage(fbb_, m.id(), prefix, dest, headers, body, m.persistent(), m.priority(),
-                           m.expires_ms(), m.timestamp_ms());
+                           m.expires_ms(), m.timestamp_ms(), m.id_cache_size());
 }
 
 std::span<const std::byte> EventEncoder::finish(fb::EventBody type, flatbuffers::Offset<void> body) {
@@ -124,12 +124,30 @@ std::span<const std::byte> EventEncoder::encode(const broker::Event& event, bool
           auto t = fbb_.CreateString(e.topic);
           return finish(fb::EventBody::DurableSubscriptionAdded,
                         fb::CreateDurableSubscriptionAdded(fbb_, c, n, t).Union());
-        } else {
-          static_assert(std::is_same_v<T, broker::DurableSubscriptionRemoved>);
+        } else if constexpr (std::is_same_v<T, broker::DurableSubscriptionRemoved>) {
           auto c = fbb_.CreateString(e.client_id);
           auto n = fbb_.CreateString(e.name);
           return finish(fb::EventBody::DurableSubscriptionRemoved,
                         fb::CreateDurableSubscriptionRemoved(fbb_, c, n).Union());
+        } else {
+          static_assert(std::is_same_v<T, broker::DuplicateIdsRecorded>);
+          // The journal keeps only the ids of persistent SENDs (as it keeps only
+          // persistent messages); the flags are written only when some id is not.
+          ids_.clear();
+          flags_.clear();
+          bool mixed = false;
+          for (const broker::DuplicateId& d : e.ids) {
+            if (persistent_only && !d.persistent) continue;
+            ids_.push_back(fbb_.CreateString(d.id));
+            flags_.push_back(d.persistent);
+            mixed = mixed || !d.persistent;
+          }
+          auto d = fbb_.CreateString(e.destination);
+          auto ids = fbb_.CreateVector(ids_);
+          auto flags = mixed ? fbb_.CreateVector(flags_) : flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>>();
+          return finish(fb::EventBody::DuplicateIdsRecorded,
+                        fb::CreateDuplicateIdsRecorded(fbb_, d, ids, flags, e.id_cache_size, e.replace, e.persistent)
+                            .Union());
         }
       },
       event);
@@ -178,6 +196,7 @@ broker::MessageRef EventDecoder::make_message(const fb::Message& m) {
   init.priority = m.priority();
   init.expires_ms = m.expires_ms();
   init.timestamp_ms = m.timestamp_ms();
+  init.id_cache_size = m.id_cache_size();
   return broker::Message::create(init);
 }
 
@@ -238,6 +257,21 @@ Result<const broker::Event*> EventDecoder::decode(RecordType type, std::span<con
     case fb::EventBody::DurableSubscriptionRemoved: {
       const auto* e = ev->body_as_DurableSubscriptionRemoved();
       event_ = broker::DurableSubscriptionRemoved{view(e->client_id()), view(e->name())};
+      break;
+    }
+    case fb::EventBody::DuplicateIdsRecorded: {
+      const auto* e = ev->body_as_DuplicateIdsRecorded();
+      ids_.clear();
+      const auto* flags = e->persistent_ids();
+      if (e->ids() != nullptr) {
+        if (flags != nullptr && flags->size() != e->ids()->size())
+          return make_error(Errc::corrupt, "DuplicateIdsRecorded with " + std::to_string(flags->size()) +
+                                               " persistence flags for " + std::to_string(e->ids()->size()) + " ids");
+        for (flatbuffers::uoffset_t i = 0; i < e->ids()->size(); ++i)
+          ids_.push_back({view(e->ids()->Get(i)), flags == nullptr || flags->Get(i) != 0});
+      }
+      event_ = broker::DuplicateIdsRecorded{view(e->destination()), ids_, e->id_cache_size(), e->replace(),
+                                            e->persistent()};
       break;
     }
     default:

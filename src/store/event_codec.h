@@ -50,6 +50,8 @@ class EventEncoder {
   std::vector<flatbuffers::Offset<fb::Header>> headers_;
   std::vector<flatbuffers::Offset<fb::Message>> sends_;
   std::vector<flatbuffers::Offset<fb::AckedMessage>> acks_;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> ids_;
+  std::vector<std::uint8_t> flags_;
 };
 
 // Verifies `payload` as an Event whose body is of record type `type`. nullptr and a
@@ -72,6 +74,7 @@ class EventDecoder {
   std::vector<broker::HeaderView> headers_;
   std::vector<broker::MessageRef> sends_;
   std::vector<broker::AckedMessage> acks_;
+  std::vector<broker::DuplicateId> ids_;
   std::vector<std::uint64_t> aligned_;  // copy of a payload that arrived misaligned
 };
 

@@ -52,6 +52,9 @@ class TailCollector final : public ReplayTarget {
                    [&](const broker::DurableSubscriptionRemoved& d) {
                      out_.durables_removed.push_back(DurableTail{std::string(d.client_id), std::string(d.name), {}});
                    },
+                   // Duplicate-detection ids are no message of the tail: a salvaged message
+                   // keeps its _AMQ_DUPL_ID header, so replaying it where it already is drops it.
+                   [&](const broker::DuplicateIdsRecorded&) {},
                },
                e);
   }

@@ -221,7 +221,10 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, broker::MessageEnqueued>) {
-          if (e.message->persistent()) enqueue(seq, *e.message, 0, file, offset, frame_bytes);
+          if (e.message->persistent()) {
+            record_id(*e.message);
+            enqueue(seq, *e.message, 0, file, offset, frame_bytes);
+          }
         } else if constexpr (std::is_same_v<T, broker::MessageRemoved>) {
           if (e.persistent) remove_from(e.message_id, e.queue);
         } else if constexpr (std::is_same_v<T, broker::MessageDeadLettered>) {
@@ -233,6 +236,7 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
           std::uint32_t member = 0;
           for (const broker::MessageRef& m : e.sends) {
             if (!m->persistent()) continue;
+            record_id(*m);
             enqueue(seq, *m, member++, file, offset, share);
           }
           for (const broker::AckedMessage& a : e.acks) {
@@ -246,6 +250,7 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
             locs_[l].added = seq;  // it came into being by an enqueue; now it has its event
           }
         } else if constexpr (std::is_same_v<T, broker::DestinationRemoved>) {
+          windows_.erase(e.name);  // as the broker drops the window with its destination
           const LocId l = current(e.name);
           if (l == kNone) {
             ++dangling_;
@@ -264,20 +269,36 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
           loc.sub_name = std::string(e.name);
           loc.topic = std::string(e.topic);
           topic_durables_[loc.topic].push_back(l);
-        } else {
-          static_assert(std::is_same_v<T, broker::DurableSubscriptionRemoved>);
+        } else if constexpr (std::is_same_v<T, broker::DurableSubscriptionRemoved>) {
           const LocId l = current(broker::durable_key(e.client_id, e.name));
           if (l == kNone) {
             ++dangling_;
             return;
           }
           remove_location(l, seq);
+        } else {
+          static_assert(std::is_same_v<T, broker::DuplicateIdsRecorded>);
+          if (e.persistent) windows_.apply(e, /*persistent_only=*/true);
         }
       },
       event);
 }
 
+void LiveSet::record_id(const broker::Message& m) {
+  if (m.id_cache_size() == 0) return;
+  if (const std::string_view id = m.duplicate_id(); !id.empty())
+    windows_.record(m.destination(), id, m.id_cache_size(), true);
+}
+
 // --- observation ------------------------------------------------------------------
+
+std::uint64_t LiveSet::window_bytes() const {
+  // A string in a DuplicateIdsRecorded costs its bytes plus a length word, a NUL,
+  // padding and a vector slot (< 16); each event (one per kDuplicateIdsPerEvent ids)
+  // its table, vtable and record frame (< 128).
+  const std::uint64_t events = windows_.windows() + windows_.ids() / broker::kDuplicateIdsPerEvent;
+  return windows_.id_bytes() + 16 * windows_.ids() + 128 * events;
+}
 
 std::uint64_t LiveSet::live_bytes_in(FileNo f) const {
   auto it = files_.find(f);
@@ -385,7 +406,21 @@ CheckpointPlan LiveSet::plan_checkpoint(Seq upto, std::uint64_t next_message_id,
       }
     }
   }
+  plan_windows(plan, enc);
   return plan;
+}
+
+// Last in the checkpoint (seq `upto`, after every real record there): replay enters the
+// live messages' ids first, then each window is replaced by what it is now.
+void LiveSet::plan_windows(CheckpointPlan& plan, EventEncoder& enc) const {
+  std::uint32_t n = 0;
+  std::vector<broker::DuplicateId> scratch;
+  windows_.for_each([&](std::string_view destination, const broker::DuplicateWindow& w) {
+    broker::window_events(destination, w, /*persistent_only=*/true, scratch,
+                          [&](const broker::DuplicateIdsRecorded& e) {
+                            add_framed(plan, plan.upto, PlanItem::kWindowMember + n++, 3, e, enc);
+                          });
+  });
 }
 
 std::size_t LiveSet::relocate(FileNo file, std::span<const Relocation> moved,

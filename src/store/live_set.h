@@ -22,8 +22,16 @@
 // move history names are kept ("pinned") so their Added/Removed events can be
 // replayed too.
 //
+// It also keeps the duplicate-detection windows (broker/duplicates.h) as the journal
+// has them: the ids of persistent SENDs, each window as large as the master chose. A
+// checkpoint must carry them because they outlive their messages (a consumed message's
+// id is still in the window while later SENDs may repeat it): it ends with each window
+// as DuplicateIdsRecorded records at its own seq, the first of each with `replace`, so
+// the ids that the live messages' records enter during replay end up exactly as here.
+//
 // Memory: about 72 bytes per live message (a 32-byte entry in a hash map), plus a
-// small side table for messages in several backlogs or with a dead-letter history.
+// small side table for messages in several backlogs or with a dead-letter history,
+// plus the windows' persistent ids (duplicates.h).
 //
 // Lifecycle: owned by the Journal (and built by recovery; verify-store builds its
 // own). Loop thread only.
@@ -39,6 +47,7 @@
 #include <vector>
 
 #include "base/ids.h"
+#include "broker/duplicates.h"
 #include "broker/event.h"
 
 namespace twinmq::store {
@@ -63,11 +72,15 @@ struct PlanItem {
   std::uint64_t a = 0;     // copy: offset of the record holding the message; framed: begin
   std::uint64_t b = 0;     // copy: the message id; framed: end
   FileNo file = 0;         // copy: where the message is; 0 = framed
-  std::uint32_t rank = 0;  // member << 2 | order (0 location removed, 1 the event, 2 synthesised after it)
+  std::uint32_t rank = 0;  // member << 2 | order (0 location removed, 1 the event, 2 synthesised after it,
+                           // 3 a duplicate-detection window: member kWindowMember + n, last of all)
 
   bool copy() const { return file != 0; }
   std::uint32_t member() const { return rank >> 2; }
   static std::uint32_t rank_of(std::uint32_t member, std::uint32_t order) { return member << 2 | order; }
+  // Windows sort after every real member of the checkpoint's last record (a record
+  // cannot hold 2^28 messages: maxTransactionSize bounds it far below).
+  static constexpr std::uint32_t kWindowMember = 1u << 28;
 };
 
 static_assert(sizeof(PlanItem) == 32);
@@ -94,7 +107,12 @@ class LiveSet {
              std::uint32_t frame_bytes);
 
   std::size_t live_messages() const { return messages_.size(); }
-  std::uint64_t live_bytes() const { return live_bytes_; }
+  // What a checkpoint would hold: the live messages' record bytes plus about what the
+  // duplicate-detection windows take (so that compaction, which starts when the
+  // garbage outgrows this, does not count windows as garbage and start again at once).
+  std::uint64_t live_bytes() const { return live_bytes_ + window_bytes(); }
+  std::uint64_t window_bytes() const;
+  const broker::DuplicateIds& duplicate_ids() const { return windows_; }
   std::uint64_t live_bytes_in(FileNo f) const;
   std::uint64_t live_count_in(FileNo f) const;
   std::optional<MessageLoc> locate(std::uint64_t message_id) const;
@@ -170,7 +188,9 @@ class LiveSet {
   bool drop_location(std::uint64_t id, Entry& e, LocId l);
   void kill(std::uint64_t id);
 
+  void record_id(const broker::Message& m);
   void plan_location(LocId l, CheckpointPlan& plan, EventEncoder& enc) const;
+  void plan_windows(CheckpointPlan& plan, EventEncoder& enc) const;
   void add_framed(CheckpointPlan& plan, Seq seq, std::uint32_t member, std::uint32_t order,
                   const broker::Event& e, EventEncoder& enc) const;
 
@@ -183,6 +203,7 @@ class LiveSet {
   NameMap<std::vector<LocId>> topic_durables_;  // durable incarnations per topic (live or pinned)
   std::unordered_map<FileNo, FileLive> files_;
   std::uint64_t live_bytes_ = 0;
+  broker::DuplicateIds windows_;  // persistent ids only
   std::uint64_t dangling_ = 0;
   std::uint64_t max_message_id_ = 0;
 };

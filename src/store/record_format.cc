@@ -26,13 +26,16 @@ T get(const std::byte* p) {
 
 }  // namespace
 
+// The last event record type (the union's last member in schemas/event.fbs).
+constexpr std::uint16_t kLastEventType = static_cast<std::uint16_t>(RecordType::duplicate_ids_recorded);
+
 bool is_known_record_type(std::uint16_t type) {
-  return (type >= 1 && type <= 8) || type == static_cast<std::uint16_t>(RecordType::skip) ||
+  return (type >= 1 && type <= kLastEventType) || type == static_cast<std::uint16_t>(RecordType::skip) ||
          type == static_cast<std::uint16_t>(RecordType::checkpoint_end);
 }
 
 bool is_event_record(RecordType type) {
-  return static_cast<std::uint16_t>(type) >= 1 && static_cast<std::uint16_t>(type) <= 8;
+  return static_cast<std::uint16_t>(type) >= 1 && static_cast<std::uint16_t>(type) <= kLastEventType;
 }
 
 std::string_view record_type_name(RecordType type) {
@@ -45,6 +48,7 @@ std::string_view record_type_name(RecordType type) {
     case RecordType::destination_removed: return "DestinationRemoved";
     case RecordType::durable_subscription_added: return "DurableSubscriptionAdded";
     case RecordType::durable_subscription_removed: return "DurableSubscriptionRemoved";
+    case RecordType::duplicate_ids_recorded: return "DuplicateIdsRecorded";
     case RecordType::skip: return "skip";
     case RecordType::checkpoint_end: return "checkpoint_end";
   }

@@ -68,7 +68,7 @@ class RecordingClient final : public Client {
 
 enum EventType : std::size_t {
   enqueued = 0, removed, dead_lettered, committed, dest_added, dest_removed, durable_added,
-  durable_removed
+  durable_removed, duplicate_ids
 };
 
 // An owned copy of one Event; to_event() rebuilds views into this copy.
@@ -83,6 +83,11 @@ struct RecordedEvent {
   std::vector<MessageRef> sends;
   std::vector<std::string> ack_queues;
   std::vector<AckedMessage> acks;
+  std::vector<std::string> ids;            // DuplicateIdsRecorded
+  std::vector<bool> id_persistent;
+  std::vector<DuplicateId> id_views;
+  std::uint32_t id_cache_size = 0;
+  bool replace = false;
 
   Event to_event() {
     switch (type) {
@@ -95,6 +100,10 @@ struct RecordedEvent {
       case dest_added: return DestinationAdded{a};
       case dest_removed: return DestinationRemoved{a};
       case durable_added: return DurableSubscriptionAdded{a, b, c};
+      case duplicate_ids:
+        id_views.clear();
+        for (std::size_t i = 0; i < ids.size(); ++i) id_views.push_back(DuplicateId{ids[i], id_persistent[i]});
+        return DuplicateIdsRecorded{a, id_views, id_cache_size, replace, persistent};
       default: return DurableSubscriptionRemoved{a, b};
     }
   }
@@ -128,6 +137,13 @@ class RecordingSink final : public EventSink {
             r.a = e.name;
           } else if constexpr (std::is_same_v<T, DurableSubscriptionAdded>) {
             r.a = e.client_id, r.b = e.name, r.c = e.topic;
+          } else if constexpr (std::is_same_v<T, DuplicateIdsRecorded>) {
+            r.a = e.destination, r.id_cache_size = e.id_cache_size, r.replace = e.replace;
+            r.persistent = e.persistent;
+            for (const DuplicateId& d : e.ids) {
+              r.ids.emplace_back(d.id);
+              r.id_persistent.push_back(d.persistent);
+            }
           } else {
             r.a = e.client_id, r.b = e.name;
           }

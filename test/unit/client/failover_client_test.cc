@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../../support/wait_until.h"
 #include "fake_broker.h"
 #include "twinmq/failover.h"
 
@@ -312,4 +314,76 @@ TEST_CASE("silence past the heart-beat interval is a lost connection too") {
   CHECK(ev.last(FailoverEventKind::connection_lost)->reason.find("heart-beat") != std::string::npos);
   CHECK(c.broker() == member(b.port()));
   CHECK(b.frames(stomp::Command::subscribe).size() == 1);
+}
+
+TEST_CASE("every SEND carries an _AMQ_DUPL_ID, and its re-send after a failover carries the same one") {
+  auto a = std::make_unique<FakeBroker>(FakeBehaviour{.answer_send = false});
+  FakeBroker b;
+  Events ev;
+  auto c = connect_ok(pair_uri(a->port(), b.port()), ev);
+  for (std::string body : {"one", "two"}) REQUIRE(c.send("/queue/x", body, {.receipt = false}));
+  // An application's own id (a business key) is kept as it is.
+  REQUIRE(c.send("/queue/x", "mine", {.headers = {{"_AMQ_DUPL_ID", "order-17"}}, .receipt = false}));
+  REQUIRE(twinmq::test::wait_until(5s, [&] { return a->frames(stomp::Command::send).size() == 3; },
+                                   "the three SENDs on the first broker"));
+  const auto before = a->frames(stomp::Command::send);
+  a.reset();
+  REQUIRE(c.send("/queue/x", "three"));
+
+  const auto after = b.frames(stomp::Command::send);
+  REQUIRE(after.size() == 4);
+  for (std::size_t i = 0; i < 3; ++i) {
+    REQUIRE(before[i].header(kDuplicateIdHeader).has_value());
+    CHECK(after[i].header(kDuplicateIdHeader) == before[i].header(kDuplicateIdHeader));
+  }
+  CHECK(after[2].header(kDuplicateIdHeader) == "order-17");
+  std::string one(*after[0].header(kDuplicateIdHeader)), two(*after[1].header(kDuplicateIdHeader)),
+      three(*after[3].header(kDuplicateIdHeader));
+  // "<prefix>:<n>": one prefix per client, a new number per SEND.
+  CHECK(one.substr(0, one.find(':')) == three.substr(0, three.find(':')));
+  CHECK(one.size() == 32 + 2);
+  CHECK(one != two);
+  CHECK(two != three);
+  // Exactly one _AMQ_DUPL_ID header per frame.
+  for (const auto& f : after)
+    CHECK(std::count_if(f.headers.begin(), f.headers.end(), [](auto& h) { return h.first == kDuplicateIdHeader; }) ==
+          1);
+  // Another client has another prefix.
+  Events ev2;
+  auto d = connect_ok(pair_uri(b.port(), b.port()), ev2);
+  REQUIRE(d.send("/queue/x", "other client"));
+  const std::string other(*b.frames(stomp::Command::send).back().header(kDuplicateIdHeader));
+  CHECK(other.substr(0, other.find(':')) != one.substr(0, one.find(':')));
+}
+
+TEST_CASE("duplicate_ids = false: a FailoverClient sends no _AMQ_DUPL_ID") {
+  FakeBroker b;
+  Events ev;
+  auto c = connect_ok(pair_uri(b.port(), b.port()), ev, {.duplicate_ids = false});
+  REQUIRE(c.send("/queue/x", "plain"));
+  CHECK_FALSE(b.frames(stomp::Command::send).at(0).header(kDuplicateIdHeader).has_value());
+}
+
+TEST_CASE("a broker lost while DISCONNECT waits for its receipt: the client fails over and disconnects there") {
+  auto a = std::make_unique<FakeBroker>(FakeBehaviour{.answer_send = false, .answer_disconnect = false});
+  FakeBroker b;
+  Events ev;
+  auto c = connect_ok(pair_uri(a->port(), b.port()), ev);
+  REQUIRE(c.send("/queue/x", "unconfirmed", {.receipt = false}));
+  REQUIRE(twinmq::test::wait_until(5s, [&] { return a->frames(stomp::Command::disconnect).size() == 0 &&
+                                                    a->frames(stomp::Command::send).size() == 1; },
+                                   "the SEND on the first broker"));
+  // DISCONNECT goes to a, which never answers; a dies meanwhile (from another thread,
+  // as a crash would).
+  std::thread killer([&] {
+    twinmq::test::wait_until(5s, [&] { return a->frames(stomp::Command::disconnect).size() == 1; },
+                             "DISCONNECT on the first broker");
+    a.reset();
+  });
+  auto r = c.disconnect();
+  killer.join();
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  CHECK(bodies(b.frames(stomp::Command::send)) == std::vector<std::string>{"unconfirmed"});
+  CHECK(b.frames(stomp::Command::disconnect).size() == 1);
+  CHECK(c.is_finished());
 }

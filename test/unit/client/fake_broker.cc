@@ -93,6 +93,7 @@ struct ServerConn final : net::ConnectionHandler, stomp::FrameSink {
         write_receipt(f);
         break;
       case stomp::Command::disconnect:
+        if (!behaviour.answer_disconnect) return true;  // a broker that dies before answering
         write_receipt(f);
         tcp->commit_output();
         tcp->close_after_flush();

@@ -38,6 +38,7 @@ struct FakeBehaviour {
   bool pause_reading_after_connect = false;  // CONNECTED, then stop reading (back-pressure)
   bool answer_subscribe = true;    // false: SUBSCRIBE gets no RECEIPT
   bool answer_send = true;         // false: SEND gets no RECEIPT (it stays in flight)
+  bool answer_disconnect = true;   // false: DISCONNECT gets no RECEIPT and no close
   bool fence_on_send = false;      // a SEND gets ERROR "not serving" and a close (a fenced broker)
 };
 

@@ -290,3 +290,23 @@ TEST_CASE("receive with a zero timeout returns at once when nothing is there") {
   CHECK_FALSE(c.receive(0ms).has_value());
   CHECK_FALSE(c.read_frame(0ms).has_value());
 }
+
+TEST_CASE("duplicate_ids: a SyncClient numbers its SENDs with _AMQ_DUPL_ID only when asked") {
+  FakeBroker b;
+  {
+    auto plain = connect_to(b);
+    REQUIRE(plain.send("/queue/a", "no id"));
+  }
+  auto c = connect_to(b, {.duplicate_ids = true});
+  REQUIRE(c.send("/queue/a", "1"));
+  REQUIRE(c.send("/queue/a", "2"));
+  REQUIRE(c.send("/queue/a", "3", {.headers = {{"_AMQ_DUPL_ID", "business-key"}}}));
+  const auto sends = b.frames(stomp::Command::send);
+  REQUIRE(sends.size() == 4);
+  CHECK_FALSE(sends[0].header(kDuplicateIdHeader).has_value());
+  const std::string one(*sends[1].header(kDuplicateIdHeader)), two(*sends[2].header(kDuplicateIdHeader));
+  CHECK(one.ends_with(":1"));
+  CHECK(two.ends_with(":2"));
+  CHECK(one.substr(0, 32) == two.substr(0, 32));
+  CHECK(sends[3].header(kDuplicateIdHeader) == "business-key");
+}

@@ -65,8 +65,8 @@ TEST_CASE("a master with every element and attribute") {
     <policyMap>
       <policyEntries>
         <policyEntry queue="orders.>" maximumRedeliveries="0" deadLetterQueue="/queue/DLQ.orders" queuePrefetch="10"
-                     topicPrefetch="20" topicPendingLimit="0"/>
-        <policyEntry topic=">" topicPrefetch="100" topicPendingLimit="500"/>
+                     topicPrefetch="20" topicPendingLimit="0" idCacheSize="0"/>
+        <policyEntry topic=">" topicPrefetch="100" topicPendingLimit="500" idCacheSize="1000000"/>
       </policyEntries>
     </policyMap>
   </destinationPolicy>
@@ -109,11 +109,14 @@ TEST_CASE("a master with every element and attribute") {
   CHECK(c.policies[0].policy.queue_prefetch == 10);
   CHECK(c.policies[0].policy.topic_prefetch == 20);
   CHECK(c.policies[0].policy.topic_pending_limit == 0);
+  CHECK(c.policies[0].policy.id_cache_size == 0);
   CHECK(c.policies[1].pattern == ">");
   CHECK(c.policies[1].is_topic);
   CHECK(c.policies[1].policy.topic_prefetch == 100);
   CHECK(c.policies[1].policy.topic_pending_limit == 500);
+  CHECK(c.policies[1].policy.id_cache_size == 1000000);
   CHECK(c.policies[1].policy.maximum_redeliveries == 6);  // unwritten fields keep defaults
+  CHECK(Config{}.policy_for("/queue/any").id_cache_size == 20000);
 
   CHECK(c.journal.directory == "/fast/journal");
   CHECK_FALSE(c.journal.sync_on_write);

@@ -258,6 +258,8 @@ TEST_CASE("<policyEntry>: exactly one of queue/topic, patterns, values") {
         "conf/broker.xml:2: <policyEntry> topicPrefetch must be a whole number from 1 to 1000000, got 'many'");
   CHECK(policy_error("topic=\">\" topicPendingLimit=\"10000001\"") ==
         "conf/broker.xml:2: <policyEntry> topicPendingLimit must be a whole number from 0 to 10000000, got '10000001'");
+  CHECK(policy_error("queue=\">\" idCacheSize=\"1000001\"") ==
+        "conf/broker.xml:2: <policyEntry> idCacheSize must be a whole number from 0 to 1000000, got '1000001'");
 }
 
 TEST_CASE("<journal> values") {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/duplicates.h"
 #include "broker/transaction.h"
 #include "store/event_codec.h"
 
@@ -41,6 +42,8 @@ void check_same(const broker::Message& a, const broker::Message& b) {
   CHECK(a.priority() == b.priority());
   CHECK(a.expires_ms() == b.expires_ms());
   CHECK(a.timestamp_ms() == b.timestamp_ms());
+  CHECK(a.duplicate_id() == b.duplicate_id());
+  CHECK(a.id_cache_size() == b.id_cache_size());
   REQUIRE(a.headers().size() == b.headers().size());
   for (std::size_t i = 0; i < a.headers().size(); ++i) {
     CHECK(a.headers()[i].name == b.headers()[i].name);
@@ -214,6 +217,7 @@ TEST_CASE("Message::encoded_size_bound is never below what the encoder writes") 
         init.persistent = true;
         init.expires_ms = 1;
         init.timestamp_ms = 2;
+        init.id_cache_size = 1000000;
         broker::MessageRef m = broker::Message::create(init);
         const std::size_t one = enc.encode(broker::MessageEnqueued{m}).size();
         CHECK_MESSAGE(one <= m->encoded_size_bound(), headers << " headers, body " << body);
@@ -228,4 +232,87 @@ TEST_CASE("Message::encoded_size_bound is never below what the encoder writes") 
   std::vector<broker::AckedMessage> acks;
   for (std::uint64_t i = 0; i < 1000; ++i) acks.push_back(broker::AckedMessage{"/queue/q", ~i, true});
   CHECK(enc.encode(broker::TransactionCommitted{{}, acks}).size() <= 1000 * (broker::kAckedMessageBound + 8));
+}
+
+TEST_CASE("duplicate-detection ids: in a message's headers with its window size, and DuplicateIdsRecorded") {
+  EventEncoder enc, enc2;
+  EventDecoder dec;
+  std::unique_ptr<Aligned> keep;
+  const broker::HeaderView headers[] = {{"x", "1"}, {broker::kDuplicateIdHeader, "producer-7:42"}};
+  broker::MessageInit init;
+  init.id = 9;
+  init.id_prefix = "p";
+  init.destination = "/queue/a";
+  init.headers = headers;
+  init.body = "b";
+  init.persistent = true;
+  init.id_cache_size = 20000;
+  broker::MessageRef m = broker::Message::create(init);
+  CHECK(m->duplicate_id() == "producer-7:42");
+  CHECK(m->id_cache_size() == 20000);
+  check_same(*round_trip<broker::MessageEnqueued>(enc, dec, broker::MessageEnqueued{m}, keep).message, *m);
+  {
+    const broker::MessageRef sends[] = {m};
+    Aligned tx(enc.encode(broker::TransactionCommitted{sends, {}}));
+    const fb::Event* ev = verified_event(tx.bytes, RecordType::transaction_committed, nullptr);
+    REQUIRE(ev != nullptr);
+    // Compaction's copy keeps the window size too.
+    Aligned copy(enc2.encode_enqueued(*stored_message(*ev, 0)));
+    auto back = dec.decode(RecordType::message_enqueued, copy.bytes);
+    REQUIRE(back.has_value());
+    check_same(*std::get<broker::MessageEnqueued>(**back).message, *m);
+  }
+
+  const broker::DuplicateId ids[] = {{"a", true}, {std::string_view("b\0c", 3), false}, {"d", true}};
+  const broker::DuplicateIdsRecorded e{"/topic/t", ids, 77, true, true};
+  CHECK(record_type_of(e) == RecordType::duplicate_ids_recorded);
+  {
+    const auto& r = round_trip<broker::DuplicateIdsRecorded>(enc, dec, e, keep);
+    CHECK(r.destination == "/topic/t");
+    REQUIRE(r.ids.size() == 3);
+    CHECK(r.ids[1].id == std::string_view("b\0c", 3));
+    CHECK_FALSE(r.ids[1].persistent);
+    CHECK(r.ids[2].persistent);
+    CHECK(r.id_cache_size == 77);
+    CHECK(r.replace);
+    CHECK(r.persistent);
+  }
+  {
+    // The journal's form keeps the persistent ids only (and then needs no flags).
+    Aligned a(enc.encode(e, /*persistent_only=*/true));
+    auto back = dec.decode(RecordType::duplicate_ids_recorded, a.bytes);
+    REQUIRE(back.has_value());
+    const auto& r = std::get<broker::DuplicateIdsRecorded>(**back);
+    REQUIRE(r.ids.size() == 2);
+    CHECK(r.ids[0].id == "a");
+    CHECK(r.ids[1].id == "d");
+    CHECK(r.ids[1].persistent);
+    CHECK(verified_event(a.bytes, RecordType::duplicate_ids_recorded, nullptr)
+              ->body_as_DuplicateIdsRecorded()
+              ->persistent_ids() == nullptr);
+  }
+  {
+    // A non-persistent topic SEND's id: an event the journal does not keep.
+    const broker::DuplicateId one[] = {{"x", false}};
+    const auto& r = round_trip<broker::DuplicateIdsRecorded>(
+        enc, dec, broker::DuplicateIdsRecorded{"/topic/t", one, 5, false, false}, keep);
+    CHECK_FALSE(r.persistent);
+    CHECK_FALSE(r.replace);
+    CHECK_FALSE(broker::is_persistent(broker::DuplicateIdsRecorded{"/topic/t", one, 5, false, false}));
+  }
+  {
+    // Flags that do not match the ids: damage, refused.
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<flatbuffers::String>> strs{fbb.CreateString("a"), fbb.CreateString("b")};
+    auto v = fbb.CreateVector(strs);
+    std::vector<std::uint8_t> flags{1};
+    auto f = fbb.CreateVector(flags);
+    auto d = fbb.CreateString("/queue/a");
+    auto body = fb::CreateDuplicateIdsRecorded(fbb, d, v, f, 10, false, true);
+    fbb.Finish(fb::CreateEvent(fbb, fb::EventBody::DuplicateIdsRecorded, body.Union()));
+    Aligned bad(std::span<const std::byte>(reinterpret_cast<const std::byte*>(fbb.GetBufferPointer()), fbb.GetSize()));
+    auto r = dec.decode(RecordType::duplicate_ids_recorded, bad.bytes);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message.find("persistence flags") != std::string::npos);
+  }
 }

@@ -34,6 +34,14 @@
 //
 // Threads. One thread at a time per SyncClient; separate SyncClients are independent.
 //
+// Duplicate detection: with ConnectOptions::duplicate_ids every SEND carries
+// `_AMQ_DUPL_ID` (a prefix unique to the client object, a colon, the SEND's number),
+// ActiveMQ Artemis's header: a broker that detects duplicates (twinmq, Artemis) stores
+// a SEND that arrives twice with the same id only once. Off by default for SyncClient,
+// on for FailoverClient (whose re-sends after a failover keep their ids). A SEND whose
+// SendOptions::headers already has `_AMQ_DUPL_ID` keeps that value: an application with
+// a business key may use it instead.
+//
 // Failover: a SyncClient talks to one broker. For a master/slave pair use
 // FailoverClient (twinmq/failover.h): the same calls, driven by an ActiveMQ
 // `failover:(tcp://a:61613,tcp://b:61614)?...` URI; on a lost connection it
@@ -69,6 +77,9 @@ enum class Errc {
   outcome_unknown,          // the connection broke before the COMMIT's RECEIPT
 };
 
+// The SEND header that names a message for duplicate detection (see above).
+inline constexpr std::string_view kDuplicateIdHeader = "_AMQ_DUPL_ID";
+
 // Short text per code ("timed out", ...).
 std::string_view errc_summary(Errc code);
 
@@ -90,6 +101,9 @@ struct ConnectOptions {
   std::string client_id{};              // `client-id` (ActiveMQ durable topic subscriptions)
   Headers headers{};                    // extra CONNECT headers
   std::chrono::milliseconds timeout{5000};  // connect, and the default for every call
+  // Give every SEND an `_AMQ_DUPL_ID` (duplicate detection, above). Unset: off for
+  // SyncClient, on for FailoverClient.
+  std::optional<bool> duplicate_ids{};
 };
 
 struct SendOptions {

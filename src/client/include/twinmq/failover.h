@@ -38,7 +38,11 @@
 //    SEND of a FailoverClient carries a receipt request, also with
 //    SendOptions::receipt = false (then send() does not wait for it, but the client
 //    keeps the message until the receipt comes, and re-sends it after a failover).
-//    A send() that returns an error is not re-sent later.
+//    A send() that returns an error is not re-sent later. Every SEND carries a
+//    duplicate-detection id (`_AMQ_DUPL_ID`, twinmq/client.h; ConnectOptions::
+//    duplicate_ids = false turns it off) that its re-sends keep: a broker that detects
+//    duplicates (a twinmq pair, Artemis) then stores a SEND re-sent after a failover
+//    once, though it reached the old master before the crash.
 //  - Messages delivered but not acknowledged when the connection broke belong to a
 //    session that no longer exists: the broker redelivers them (`redelivered` set)
 //    to a live subscription, possibly this one. So ack()/nack() of a message from an
