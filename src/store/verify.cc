@@ -5,6 +5,7 @@
 #include "base/json_writer.h"
 #include "store/dir_lock.h"
 #include "store/errors.h"
+#include "store/history.h"
 #include "store/live_set.h"
 
 namespace twinmq::store {
@@ -37,7 +38,9 @@ std::string human_bytes(std::uint64_t n) {
   return buf;
 }
 
-Result<VerifyReport> verify_store(const std::string& dir) {
+Result<VerifyReport> verify_store(const std::string& given) {
+  // What people type is the broker's dataDirectory; the store is its journal/ inside.
+  const std::string dir = resolve_store_dir(given);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return make_error(Errc::io, "data directory " + dir + " does not exist or is not a directory");

@@ -121,6 +121,10 @@ class TestHost final : public SlaveHost {
     exit_code = code;
     exit_reason = reason;
   }
+  // Only an old master rejoining salvages a forked tail (area 26 tests it end to end).
+  Result<SalvagedTail> salvage_forked_tail(Seq fork) override {
+    return make_error(1, "the unit tests' host does not salvage (fork at seq " + std::to_string(fork.value) + ")");
+  }
 
   bool promoted = false;
   std::string promote_reason;

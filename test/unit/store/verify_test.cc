@@ -91,6 +91,20 @@ TEST_CASE("verify-store on a clean store: identity, epoch, sequence range, count
   CHECK(c.err.empty());
 }
 
+TEST_CASE("verify-store takes the broker's dataDirectory too (the store is its journal/)") {
+  TempDir data;
+  const std::string store = data.path() + "/journal";
+  make_store(journal_config(store, 4096));
+  auto by_data = verify_store(data.path());
+  REQUIRE(by_data.has_value());
+  CHECK(by_data->ok());
+  CHECK(by_data->dir == store);
+  auto by_store = verify_store(store);
+  REQUIRE(by_store.has_value());
+  CHECK(by_data->live_messages == by_store->live_messages);
+  CHECK(by_data->last_seq == by_store->last_seq);
+}
+
 TEST_CASE("verify-store --json: the same facts as the text report, for scripts") {
   TempDir dir;
   make_store(journal_config(dir.path(), 4096));
