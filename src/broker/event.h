@@ -2,7 +2,7 @@
 // writes it and the replication link streams it (one encoding for all: see
 // schemas/event.fbs).
 //
-// Rules (DESIGN.md "Lessons"): an event is the *result* of a validated change, decided
+// Rules (ARCHITECTURE.md "The promise"): an event is the *result* of a validated change, decided
 // once, on the master. Applying the same events in the same order to an empty broker
 // (recovery, or a slave) yields the same queues, durable subscriptions and message
 // sets. Which consumer holds which unacked message is NOT an event (it is not mirrored:

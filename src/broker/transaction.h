@@ -3,7 +3,7 @@
 // Nothing in here is state the event log knows about: until COMMIT the sends are
 // private copies and the acks only marks on the subscription's deliveries. COMMIT
 // turns them into one TransactionCommitted event; ABORT (or the connection going
-// away) forgets them. That is why a failover loses open transactions, as DESIGN.md
+// away) forgets them. That is why a failover loses open transactions, as ARCHITECTURE.md
 // says it may.
 //
 // Lifecycle: owned by its Connection (txs map), keyed by the client's name for it.

@@ -11,7 +11,7 @@
 //  - Back-pressure: queued_bytes() / writable(); on_writable() fires once the
 //    output falls back under the low watermark after having been over the high one.
 //  - Heart-beats and the CONNECTED deadline live in one housekeeping timer (the
-//    periodic-check rule of STYLE.md), which is released once nothing needs it, so an
+//    periodic-check rule of ARCHITECTURE.md "How we write code"), which is released once nothing needs it, so an
 //    idle connection without heart-beats costs only its socket.
 //  - Events go to a StompListener. Frames passed to it are views into the read
 //    buffer, valid only during the callback.

@@ -1,4 +1,4 @@
-// net/handle.h — the ownership rule for every libuv handle (STYLE.md "libuv handles").
+// net/handle.h — the ownership rule for every libuv handle (ARCHITECTURE.md "How we write code").
 //
 //  - A handle lives by value inside a heap object that is non-copyable and
 //    non-movable; handle.data points at that object.

@@ -1,6 +1,6 @@
 // net/tcp_listener.h — a listening TCP socket.
 //
-// "Connectors closed means not listening" (DESIGN.md): a slave, or a master waiting
+// "Connectors closed means not listening" (ARCHITECTURE.md "Roles and the witness"): a slave, or a master waiting
 // for its slave, has no listener at all, so clients get ECONNREFUSED at once and fail
 // over, instead of a CONNECT answered with ERROR. Opening a connector = creating a
 // TcpListener; closing it = close().

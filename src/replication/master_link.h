@@ -2,7 +2,7 @@
 // slave on the replication connector, copies its state over, streams every event to it,
 // and holds client replies until the slave has acknowledged what they confirm.
 //
-// DESIGN (the SYNCHRONOUS REPLICATION of DESIGN.md "The promise")
+// DESIGN (the SYNCHRONOUS REPLICATION of ARCHITECTURE.md "The promise")
 //  - The MasterLink is a broker::EventSink: EventLog::append hands it every event right
 //    after the journal. It encodes the event (schemas/event.fbs, the journal's encoding)
 //    into the loop turn's Events batch; the prepare hook, which also hands the journal

@@ -1,7 +1,7 @@
 // replication/protocol.h — frames of the replication link (schemas/replication.fbs):
 // reading them from a byte stream and writing them.
 //
-// THE MODULE (src/replication/): the master/slave pair of DESIGN.md.
+// THE MODULE (src/replication/): the master/slave pair of ARCHITECTURE.md.
 //   protocol.h      frames: FrameReader, FrameWriter, EventBatch (this file)
 //   handshake.h     whether a master accepts a slave's Hello, and why not
 //   initial_sync.h  the copy of the master's current state: sender, and the slave's

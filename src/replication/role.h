@@ -1,7 +1,7 @@
 // replication/role.h — what this broker is in its pair, every change of it logged
 // with its reason, and the exit codes of the replication policies.
 //
-// Roles (DESIGN.md "Roles and failure handling"):
+// Roles (ARCHITECTURE.md "Roles and the witness"):
 //   master    a broker without masterConnectorURI: serves clients (once a slave is in
 //             sync, with waitForSlave) and streams every event to its slave.
 //   slave     mirrors its master; client connectors closed (not listening).

@@ -1,5 +1,5 @@
 // stomp/dispatch.cc — command → handler, and the ONE place where a protocol error
-// becomes an ERROR frame followed by a close (STYLE.md "Errors").
+// becomes an ERROR frame followed by a close (ARCHITECTURE.md "How we write code").
 #include <spdlog/spdlog.h>
 
 #include "stomp/frame_writer.h"

@@ -3,7 +3,7 @@
 //
 // DESIGN
 //  - open() starts listening, close_listener() stops (a slave, or a master waiting
-//    for its slave, keeps its connectors closed = not listening, DESIGN.md).
+//    for its slave, keeps its connectors closed = not listening, ARCHITECTURE.md).
 //  - Sessions are self-owned (freed when their connection closes) and registered
 //    here so shutdown can close them and the housekeeping timer can check their
 //    deadlines: one periodic check for every connection's timeouts (connect timeout,

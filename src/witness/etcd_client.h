@@ -1,5 +1,5 @@
 // witness/etcd_client.h — a blocking etcd v3 client for the pair's witness
-// (DESIGN.md "Partitions and the witness"): lease grant / keep-alive / revoke, a
+// (ARCHITECTURE.md "Roles and the witness"): lease grant / keep-alive / revoke, a
 // linearizable get, and transactions, spoken to etcd's v3 JSON gateway (HTTP POST to
 // /v3/..., keys and values base64) with libcurl and nlohmann-json.
 //
