@@ -346,7 +346,7 @@ bool Runtime::start_witness() {
   };
   cb.on_fenced = [this](const std::string& why) { fence_connectors(why); };
   cb.on_stale = [this](const std::string& why) {
-    spdlog::error("witness: this broker may NOT serve: {}. Its data is kept as it is. Follow README \"Recovering "
+    spdlog::error("[event=stale_store] witness: this broker may NOT serve: {}. Its data is kept as it is. Follow README \"Recovering "
                   "the pair after a failover\" (twinmq-resync from the broker that serves); if this store is a "
                   "verified copy of the last holder's, start it with --claim-witness. Exiting with code {}",
                   why, static_cast<int>(kExitStale));

@@ -190,7 +190,7 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
     const std::string why = "master '" + options_.broker_name +
                             "' is not serving (it does not hold the pair's witness key); it attaches no slave until "
                             "it serves again";
-    spdlog::warn("replication: refused slave {}: not_serving: {}", peer.describe(), why);
+    spdlog::warn("[event=slave_refused reason=not_serving] replication: refused slave {}: not_serving: {}", peer.describe(), why);
     writer_.reject(fbr::RejectReason::not_serving, why, peer.conn_->output());
     peer.conn_->commit_output();
     peer.close_after_flush();
@@ -226,7 +226,7 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   };
   const Decision d = decide(hello, view);
   if (!d.accepted) {
-    spdlog::warn("replication: refused slave {} (store seq {}, epoch {}): {}: {}", peer.describe(),
+    spdlog::warn("[event=slave_refused] replication: refused slave {} (store seq {}, epoch {}): {}: {}", peer.describe(),
                  hello.last_seq.value, hello.epoch, reject_reason_name(d.reason), d.message);
     writer_.reject(d.reason, d.message, peer.conn_->output(), d.fork_seq);
     peer.conn_->commit_output();
@@ -403,7 +403,7 @@ void MasterLink::on_echo(std::uint64_t echo) {
 
 void MasterLink::finish_in_sync() {
   const double secs = static_cast<double>(mono_ms() - attached_ms_) / 1000.0;
-  spdlog::info("replication: slave {} is IN SYNC at seq {} ({:.2f} s after it attached); every receipt now waits "
+  spdlog::info("[event=slave_in_sync] replication: slave {} is IN SYNC at seq {} ({:.2f} s after it attached); every receipt now waits "
                "for it, and it takes over if this master fails",
                slave_->describe(), applied_.value, secs);
   enter(State::streaming, "slave in sync");
@@ -542,7 +542,7 @@ void MasterLink::drop(Peer& peer, fbr::RejectReason reason, const std::string& w
     peer.close_now();
     return;
   }
-  spdlog::error("replication: dropping slave {}: {}", peer.describe(), why);
+  spdlog::error("[event=slave_dropped] replication: dropping slave {}: {}", peer.describe(), why);
   // Tell it (best effort: a frozen slave will not read it), so that it does not take
   // over: its master is alive and applies its policy.
   peer.conn_->output().clear();
@@ -574,7 +574,7 @@ void MasterLink::lose_slave(const std::string& reason) {
   if (options_.shutdown_on_slave_failure && was_in_sync) {
     // Replies stay held: nothing the slave has not confirmed is ever acknowledged.
     fatal_ = true;
-    spdlog::error("replication: slave {} lost ({}); shutdownOnSlaveFailure=\"true\": stopping this master so the pair "
+    spdlog::error("[event=slave_lost_exit] replication: slave {} lost ({}); shutdownOnSlaveFailure=\"true\": stopping this master so the pair "
                   "never diverges (exit code {})",
                   who, reason, kExitSlaveLost);
     if (callbacks_.on_fatal) callbacks_.on_fatal("slave " + who + " lost: " + reason);
@@ -624,7 +624,7 @@ void MasterLink::serve_alone(const std::string& who, const std::string& reason) 
     follow_.reset();
     broker_.notify_released();
   }
-  spdlog::error("replication: slave {} lost ({}); this master now serves ALONE: receipts no longer wait for a copy "
+  spdlog::error("[event=serving_alone] replication: slave {} lost ({}); this master now serves ALONE: receipts no longer wait for a copy "
                 "(minimumReplicas=\"0\"). Restart the slave to re-attach it (it resyncs)",
                 who, reason);
 }

@@ -25,7 +25,7 @@ RoleState::RoleState(Role initial, std::string reason)
 void RoleState::enter(Role next, std::string reason) {
   if (next == role_) return;
   TWINMQ_ASSERT(role_ == Role::slave && next == Role::promoted, "the only role change is slave -> promoted");
-  spdlog::warn("role: {} -> {} ({})", role_name(role_), role_name(next), reason);
+  spdlog::warn("[event=role_change] role: {} -> {} ({})", role_name(role_), role_name(next), reason);
   role_ = next;
   reason_ = std::move(reason);
   since_ms_ = wall_ms();

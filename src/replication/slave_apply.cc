@@ -67,7 +67,7 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
         }
         case fbr::Body::InSync:
           if (state_ != State::awaiting_in_sync) break;
-          spdlog::info("replication: IN SYNC with master {} at seq {}: this slave takes over if the master fails "
+          spdlog::info("[event=in_sync] replication: IN SYNC with master {} at seq {}: this slave takes over if the master fails "
                        "({})",
                        options_.master_uri, frame.body_as_InSync()->seq(),
                        options_.shutdown_on_master_failure ? "shutdownOnMasterFailure=\"true\": it exits instead"
@@ -113,7 +113,7 @@ void SlaveLink::on_reject(const fbr::Reject& r) {
     return;
   }
   if (state_ == State::awaiting_welcome && !is_transient(reason) && reason != fbr::RejectReason::slave_dropped) {
-    spdlog::error("replication: master {} REFUSED this slave ({}): {}", options_.master_uri, reject_reason_name(reason),
+    spdlog::error("[event=refused] replication: master {} REFUSED this slave ({}): {}", options_.master_uri, reject_reason_name(reason),
                   text);
     spdlog::error("replication: exiting with code {} (the slave's data directory {} is unchanged); fix the cause "
                   "and start it again",
@@ -326,7 +326,7 @@ void SlaveLink::leave_forked_tail(Seq fork, bool never_confirmed, const std::str
   spdlog::warn("replication: this store holds {} event(s) after seq {} that the pair's history does not:\n{}{}",
                salvaged->events, fork.value, salvaged->listing, kept);
   if (!never_confirmed) {
-    spdlog::error("replication: NOT rejoining: {}, so they may have been confirmed to clients. This broker's data "
+    spdlog::error("[event=rejoin_refused] replication: NOT rejoining: {}, so they may have been confirmed to clients. This broker's data "
                   "directory is unchanged. Send the saved messages to the pair (`twinmq replay {} --to "
                   "failover:(...)`), then start it again with --rejoin ... --discard-forked-tail; or keep this "
                   "store and recover with twinmq-resync (README \"Recovering the pair\"). Exiting with code {}",

@@ -243,7 +243,7 @@ void SlaveLink::master_lost(const std::string& reason) {
     takeover_note_.clear();
     next_takeover_ms_ = 0;
     const std::int64_t wait_ms = std::max<std::int64_t>(0, (takeover_not_before_ns_ - boot_ns()) / 1'000'000);
-    spdlog::warn("replication: master {} lost while in sync ({}); this slave takes over only by winning the pair's "
+    spdlog::warn("[event=master_lost] replication: master {} lost while in sync ({}); this slave takes over only by winning the pair's "
                  "witness key (not before {} ms from now, once the master's lease is gone); meanwhile it keeps "
                  "dialling the master and stays closed",
                  options_.master_uri, reason, wait_ms);
@@ -252,7 +252,7 @@ void SlaveLink::master_lost(const std::string& reason) {
   }
   if (options_.shutdown_on_master_failure) {
     spdlog::error(
-        "replication: master {} lost: {}; shutdownOnMasterFailure=\"true\": exiting with code {} without "
+        "[event=master_lost_exit] replication: master {} lost: {}; shutdownOnMasterFailure=\"true\": exiting with code {} without "
         "taking over; this slave's copy (applied up to seq {}) is kept in {}",
         options_.master_uri, reason, kExitMasterFailed, applied_.value,
         host_.journal_dir().empty() ? std::string("memory only (persistent=\"false\")") : host_.journal_dir());
@@ -282,7 +282,7 @@ void SlaveLink::attempt_take_over() {
         return;
       case WitnessPort::TakeOverOutcome::not_eligible:
         eligible_ = false;
-        spdlog::error("replication: this slave may NOT take over: {}; it stays closed and keeps trying to re-attach "
+        spdlog::error("[event=not_eligible] replication: this slave may NOT take over: {}; it stays closed and keeps trying to re-attach "
                       "to its master (a full copy)",
                       why);
         return;
@@ -318,7 +318,7 @@ void SlaveLink::promote(const std::string& reason) {
     }
   }
   const std::size_t flagged = host_.broker().mark_all_redelivered();
-  spdlog::warn("replication: PROMOTED to master: {}; last applied seq {} (durable {}), store epoch {}, {} messages "
+  spdlog::warn("[event=promoted] replication: PROMOTED to master: {}; last applied seq {} (durable {}), store epoch {}, {} messages "
                "flagged redelivered; opening client connectors",
                why, applied_.value,
                host_.journal() != nullptr ? host_.journal()->last_durable_seq().value : applied_.value, epoch,
@@ -328,7 +328,7 @@ void SlaveLink::promote(const std::string& reason) {
 
 void SlaveLink::mirror_failed(const std::string& why) {
   if (terminal()) return;
-  spdlog::error("replication: this slave cannot mirror master {}: {}", options_.master_uri, why);
+  spdlog::error("[event=mirror_failed] replication: this slave cannot mirror master {}: {}", options_.master_uri, why);
   spdlog::error("replication: not taking over (its copy is incomplete); exiting with code {}: restart it to resync "
                 "(if this repeats, master and slave run incompatible versions)",
                 kExitMirrorFailed);

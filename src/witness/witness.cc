@@ -310,7 +310,7 @@ void Witness::hold(const Attempt& a, const std::string& why, bool notify) {
   lease_until_ns_ = std::max(lease_until_ns_, a.sent_ns + ms_to_ns(options_.lease_ms) - margin_ns());
   if (!serving_ && boot_ns() < deadline_ns()) {
     serving_ = true;
-    spdlog::info("witness: SERVING: this broker holds {} (lease {}, pair epoch {}), renewed every {} ms", options_.key,
+    spdlog::info("[event=serving] witness: SERVING: this broker holds {} (lease {}, pair epoch {}), renewed every {} ms", options_.key,
                  lease_, pair_.epoch, every);
   }
   // Armed only now that serving_ is set: a broker cut off before its first renewal (and
@@ -392,7 +392,7 @@ void Witness::check_deadline() {
 void Witness::fence(const std::string& why) {
   if (!serving_) return;
   serving_ = false;
-  spdlog::error("witness: FENCED: {}; stopping to serve before the lease can expire at etcd (clients are told to "
+  spdlog::error("[event=fenced] witness: FENCED: {}; stopping to serve before the lease can expire at etcd (clients are told to "
                 "reconnect elsewhere); the data is kept and this broker serves again only after winning the key",
                 why);
   if (callbacks_.on_fenced) callbacks_.on_fenced(why);

@@ -105,6 +105,7 @@ TEST_CASE("24 witness: kill -9 of the master — the slave takes over once the l
               static_cast<long long>(took->count()), kLeaseMs);
   // It had to wait for the lease: it took the key, it did not just see the link close.
   CHECK(pair.slave().log_text().find("won the witness key") != std::string::npos);
+  CHECK(pair.slave().log_text().find("[event=promoted] replication: PROMOTED") != std::string::npos);
   Confirmed on_slave;
   REQUIRE(send_confirmed(pair.slave_stomp(), "s", 10, on_slave).empty());
   CHECK(on_master.last < on_slave.first);
@@ -170,7 +171,7 @@ TEST_CASE("24 witness: the master cut off from slave and etcd fences itself and 
   const auto told = Clock::now();
   check_error(error, "not serving", {"stopped serving", "reconnect"});
   CHECK(std::chrono::duration_cast<Ms>(told - cut).count() < kLeaseMs + 1000);
-  CHECK(pair.master().log_text().find("FENCED") != std::string::npos);
+  CHECK(pair.master().log_text().find("[event=fenced] witness: FENCED") != std::string::npos);
   // The slave takes over, strictly after the master stopped.
   auto took = pair.wait_takeover(cut, Ms(20'000));
   REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
@@ -268,6 +269,7 @@ TEST_CASE("24 witness: the old master restarted after a takeover refuses to serv
   REQUIRE_MESSAGE(exit.has_value(), old->log_tail());
   CHECK(exit->code == 7);
   CHECK(old->log_text().find("the slave took over since this data was written") != std::string::npos);
+  CHECK(old->log_text().find("[event=stale_store]") != std::string::npos);
   CHECK(old->stdout_text().find("listening stomp") == std::string::npos);
 }
 
