@@ -27,6 +27,11 @@ Error from_broker(const Error& e) {
   return Error{static_cast<int>(code), e.message};
 }
 
+namespace {
+// An ERROR body says what was wrong in a sentence or two; longer is cut.
+constexpr std::size_t kMaxErrorBody = 4096;
+}  // namespace
+
 Result<Seq> Session::dispatch(const Frame& frame) {
   if (state_ == State::awaiting_connect) {
     if (frame.command == Command::connect || frame.command == Command::stomp) return handle_connect(frame);
@@ -80,7 +85,9 @@ void Session::fail(const Error& error, const Frame* frame) {
     if (auto receipt = frame->header("receipt")) w.header("receipt-id", *receipt);
   }
   w.header("content-type", "text/plain");
-  w.finish(error.message, true);
+  // Every piece a client chose is already shown through base/printable.h; this pass makes
+  // it a property of every ERROR body, whatever built the message.
+  w.finish(printable(error.message, kMaxErrorBody), true);
   written();
   close_after_flush(error.message);
 }

@@ -10,6 +10,10 @@
 // right before the line's LF is then read back as part of the EOL (STOMP 1.1
 // itself cannot carry it). Whether a frame is escaped at all (CONNECT, STOMP and
 // CONNECTED never are) is the caller's decision, not these functions'.
+//
+// What a version cannot carry at all (can_carry): LF and CR in 1.0, CR in 1.1, NUL
+// in any. A header someone else chose that holds one is left out of the frame
+// (FrameWriter::header_if_carried) rather than written raw.
 #include <cstring>
 
 #include "stomp/frame_writer.h"
@@ -45,6 +49,22 @@ void append_escaped(std::string& out, Version v, std::string_view text) {
     run_start = i + 1;
   }
   out.append(text.substr(run_start));
+}
+
+bool can_carry(Version v, std::string_view name, std::string_view value) {
+  using namespace std::string_view_literals;
+  switch (v) {
+    case Version::v1_0:
+      return name.find_first_of("\0\r\n:"sv) == std::string_view::npos &&
+             value.find_first_of("\0\r\n"sv) == std::string_view::npos;
+    case Version::v1_1:
+      return name.find_first_of("\0\r"sv) == std::string_view::npos &&
+             value.find_first_of("\0\r"sv) == std::string_view::npos;
+    case Version::v1_2:
+      break;
+  }
+  return std::memchr(name.data(), '\0', name.size()) == nullptr &&
+         std::memchr(value.data(), '\0', value.size()) == nullptr;
 }
 
 bool unescape(std::string& out, Version v, std::string_view text) {

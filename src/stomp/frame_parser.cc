@@ -377,6 +377,16 @@ Result<void> FrameParser::add_header(std::string_view frame_bytes, std::size_t l
                       "header line " + std::to_string(header_lines_) + " has an empty name: " +
                           quoted(line));
   }
+  // A NUL ends a frame for every reader that looks for the frame's end before it parses
+  // the headers (STOMP 1.0: "the first null byte encountered signals the end of the
+  // frame"), so a header holding one could never be passed on intact: refused here,
+  // in every version, before anything else sees it.
+  if (std::memchr(line.data(), '\0', line.size()) != nullptr) {
+    return make_error(ProtocolErrc::malformed_header,
+                      "header line " + std::to_string(header_lines_) +
+                          " contains a NUL byte, which ends a STOMP frame and cannot be part of a "
+                          "header: " + quoted(line));
+  }
   const std::string_view raw_name = line.substr(0, colon);
   const std::string_view raw_value = line.substr(colon + 1);
 

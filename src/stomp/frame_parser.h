@@ -18,7 +18,9 @@
 //    plain port) is unknown_command as soon as the first impossible byte arrives. A
 //    well-formed but unknown word (FOO) is still let through for the session to
 //    refuse by name.
-//  - A header line without ':' is malformed_header. Values are not trimmed.
+//  - A header line without ':', or with a NUL byte anywhere in it, is malformed_header
+//    (a NUL ends a frame for readers that find the end first; no version can relay it).
+//    Values are not trimmed.
 //  - Only SEND, MESSAGE, ERROR (and unknown commands, which the session rejects
 //    anyway) may carry a body; any other frame with one is body_not_allowed.
 //  - content-length (first occurrence) gives the body length exactly; the byte after

@@ -46,6 +46,12 @@ void FrameWriter::header(std::string_view name, std::string_view value) {
   out_ += '\n';
 }
 
+bool FrameWriter::header_if_carried(std::string_view name, std::string_view value) {
+  if (!can_carry(version_, name, value)) return false;
+  header(name, value);
+  return true;
+}
+
 void FrameWriter::header(std::string_view name, std::uint64_t value) {
   if (escape_) {
     append_escaped(out_, version_, name);

@@ -25,6 +25,10 @@ class FrameWriter {
 
   void header(std::string_view name, std::string_view value);
   void header(std::string_view name, std::uint64_t value);
+  // Writes the header only if this frame's version can carry it exactly (can_carry);
+  // false when it was left out. For headers someone else chose: a producer's headers
+  // in a subscriber's MESSAGE.
+  bool header_if_carried(std::string_view name, std::string_view value);
 
   // Ends the header section and writes the body and the terminating NUL. Writes a
   // content-length header when `content_length` is true (always for a non-empty
@@ -36,6 +40,17 @@ class FrameWriter {
   bool escape_;
   Version version_;
 };
+
+// Whether a header with this name and value can be written in version `v` so that the
+// reader gets exactly these bytes back, and nothing else (README "STOMP support"):
+//   1.0  no escapes: no LF or CR (a line break the reader would act on; a CR before the
+//        LF is read as part of the EOL) and no ':' in the name (the first ':' splits);
+//   1.1  no CR (1.1 escapes LF, ':' and '\' but has no escape for CR);
+//   1.2  everything but NUL, which no version can carry (it ends the frame for readers
+//        that look for the end first; the parser refuses it in any header it reads).
+// A header that fails this must not be written raw: it would let whoever chose it write
+// header lines, or a whole frame, into someone else's MESSAGE.
+bool can_carry(Version v, std::string_view name, std::string_view value);
 
 // Appends `text` to out with the escaping rules of `v` (exposed for tests and for
 // pre-encoding header blocks).

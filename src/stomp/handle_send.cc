@@ -5,12 +5,25 @@
 namespace twinmq::stomp {
 
 namespace {
-// Headers that describe the SEND itself and are not passed on to MESSAGE frames
-// (the broker sets destination, message-id and content-length on delivery).
+// Headers that describe the SEND itself or that the broker writes in every MESSAGE
+// (destination, message-id, subscription, ack, redelivered, content-length): never
+// passed on. Compared without regard to case, because some clients read headers that
+// way, and a producer's `Content-Length:0` ahead of the broker's own would then cut a
+// subscriber's body short.
+constexpr std::string_view kTransportHeaders[] = {"destination", "receipt", "transaction", "content-length",
+                                                  "message-id",  "subscription", "ack", "redelivered"};
+
 bool is_transport_header(std::string_view name) {
-  return name == "destination" || name == "receipt" || name == "transaction" ||
-         name == "content-length" || name == "message-id" || name == "subscription" || name == "ack" ||
-         name == "redelivered";
+  for (std::string_view t : kTransportHeaders) {
+    if (name.size() != t.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < t.size() && same; ++i) {
+      const char c = name[i];
+      same = (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == t[i];
+    }
+    if (same) return true;
+  }
+  return false;
 }
 
 bool seen_before(const std::vector<broker::HeaderView>& kept, std::string_view name) {
@@ -24,6 +37,7 @@ bool seen_before(const std::vector<broker::HeaderView>& kept, std::string_view n
 Result<Seq> Session::handle_send(const Frame& frame) {
   auto destination = required_header(frame, "destination");
   if (!destination) return std::unexpected(destination.error());
+  if (auto ok = check_destination_bytes(*destination); !ok) return std::unexpected(ok.error());
 
   broker::SendRequest req;
   req.destination = *destination;

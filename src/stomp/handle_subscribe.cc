@@ -7,6 +7,7 @@ namespace twinmq::stomp {
 Result<Seq> Session::handle_subscribe(const Frame& frame) {
   auto destination = required_header(frame, "destination");
   if (!destination) return std::unexpected(destination.error());
+  if (auto ok = check_destination_bytes(*destination); !ok) return std::unexpected(ok.error());
 
   broker::SubscribeRequest req;
   req.destination = *destination;

@@ -10,6 +10,19 @@ Result<std::string_view> required_header(const Frame& frame, std::string_view na
                                                       " requires a '" + std::string(name) + "' header");
 }
 
+Result<void> check_destination_bytes(std::string_view destination) {
+  for (char c : destination) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return make_error(ProtocolErrc::invalid_destination,
+                        "destination " + quoted(destination) + " holds the control byte " +
+                            printable(std::string_view(&c, 1)) +
+                            "; destination names may not contain control characters");
+    }
+  }
+  return {};
+}
+
 Result<std::int64_t> integer_header(std::string_view name, std::string_view value, std::int64_t min,
                                     std::int64_t max) {
   std::int64_t n = 0;

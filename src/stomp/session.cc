@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/printable.h"
 #include "stomp/frame_writer.h"
 #include "stomp/server.h"
 
@@ -94,7 +95,15 @@ void Session::deliver(const broker::Delivery& d) {
   w.header("destination", m.destination());
   if (d.ack_tag != 0 && version_ == Version::v1_2) w.header("ack", d.ack_tag);
   if (d.redelivered) w.header("redelivered", "true");
-  for (const broker::HeaderView& h : m.headers()) w.header(h.name, h.value);
+  // The producer chose these: one this subscriber's version cannot carry exactly is
+  // left out, never written raw (stomp/frame_writer.h can_carry; README "STOMP support").
+  for (const broker::HeaderView& h : m.headers()) {
+    if (!w.header_if_carried(h.name, h.value) && log_debug()) {
+      spdlog::debug("connection {}: header '{}' of {} left out of a STOMP {} MESSAGE (its name or value holds "
+                    "a byte that version cannot carry)",
+                    number_, shown(h.name), m.id_text(), version_name(version_));
+    }
+  }
   w.finish(m.body(), true);
   ++messages_out_;
   written();

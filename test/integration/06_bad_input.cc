@@ -9,6 +9,7 @@
 // The brokers here run with small limits: 64 KiB frames, 4 KiB header sections,
 // 20 headers, and a 500 ms connect timeout.
 #include <random>
+#include <regex>
 #include <set>
 
 #include "common.h"
@@ -364,4 +365,188 @@ TEST_CASE("06 bad input: a client that connects and sends nothing is dropped aft
 
 TEST_CASE("06 bad input: a client that sends half a CONNECT and stalls is dropped after connectAttemptTimeout") {
   check_bad_input({.version = "-", .bytes = "CONNECT\naccept-version:1.2\n", .expect = Expect::closed});
+}
+
+// ---- header injection into other consumers (README "STOMP support": what is refused and why) ----
+
+namespace {
+
+// The exact bytes a STOMP 1.0 subscriber received, as MESSAGE frames in order.
+std::vector<ReceivedFrame> messages_only(const std::vector<ReceivedFrame>& frames) {
+  std::vector<ReceivedFrame> out;
+  for (const auto& f : frames) {
+    if (f.command == "MESSAGE") out.push_back(f);
+  }
+  return out;
+}
+
+std::size_t occurrences(std::string_view haystack, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string_view::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("06 bad input: a 1.2 producer's escaped line breaks never become header lines or frames for a 1.0 subscriber") {
+  BrokerProcess broker(bad_input_config());
+  auto sub10 = client(broker, "");  // STOMP 1.0: no escaping at all
+  auto sub11 = client(broker, "1.1");
+  auto sub12 = client(broker, "1.2");
+  for (auto* s : {sub10.get(), sub11.get(), sub12.get()}) s->subscribe("/topic/inject", "s");
+  const std::size_t raw_before = sub10->received_bytes().size();
+
+  // Written escaped, as a 1.2 client must: the value holds LF, a header, an empty line
+  // (the end of the headers) and "FAKE", which a 1.0 reader would take as the body.
+  auto producer = client(broker, "1.2");
+  const std::string note = "hello\ncontent-length:0\n\nFAKE";
+  producer->send("/topic/inject", "first", {{"x-note", "hello\\ncontent-length:0\\n\\nFAKE"},
+                                            {"x-cr", "a\\rb"},
+                                            {"x\\cname", "colon in the name"},
+                                            {"x-plain", "kept"}});
+  producer->send("/topic/inject", "second");
+
+  // 1.0: exactly the two MESSAGE frames that were sent, without the headers it cannot carry.
+  const auto got10 = sub10->sync();
+  const auto m10 = messages_only(got10);
+  INFO("1.0 subscriber got:" << describe_all(got10));
+  REQUIRE(m10.size() == 2);
+  CHECK(got10.size() == 2);
+  CHECK(m10[0].body == "first");
+  CHECK(m10[1].body == "second");
+  CHECK_FALSE(m10[0].has("x-note"));
+  CHECK_FALSE(m10[0].has("x-cr"));
+  CHECK_FALSE(m10[0].has("x"));
+  CHECK(m10[0]["x-plain"] == "kept");
+  CHECK(m10[0].count("content-length") == 1);
+  CHECK(m10[0]["content-length"] == "5");
+  const std::string_view raw = std::string_view(sub10->received_bytes()).substr(raw_before);
+  CHECK(raw.find("FAKE") == std::string_view::npos);
+  CHECK(occurrences(raw, "MESSAGE\n") == 2);
+  CHECK(raw.find('\r') == std::string_view::npos);
+
+  // 1.1 escapes LF and ':' but has no escape for CR: x-cr is left out, the rest arrives intact.
+  const auto m11 = messages_only(sub11->sync());
+  REQUIRE(m11.size() == 2);
+  CHECK(m11[0]["x-note"] == note);
+  CHECK(m11[0]["x:name"] == "colon in the name");
+  CHECK_FALSE(m11[0].has("x-cr"));
+  CHECK(m11[0].body == "first");
+
+  // 1.2 carries every one of them.
+  const auto m12 = messages_only(sub12->sync());
+  REQUIRE(m12.size() == 2);
+  CHECK(m12[0]["x-note"] == note);
+  CHECK(m12[0]["x-cr"] == "a\rb");
+  CHECK(m12[0]["x:name"] == "colon in the name");
+  CHECK(m12[0]["x-plain"] == "kept");
+}
+
+TEST_CASE("06 bad input: a producer's header that spells a transport header in other case is not passed on") {
+  // A client that reads header names without regard to case would take the producer's
+  // Content-Length ahead of the broker's own and cut the body.
+  BrokerProcess broker(bad_input_config());
+  auto sub = client(broker, "1.0");
+  sub->subscribe("/queue/spoof", "s");
+  auto producer = client(broker, "1.2");
+  producer->send("/queue/spoof", "the whole body",
+                 {{"Content-Length", "0"}, {"DESTINATION", "/queue/elsewhere"}, {"Message-Id", "forged"},
+                  {"x-kept", "yes"}});
+  const auto m = sub->message();
+  CHECK(m.body == "the whole body");
+  for (const auto& [name, value] : m.headers) {
+    CHECK_MESSAGE(name != "Content-Length", "spoofed header passed on: " << name << ":" << value);
+    CHECK(name != "DESTINATION");
+    CHECK(name != "Message-Id");
+  }
+  CHECK(m["x-kept"] == "yes");
+}
+
+TEST_CASE("06 bad input: a raw NUL inside a header is refused (no version can carry it)") {
+  check_bad_input({.bytes = "SEND\ndestination:/queue/x\nreceipt:r-nul\nx-note:a" + std::string(1, '\0') +
+                            "b\n\nbody" + std::string(1, '\0'),
+                   .mention = {"NUL"},
+                   .body_has = {"x-note:a\\x00b"}});
+}
+
+TEST_CASE("06 bad input: a destination holding a control byte is refused") {
+  check_bad_input({.bytes = frame_bytes("SEND", {{"destination", "/queue/a\\nb"}, {"receipt", "r-dest"}}, "x"),
+                   .mention = {"destination"},
+                   .body_has = {"control", "/queue/a\\x0ab"},
+                   .receipt_id = "r-dest"});
+  check_bad_input({.bytes = frame_bytes("SUBSCRIBE", {{"destination", "/topic/a\\rb"}, {"id", "s"}}),
+                   .mention = {"destination"},
+                   .body_has = {"\\x0d"}});
+}
+
+TEST_CASE("06 bad input: content-length negative, not a number, or past the frame limit is refused at its header") {
+  // No body follows: the ERROR must come from the header line alone.
+  for (std::string value : {"-1", "-99999", "12abc", "0x40", "65536", "99999999999999999999"}) {
+    INFO("content-length:" << value);
+    check_bad_input({.bytes = "SEND\ndestination:/queue/x\ncontent-length:" + value + "\n\n",
+                     .mention = {"content-length", "frame too large"},
+                     .body_has = {value}});
+  }
+}
+
+// ---- log injection (README "STOMP support": how client values appear in the log) ----
+
+TEST_CASE("06 bad input: client values in error messages cannot forge a log line") {
+  BrokerProcess broker(bad_input_config(), {"--log-level", "debug"});
+  const std::string forged = "2026-12-04T20:00:00.000 error [itest] FORGED-LINE journal corrupted";
+  struct Attempt {
+    std::string version;
+    std::string bytes;
+    bool shows_forged = true;  // the ERROR body quotes the forged text (escaped)
+  };
+  const std::vector<Attempt> attempts = {
+      // LF and CR written as 1.2 escapes: they arrive as real control bytes.
+      {"1.2", frame_bytes("ACK", {{"id", "zz\\n" + forged}})},
+      {"1.2", frame_bytes("ACK", {{"id", "zz\\r" + forged}})},
+      {"1.2", frame_bytes("COMMIT", {{"transaction", "tx\\n" + forged}})},
+      {"1.2", frame_bytes("UNSUBSCRIBE", {{"id", "sub\\n" + forged}})},
+      {"1.2", frame_bytes("SEND", {{"destination", "/queue/x"}, {"transaction", "t\\r\\n" + forged}}, "b")},
+      // 1.0 has no escapes; a raw CR mid-value and a raw NUL are bytes of the value.
+      {"1.0", frame_bytes("ACK", {{"message-id", "ID:x\r" + forged}})},
+      {"1.0", "ACK\nmessage-id:nul" + std::string(1, '\0') + forged + "\n\n" + std::string(1, '\0')},
+      // Garbage before CONNECT.
+      {"-", "CONNECT\x1b[2J\n" + forged + "\n\n" + std::string(1, '\0'), false},
+  };
+  for (const Attempt& a : attempts) {
+    RawStomp bad(broker.port());
+    if (a.version != "-") bad.connect(a.version == "1.0" ? "" : a.version);
+    bad.send_raw(a.bytes);
+    const auto f = bad.next_frame();
+    REQUIRE_MESSAGE(f.has_value(), "expected an ERROR for " << a.bytes);
+    INFO("ERROR: " << f->describe());
+    CHECK(f->command == "ERROR");
+    CHECK(f->body.find('\n') == std::string::npos);
+    CHECK(f->body.find('\r') == std::string::npos);
+    if (a.shows_forged) CHECK(f->body.find("FORGED-LINE") != std::string::npos);  // shown escaped, not dropped
+    CHECK(bad.wait_closed());
+  }
+  auto ok = client(broker, "1.2");
+  ok->sync();  // every ERROR above has been logged before this barrier is answered
+
+  const std::string log = broker.log_text();
+  REQUIRE(log.find("FORGED-LINE") != std::string::npos);
+  // Every line is one the broker wrote: its own timestamp, level and name, then a
+  // message without a single control byte.
+  const std::regex own_prefix(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} (trace|debug|info |warning|error|critical) \[itest\] )");
+  std::size_t lines = 0;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    const std::size_t end = log.find('\n', start);
+    const std::string line = log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? log.size() : end + 1;
+    ++lines;
+    INFO("log line: " << line);
+    std::smatch m;
+    REQUIRE(std::regex_search(line, m, own_prefix));
+    const std::string message = m.suffix();
+    CHECK_FALSE(message.starts_with("2026-12-04T20:00:00.000"));
+    CHECK(message.find("FORGED-LINE") != 0);
+    for (char c : line) CHECK_MESSAGE(static_cast<unsigned char>(c) >= 0x20, "control byte in the log");
+  }
+  CHECK(lines > attempts.size());
 }

@@ -13,10 +13,14 @@
 namespace {
 bool g_counting = false;
 std::size_t g_allocations = 0;
+std::size_t g_largest = 0;  // the largest single allocation while counting
 }  // namespace
 
 void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
+  if (g_counting) {
+    ++g_allocations;
+    if (size > g_largest) g_largest = size;
+  }
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -86,6 +90,32 @@ TEST_CASE("encoding into a reused string allocates nothing") {
   g_counting = false;
   CHECK(g_allocations == 0);
   CHECK(out.size() > 1000);
+}
+
+TEST_CASE("a content-length that is negative, not a number or past the frame limit is refused before any buffer") {
+  // The limit is 10 MiB; the body bytes that follow the header must never be held.
+  const std::string body_start(2000, 'b');
+  for (const char* value : {"-1", "-0", "abc", "", "1e9", "0x10", " 5", "+5", "4294967296", "10485760",
+                            "99999999999999999999999999"}) {
+    CAPTURE(value);
+    FrameParser parser;
+    parser.set_version(Version::v1_2);
+    CountingSink sink;
+    const std::string head = std::string("SEND\ndestination:/queue/a\ncontent-length:") + value + "\n\n";
+    g_allocations = 0;
+    g_largest = 0;
+    g_counting = true;
+    const auto first = parser.feed(head, sink);     // the header alone: refused here
+    const auto later = parser.feed(body_start, sink);  // the body is never buffered
+    g_counting = false;
+    REQUIRE_FALSE(first.has_value());
+    const auto code = static_cast<ProtocolErrc>(first.error().code);
+    CHECK((code == ProtocolErrc::invalid_content_length || code == ProtocolErrc::frame_too_large));
+    CHECK_FALSE(later.has_value());
+    CHECK(parser.buffered() == 0);
+    CHECK(sink.frames == 0);
+    CHECK(g_largest < 1024);  // error text only; nothing sized by the content-length
+  }
 }
 
 }  // namespace

@@ -86,5 +86,28 @@ TEST_CASE("escaping then unescaping gives back every byte value") {
   CHECK(unescaped(Version::v1_0, escaped(Version::v1_0, all)) == all);
 }
 
+TEST_CASE("can_carry: what each version can write so the reader gets exactly those bytes") {
+  using namespace std::string_view_literals;
+  // 1.2 escapes CR, LF, ':' and '\\': everything but NUL.
+  CHECK(can_carry(Version::v1_2, "x-note", "hello\ncontent-length:0\r\n\nFAKE"));
+  CHECK(can_carry(Version::v1_2, "a:b\r\n", "v"));
+  CHECK_FALSE(can_carry(Version::v1_2, "x", "a\0b"sv));
+  CHECK_FALSE(can_carry(Version::v1_2, "x\0"sv, "v"));
+  // 1.1 has no escape for CR.
+  CHECK(can_carry(Version::v1_1, "x-note", "hello\ncontent-length:0\n\nFAKE"));
+  CHECK(can_carry(Version::v1_1, "a:b", "c:d\\"));
+  CHECK_FALSE(can_carry(Version::v1_1, "x", "a\rb"));
+  CHECK_FALSE(can_carry(Version::v1_1, "x\r", "v"));
+  CHECK_FALSE(can_carry(Version::v1_1, "x", "a\0b"sv));
+  // 1.0 escapes nothing: no line breaks, no ':' in a name (a ':' in a value is fine).
+  CHECK(can_carry(Version::v1_0, "x-note", "a:b c\\n\t\xc3\xa9"));
+  CHECK_FALSE(can_carry(Version::v1_0, "x-note", "hello\ncontent-length:0\n\nFAKE"));
+  CHECK_FALSE(can_carry(Version::v1_0, "x", "a\rb"));
+  CHECK_FALSE(can_carry(Version::v1_0, "content-length:5", "x"));
+  CHECK_FALSE(can_carry(Version::v1_0, "x\ny", "v"));
+  CHECK_FALSE(can_carry(Version::v1_0, "x", "a\0b"sv));
+  CHECK(can_carry(Version::v1_0, "x", ""));
+}
+
 }  // namespace
 }  // namespace twinmq::stomp

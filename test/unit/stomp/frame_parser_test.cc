@@ -231,6 +231,24 @@ TEST_CASE("header lines without ':' or with an empty name are malformed") {
           "header line 2 has no ':' separator: '\\x00SEND'");
 }
 
+TEST_CASE("a NUL byte in any header line is refused, in every version and every frame") {
+  // A NUL ends a frame for readers that look for the end first, so no subscriber could
+  // be handed such a header intact (README "STOMP support").
+  for (Version v : {Version::v1_0, Version::v1_1, Version::v1_2}) {
+    CAPTURE(version_name(v));
+    failing("SEND\ndestination:/queue/a\nx-note:hel\0lo\n\nbody\0"s, ProtocolErrc::malformed_header,
+            "header line 2 contains a NUL byte, which ends a STOMP frame and cannot be part of a header: "
+            "'x-note:hel\\x00lo'",
+            in_version(v));
+    failing("SEND\nx\0y:1\n\n\0"s, ProtocolErrc::malformed_header, "contains a NUL byte", in_version(v));
+    failing("CONNECT\naccept-version:1.2\nlogin:a\0b\n\n\0"s, ProtocolErrc::malformed_header,
+            "contains a NUL byte", in_version(v));
+  }
+  // Only raw bytes can hold one: no escape produces a NUL.
+  const OwnedFrame f = only_frame(frame_text("SEND", {"x-note:\\\\0"}), in_version(Version::v1_2));
+  CHECK(f.header("x-note") == "\\0");
+}
+
 TEST_CASE("1.2 unescapes \\r \\n \\c \\\\ in names and values") {
   const OwnedFrame f = only_frame(
       frame_text("MESSAGE", {"a\\cb:c\\nd", "e:\\r\\\\f", "g:\\\\n"}), in_version(Version::v1_2));

@@ -166,5 +166,36 @@ TEST_CASE("round trip: a long body with content-length") {
   CHECK(whole.frames()[0].body == body);
 }
 
+TEST_CASE("writer: a header the version cannot carry is left out, never written raw") {
+  // The case from the security issue: a 1.2 producer's x-note holding a line break, a
+  // header and a frame end of its choosing, on its way to each kind of subscriber.
+  const std::string note = "hello\ncontent-length:0\n\nFAKE";
+  std::string out;
+  {
+    FrameWriter w(out, Version::v1_0, Command::message);
+    w.header("subscription", "s");
+    CHECK_FALSE(w.header_if_carried("x-note", note));
+    CHECK(w.header_if_carried("x-ok", "a:b"));
+    w.finish("body");
+  }
+  CHECK(out == "MESSAGE\nsubscription:s\nx-ok:a:b\ncontent-length:4\n\nbody\0"s);
+  for (Version v : {Version::v1_1, Version::v1_2}) {
+    CAPTURE(version_name(v));
+    out.clear();
+    FrameWriter w(out, v, Command::message);
+    CHECK(w.header_if_carried("x-note", note));
+    w.finish("body");
+    Feeding how;
+    how.version = v;
+    const test::Outcome got = parse_every_split(out, how);
+    REQUIRE(got.frames().size() == 1);
+    CHECK(got.frames()[0].header("x-note") == note);
+    CHECK(got.frames()[0].body == "body");
+  }
+  out.clear();
+  FrameWriter w11(out, Version::v1_1, Command::message);
+  CHECK_FALSE(w11.header_if_carried("x-cr", "a\rb"));
+}
+
 }  // namespace
 }  // namespace twinmq::stomp
