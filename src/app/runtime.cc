@@ -51,6 +51,11 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   o.heart_beat_grace = c.stomp.heart_beat_grace;
   o.heart_beat_ms = c.stomp.server_heart_beat_ms;
   o.max_pending_output = c.stomp.max_pending_output;
+  o.frame_timeout_ms = c.stomp.frame_timeout_ms;
+  o.max_connections = c.stomp.max_connections;
+  o.max_subscriptions = c.stomp.max_subscriptions;
+  o.max_transactions = c.stomp.max_transactions;
+  o.max_unacked = c.stomp.max_unacked;
   for (const auto& u : config.users) o.users.emplace_back(u.username, u.password);
   return o;
 }

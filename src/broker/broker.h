@@ -214,6 +214,15 @@ class Broker {
   // `destination`'s duplicate-detection window, oldest first (tests, verify tools).
   std::vector<std::string> duplicate_window(std::string_view destination) const;
   std::size_t connection_count() const;
+  // What one connection holds, for the per-connection limits the STOMP connector
+  // enforces (stomp/session.h): live subscriptions, open transactions, and deliveries
+  // not yet acknowledged (a transacted ACK counts until its COMMIT).
+  struct ConnectionUsage {
+    std::size_t subscriptions = 0;
+    std::size_t transactions = 0;
+    std::size_t unacked = 0;
+  };
+  ConnectionUsage usage(ConnId conn) const;
 
  private:
   struct Impl;

@@ -104,4 +104,15 @@ Result<Seq> Broker::unsubscribe(ConnId id, std::string_view sub_id, bool durable
   return last;
 }
 
+// Counted on demand: the session asks when a limit may be crossed (SUBSCRIBE, BEGIN,
+// after an ACK), not per message.
+Broker::ConnectionUsage Broker::usage(ConnId id) const {
+  const Connection& c = impl_->conn(id);
+  ConnectionUsage u;
+  u.subscriptions = c.subs.size();
+  u.transactions = c.txs.size();
+  for (const auto& [sid, s] : c.subs) u.unacked += s->held();
+  return u;
+}
+
 }  // namespace twinmq::broker

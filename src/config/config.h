@@ -30,6 +30,12 @@ struct StompOptions {
   double heart_beat_grace = 1.5;                 // transport.hbGracePeriodMultiplier
   std::uint32_t server_heart_beat_ms = 10000;    // what we offer (sx, sy) in CONNECTED
   std::size_t max_pending_output = 64u << 20;    // a consumer further behind than this is closed
+  // What one client may take (README "Configuration reference", stomp:// query options).
+  std::uint32_t frame_timeout_ms = 60000;        // transport.frameTimeout: a begun frame must end within
+  std::uint32_t max_connections = 10000;         // maximumConnections (ActiveMQ's transport option)
+  std::uint32_t max_subscriptions = 1000;        // maximumConsumersAllowedPerConnection (ActiveMQ's name)
+  std::uint32_t max_transactions = 10;           // maximumTransactionsPerConnection
+  std::uint32_t max_unacked = 10000;             // maximumUnacknowledgedPerConnection
 };
 
 struct TransportConnector {

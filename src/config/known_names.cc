@@ -59,7 +59,10 @@ constexpr ElementSpec kElements[] = {
 constexpr std::string_view kStompUriOptions[] = {
     "wireFormat.maxFrameSize",         "wireFormat.maxHeaderSize", "wireFormat.maxHeaders",
     "transport.connectAttemptTimeout", "transport.hbGracePeriodMultiplier",
-    "transport.heartBeat",             "transport.maxPendingOutput"};
+    "transport.heartBeat",             "transport.maxPendingOutput",
+    "transport.frameTimeout",          "maximumConnections",
+    "maximumConsumersAllowedPerConnection", "maximumTransactionsPerConnection",
+    "maximumUnacknowledgedPerConnection"};
 
 constexpr std::string_view kConnectorSchemes[] = {"stomp", "tcp"};
 

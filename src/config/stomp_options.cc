@@ -48,6 +48,21 @@ std::vector<OptionProblem> apply_stomp_options(std::span<const std::pair<std::st
     } else if (key == "transport.maxPendingOutput") {
       if (auto v = parse_size_in(value, kKb, 4 * kGb)) store(out.max_pending_output, *v);
       else report(key, value, v.error());
+    } else if (key == "transport.frameTimeout") {
+      if (auto v = parse_uint(value, 100, kMaxMs, "milliseconds")) store(out.frame_timeout_ms, *v);
+      else report(key, value, v.error());
+    } else if (key == "maximumConnections") {
+      if (auto v = parse_uint(value, 1, 1'000'000)) store(out.max_connections, *v);
+      else report(key, value, v.error());
+    } else if (key == "maximumConsumersAllowedPerConnection") {
+      if (auto v = parse_uint(value, 1, 1'000'000)) store(out.max_subscriptions, *v);
+      else report(key, value, v.error());
+    } else if (key == "maximumTransactionsPerConnection") {
+      if (auto v = parse_uint(value, 1, 100'000)) store(out.max_transactions, *v);
+      else report(key, value, v.error());
+    } else if (key == "maximumUnacknowledgedPerConnection") {
+      if (auto v = parse_uint(value, 1, 100'000'000)) store(out.max_unacked, *v);
+      else report(key, value, v.error());
     } else {
       problems.push_back({"unknown option '" + key + "'", suggestion_suffix(key, stomp_uri_options(), "'", "'")});
     }

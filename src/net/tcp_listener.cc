@@ -2,9 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/clock.h"
 #include "net/tcp_connection.h"
 
 namespace twinmq::net {
+
+namespace {
+// At most one log line per this many ms about failed accepts (a flood is one line).
+constexpr std::int64_t kFailureReportMs = 10'000;
+}  // namespace
 
 TcpListener::TcpListener(Loop& loop, OnConnection on_connection)
     : HandleBase(loop), on_connection_(std::move(on_connection)) {
@@ -38,7 +44,14 @@ void TcpListener::on_connection(uv_stream_t* s, int status) noexcept {
   auto* self = owner_of<TcpListener>(s);
   if (self->closing_) return;
   if (status < 0) {
-    spdlog::warn("listener {}: incoming connection failed: {}", self->address_, uv_strerror(status));
+    const std::int64_t now = mono_ms();
+    ++self->failures_unreported_;
+    if (self->failure_reported_ms_ == 0 || now - self->failure_reported_ms_ >= kFailureReportMs) {
+      spdlog::warn("listener {}: incoming connection failed: {} ({} failure(s) since the last report)",
+                   self->address_, uv_strerror(status), self->failures_unreported_);
+      self->failure_reported_ms_ = now;
+      self->failures_unreported_ = 0;
+    }
     return;
   }
   self->on_connection_(*self);

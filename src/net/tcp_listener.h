@@ -42,6 +42,10 @@ class TcpListener final : public HandleBase {
   OnConnection on_connection_;
   std::uint16_t port_ = 0;
   std::string address_;
+  // Failed accepts (EMFILE when descriptors run out) come in floods: the first is
+  // logged at once, the rest as one line per kFailureReportMs with their count.
+  std::int64_t failure_reported_ms_ = 0;
+  std::uint64_t failures_unreported_ = 0;
 };
 
 }  // namespace twinmq::net

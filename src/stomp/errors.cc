@@ -38,6 +38,9 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::transaction_too_large: return "transaction too large";
     case ProtocolErrc::server_shutting_down: return "server shutting down";
     case ProtocolErrc::not_serving: return "not serving";
+    case ProtocolErrc::too_many_subscriptions: return "too many subscriptions";
+    case ProtocolErrc::too_many_transactions: return "too many transactions";
+    case ProtocolErrc::frame_timeout: return "frame timeout";
   }
   return "protocol error";
 }

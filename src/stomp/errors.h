@@ -45,6 +45,10 @@ enum class ProtocolErrc {
   transaction_too_large,   // the transaction would pass maxTransactionSize
   server_shutting_down,
   not_serving,             // the broker lost its right to serve (witness): reconnect elsewhere
+  // per-connection limits (stomp:// options; README "Configuration reference")
+  too_many_subscriptions,  // SUBSCRIBE past maximumConsumersAllowedPerConnection
+  too_many_transactions,   // BEGIN past maximumTransactionsPerConnection
+  frame_timeout,           // a frame started and not finished within transport.frameTimeout
 };
 
 // Short text for the ERROR frame's `message` header ("frame too large", ...).

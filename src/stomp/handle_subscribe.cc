@@ -1,5 +1,6 @@
 // stomp/handle_subscribe.cc — SUBSCRIBE and UNSUBSCRIBE.
 #include "stomp/handlers.h"
+#include "stomp/server.h"
 #include "stomp/session.h"
 
 namespace twinmq::stomp {
@@ -43,6 +44,13 @@ Result<Seq> Session::handle_subscribe(const Frame& frame) {
                           printable(*selector) + "')");
   }
 
+  const std::uint32_t limit = server_.options().max_subscriptions;
+  if (broker_.usage(conn_id_).subscriptions >= limit) {
+    return make_error(ProtocolErrc::too_many_subscriptions,
+                      "this connection already has " + std::to_string(limit) +
+                          " subscriptions, the most maximumConsumersAllowedPerConnection allows; "
+                          "UNSUBSCRIBE one first, or use another connection");
+  }
   auto seq = broker_.subscribe(conn_id_, req);
   if (!seq) return std::unexpected(from_broker(seq.error()));
   return *seq;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "net/fd_limit.h"
 #include "net/tcp_connection.h"
 #include "stomp/session.h"
 
@@ -15,6 +16,11 @@ namespace {
 // How often every session's deadlines are checked. Heart-beat intervals are at
 // least a few hundred ms in practice; 100 ms keeps beats punctual without cost.
 constexpr std::uint64_t kHousekeepingMs = 100;
+// At most one log line per this many ms about connections refused past the limit.
+constexpr std::int64_t kRefusalReportMs = 10'000;
+// Descriptors the broker needs besides client connections: journal segments, the
+// replication link, the status port, stdio, libuv's own.
+constexpr std::uint64_t kSpareDescriptors = 128;
 }  // namespace
 
 StompServer::StompServer(net::Loop& loop, broker::Broker& broker, ServerOptions options)
@@ -31,6 +37,12 @@ Result<void> StompServer::open() {
                                     [this](net::TcpListener& self) { accept(self); });
   if (!l) return std::unexpected(l.error());
   listener_ = std::move(*l);
+  const std::uint64_t wanted = std::uint64_t{options_.max_connections} + kSpareDescriptors;
+  if (const std::uint64_t have = net::raise_open_files_limit(wanted); have < wanted) {
+    spdlog::warn("connector '{}': maximumConnections is {} but this process may open only {} files "
+                 "(ulimit -n, hard limit): connections will fail before the limit is reached",
+                 options_.name, options_.max_connections, have);
+  }
   if (!timer_) {
     timer_ = net::Timer::create(loop_);
     timer_->start(kHousekeepingMs, kHousekeepingMs, [this] { housekeeping(); });
@@ -55,9 +67,36 @@ std::uint16_t StompServer::port() const { return listener_ ? listener_->port() :
 void StompServer::accept(net::TcpListener& listener) {
   net::TcpConnection* conn = net::TcpConnection::accept(loop_, listener.stream(), nullptr);
   if (!conn) return;
+  if (sessions_.size() >= options_.max_connections) {
+    refuse(conn);
+    return;
+  }
   conn->set_write_guard(options_.write_guard);
   auto* session = new Session(*this, next_session_++, conn);
   sessions_.insert(session);
+}
+
+void StompServer::refuse(net::TcpConnection* conn) {
+  ++refused_unreported_;
+  ++refused_total_;
+  // The first refusal of a burst is logged at once; housekeeping sums up the rest.
+  const std::int64_t now = mono_ms();
+  if (refused_unreported_ == 1 && now - refusal_reported_ms_ >= kRefusalReportMs) {
+    spdlog::warn("connector '{}': connection from {} refused: maximumConnections ({}) reached",
+                 options_.name, conn->peer(), options_.max_connections);
+    refused_unreported_ = 0;
+    refusal_reported_ms_ = now;
+  }
+  conn->close();  // no handler: nothing more happens on it
+}
+
+void StompServer::report_refusals(std::int64_t now_ms) {
+  if (refused_unreported_ == 0 || now_ms - refusal_reported_ms_ < kRefusalReportMs) return;
+  spdlog::warn("connector '{}': {} connection(s) refused since the last report: maximumConnections ({}) "
+               "reached ({} refused in all)",
+               options_.name, refused_unreported_, options_.max_connections, refused_total_);
+  refused_unreported_ = 0;
+  refusal_reported_ms_ = now_ms;
 }
 
 void StompServer::close_all() {
@@ -79,6 +118,7 @@ std::size_t StompServer::fence_all(std::string_view why) {
 
 void StompServer::housekeeping() {
   const std::int64_t now = mono_ms();
+  report_refusals(now);
   std::vector<Session*> all(sessions_.begin(), sessions_.end());
   for (Session* s : all) {
     if (sessions_.contains(s)) s->check_deadlines(now);

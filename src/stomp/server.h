@@ -7,7 +7,12 @@
 //  - Sessions are self-owned (freed when their connection closes) and registered
 //    here so shutdown can close them and the housekeeping timer can check their
 //    deadlines: one periodic check for every connection's timeouts (connect timeout,
-//    heart-beats), as Redis clientsCron does, instead of a timer per connection.
+//    frame timeout, heart-beats), as Redis clientsCron does, instead of a timer per
+//    connection.
+//  - maximumConnections: a connection accepted while max_connections sessions exist is
+//    closed at once, before a Session (or any buffer) exists for it. Accepting it (rather
+//    than leaving it in the backlog) is what lets the listener keep serving the others.
+//    The first refusal is logged at once, later ones as one line per 10 s with a count.
 //
 // Lifecycle: owned by app::Runtime; loop thread only. close_all() before destruction.
 #pragma once
@@ -20,6 +25,7 @@
 #include "base/result.h"
 #include "broker/broker.h"
 #include "net/loop.h"
+#include "net/tcp_connection.h"
 #include "net/tcp_listener.h"
 #include "net/timer.h"
 #include "net/write_guard.h"
@@ -38,6 +44,12 @@ struct ServerOptions {
   double heart_beat_grace = 1.5;       // multiplier on the interval we expect beats
   std::uint32_t heart_beat_ms = 10000; // what we offer in CONNECTED (sx and sy)
   std::size_t max_pending_output = 64u << 20;
+  // What one client may take (stomp:// options; README "Configuration reference").
+  std::uint32_t max_connections = 10000;     // maximumConnections: past it a new socket is closed at once
+  std::uint32_t max_subscriptions = 1000;    // maximumConsumersAllowedPerConnection: SUBSCRIBE past it is an ERROR
+  std::uint32_t max_transactions = 10;       // maximumTransactionsPerConnection: BEGIN past it is an ERROR
+  std::uint32_t max_unacked = 10000;         // maximumUnacknowledgedPerConnection: dispatch pauses at it
+  std::uint32_t frame_timeout_ms = 60000;    // transport.frameTimeout: a started frame must end within
   std::string server_name = "twinmq";  // CONNECTED server header
   // Users allowed to connect (username, password); empty = anyone may connect.
   std::vector<std::pair<std::string, std::string>> users;
@@ -75,6 +87,8 @@ class StompServer {
 
  private:
   void accept(net::TcpListener& listener);
+  void refuse(net::TcpConnection* conn);
+  void report_refusals(std::int64_t now_ms);
   void housekeeping();
 
   net::Loop& loop_;
@@ -84,6 +98,9 @@ class StompServer {
   net::HandlePtr<net::Timer> timer_;
   std::unordered_set<Session*> sessions_;
   std::uint64_t next_session_ = 1;
+  std::uint64_t refused_unreported_ = 0;  // past maximumConnections since the last log line
+  std::uint64_t refused_total_ = 0;
+  std::int64_t refusal_reported_ms_ = 0;
 };
 
 }  // namespace twinmq::stomp

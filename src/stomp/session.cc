@@ -25,11 +25,19 @@ Session::Session(StompServer& server, std::uint64_t number, net::TcpConnection* 
 void Session::on_data(std::string_view bytes) {
   if (state_ == State::closing) return;
   last_read_ms_ = mono_ms();
+  const std::uint64_t ended_before = frames_in_ + heart_beats_in_;
   if (auto r = parser_.feed(bytes, *this); !r && state_ != State::closing) {
     fail(r.error(), nullptr);
     return;
   }
   if (state_ == State::closing) return;
+  // A frame left unfinished began in this read if it is the first unfinished one or if
+  // an earlier frame ended in this read; otherwise it is still the one that began before.
+  if (parser_.buffered() == 0) {
+    frame_started_ms_ = 0;
+  } else if (frame_started_ms_ == 0 || frames_in_ + heart_beats_in_ != ended_before) {
+    frame_started_ms_ = last_read_ms_;
+  }
   // A peer that sends faster than it reads our replies is paused, not buffered for.
   if (conn_->above_high_watermark() && !reading_paused_) {
     reading_paused_ = true;
@@ -46,6 +54,17 @@ bool Session::on_frame(const Frame& frame) {
   }
   if (*seq > last_seq_) last_seq_ = *seq;
   if (state_ == State::closing) return false;
+  switch (frame.command) {
+    case Command::ack:
+    case Command::nack:
+    case Command::commit:
+    case Command::abort:
+    case Command::unsubscribe:
+      if (unacked_ != 0) recount_unacked();
+      break;
+    default:
+      break;
+  }
   if (state_ == State::connected || frame.command == Command::connect || frame.command == Command::stomp) {
     if (auto receipt = frame.header("receipt"); receipt && frame.command != Command::connect &&
                                                 frame.command != Command::stomp &&
@@ -64,6 +83,8 @@ void Session::on_drained() {
   if (reading_paused_) {
     reading_paused_ = false;
     conn_->resume_reading();
+    // The frame timeout counts the client's time, not the time we did not read.
+    if (frame_started_ms_ != 0) frame_started_ms_ = mono_ms();
   }
   if (conn_id_) broker_.resume(conn_id_);
 }
@@ -82,7 +103,17 @@ void Session::on_close(int status) {
 }
 
 bool Session::can_accept() const {
-  return state_ == State::connected && conn_ && !conn_->above_high_watermark();
+  return state_ == State::connected && conn_ && !conn_->above_high_watermark() &&
+         unacked_ < server_.options().max_unacked;
+}
+
+void Session::recount_unacked() {
+  unacked_ = broker_.usage(conn_id_).unacked;
+  if (unacked_paused_ && unacked_ < server_.options().max_unacked) {
+    unacked_paused_ = false;
+    if (log_debug()) spdlog::debug("connection {}: {} unacknowledged, dispatch resumes", number_, unacked_);
+    broker_.resume(conn_id_);
+  }
 }
 
 void Session::deliver(const broker::Delivery& d) {
@@ -106,6 +137,14 @@ void Session::deliver(const broker::Delivery& d) {
   }
   w.finish(m.body(), true);
   ++messages_out_;
+  if (d.ack_tag != 0 && ++unacked_ >= server_.options().max_unacked && !unacked_paused_) {
+    unacked_paused_ = true;
+    if (log_debug()) {
+      spdlog::debug("connection {}: {} unacknowledged messages (maximumUnacknowledgedPerConnection), "
+                    "dispatch paused until some are acknowledged",
+                    number_, unacked_);
+    }
+  }
   written();
 }
 
@@ -165,6 +204,19 @@ void Session::check_deadlines(std::int64_t now_ms) {
                    opts.connect_timeout_ms);
       close_now("connect timeout");
     }
+    return;
+  }
+  if (frame_started_ms_ != 0 && !reading_paused_ &&
+      now_ms - frame_started_ms_ > static_cast<std::int64_t>(opts.frame_timeout_ms)) {
+    spdlog::info("connection {} from {}: a frame begun {} ms ago is still unfinished, closing", number_, peer_,
+                 now_ms - frame_started_ms_);
+    fail(make_error(ProtocolErrc::frame_timeout,
+                    "a frame was begun " + std::to_string(now_ms - frame_started_ms_) +
+                        " ms ago and is still not complete (" + std::to_string(parser_.buffered()) +
+                        " bytes of it received); a frame must be sent within " +
+                        std::to_string(opts.frame_timeout_ms) + " ms (transport.frameTimeout)")
+             .error(),
+         nullptr);
     return;
   }
   if (heart_beat_.expect_every_ms != 0) {

@@ -15,6 +15,14 @@
 //  - Back-pressure: above the output high watermark the broker stops dispatching to
 //    us (can_accept) and we stop reading from the peer; both resume in on_drained.
 //    A peer further behind than max_pending_output is closed as a slow consumer.
+//    A connection holding max_unacked unacknowledged deliveries is not dispatched to
+//    either, until an ACK, NACK, COMMIT or UNSUBSCRIBE brings it below (not an error).
+//  - Limits against a hostile client (README "STOMP support"): subscriptions and open
+//    transactions per connection (an ERROR naming the limit), and a frame must end within
+//    frame_timeout_ms of the read that brought its first byte (a client trickling one
+//    byte a second is dropped; the connect timeout covers the CONNECT frame the same way).
+//    A header that this subscriber's version cannot carry is left out of its MESSAGE
+//    (stomp/frame_writer.h can_carry), never written raw.
 //
 // States: awaiting_connect (only CONNECT/STOMP accepted; dropped after the connect
 // timeout) → connected → closing (terminal: nothing is processed any more).
@@ -78,7 +86,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
 
   // FrameSink
   bool on_frame(const Frame& frame) override;
-  void on_heartbeat() override {}
+  void on_heartbeat() override { ++heart_beats_in_; }
 
   // dispatch.cc
   Result<Seq> dispatch(const Frame& frame);
@@ -99,6 +107,9 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   void release_replies();
   void write_receipt(std::string_view receipt_id);
   void written();  // commit output, bookkeeping, slow-consumer check
+  // After a frame that may settle deliveries: the broker's count replaces ours, and
+  // dispatch resumes if the unacknowledged limit had paused it.
+  void recount_unacked();
   void close_now(std::string_view reason);
   void close_after_flush(std::string_view reason);
 
@@ -119,7 +130,15 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   std::vector<broker::HeaderView> header_scratch_;  // reused for every SEND
   Seq last_seq_{0};  // newest event this connection caused (DISCONNECT's receipt waits for it)
   std::uint64_t frames_in_ = 0;
+  std::uint64_t heart_beats_in_ = 0;
   std::uint64_t messages_out_ = 0;
+  // Deliveries awaiting ACK: counted up per delivery, recounted from the broker after
+  // every frame that can settle some (so it is never below the broker's own count).
+  std::size_t unacked_ = 0;
+  bool unacked_paused_ = false;  // can_accept() said no because of max_unacked
+  // When the read that brought the unfinished frame's first byte arrived; 0 between
+  // frames (the parser buffers nothing then).
+  std::int64_t frame_started_ms_ = 0;
   bool reading_paused_ = false;
 };
 

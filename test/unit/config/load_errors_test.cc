@@ -201,7 +201,9 @@ TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") 
         "conf/broker.xml:3: transportConnector 'stomp': unknown option 'trace' in uri 'stomp://h:1?trace=true' "
         "(expected one of: 'wireFormat.maxFrameSize', 'wireFormat.maxHeaderSize', 'wireFormat.maxHeaders', "
         "'transport.connectAttemptTimeout', 'transport.hbGracePeriodMultiplier', 'transport.heartBeat', "
-        "'transport.maxPendingOutput')");
+        "'transport.maxPendingOutput', 'transport.frameTimeout', 'maximumConnections', "
+        "'maximumConsumersAllowedPerConnection', 'maximumTransactionsPerConnection', "
+        "'maximumUnacknowledgedPerConnection')");
   struct Case {
     const char* query;
     const char* message;
