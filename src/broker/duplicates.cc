@@ -1,15 +1,20 @@
 // broker/duplicates.cc — the duplicate-detection window (design comment in
 // broker/duplicates.h).
 //
-// DuplicateWindow keeps its ids in `slots_`: while the window fills, slots are
-// appended (head_ stays 0); once it holds capacity() ids it is a ring, and entering an
-// id evicts the slot at head_ and reuses it (its std::string keeps its buffer). The
-// index maps an id to its slot: open addressing with linear probing over a power-of-two
-// table at most half full, so a lookup is a hash and usually one or two probes.
+// DuplicateWindow keeps its ids in `slots_`, one cache line each: while the window
+// fills, slots are appended (head_ stays 0); once it holds capacity() ids it is a ring,
+// and entering an id evicts the slot at head_ and reuses it. The index maps an id to its
+// slot: open addressing with linear probing over a power-of-two table at most 5/8 full,
+// so a lookup is a hash and usually one cache line of index; an entry carries part of
+// the hash, so a probe that does not match reads no slot. A window is a few MB that the
+// rest of the broker's work keeps pushing out of the caches: entering an id costs about
+// two cache misses (its own index line, and the evicted id's).
 // Eviction deletes by backward shift (no tombstones, so probe runs stay short however
 // long the window turns over).
 #include "broker/duplicates.h"
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace twinmq::broker {
@@ -27,21 +32,40 @@ constexpr std::size_t kNotFound = static_cast<std::size_t>(-1);
 std::size_t DuplicateWindow::find_bucket(std::string_view id, std::size_t hash) const {
   if (index_.empty()) return kNotFound;
   const std::size_t mask = index_.size() - 1;
+  const std::uint64_t tag = hash & 0xFFFFFFFFu;
   for (std::size_t b = hash & mask;; b = (b + 1) & mask) {
-    const std::uint32_t v = index_[b];
+    const std::uint64_t v = index_[b];
     if (v == kEmpty) return kNotFound;
-    const Slot& s = slots_[v - 1];
-    if (s.hash == hash && s.id == id) return b;
+    if ((v >> 32) != tag) continue;
+    const std::size_t slot = (v & 0xFFFFFFFFu) - 1;
+    if (slots_[slot].hash == hash && id_of(slot) == id) return b;
   }
 }
 
-bool DuplicateWindow::contains(std::string_view id) const { return find_bucket(id, hash_of(id)) != kNotFound; }
+std::size_t DuplicateWindow::bucket_of_slot(std::uint32_t slot) const {
+  const std::size_t mask = index_.size() - 1;
+  const std::uint64_t want = entry(slots_[slot].hash, slot);
+  for (std::size_t b = slots_[slot].hash & mask;; b = (b + 1) & mask)
+    if (index_[b] == want) return b;
+}
+
+void DuplicateWindow::prefetch_eviction() const {
+  // Entering the next id evicts the oldest: start loading its index line now, so that
+  // its miss overlaps the new id's own (each is likely a miss: see above).
+  if (slots_.size() == capacity_ && !index_.empty())
+    __builtin_prefetch(&index_[slots_[head_].hash & (index_.size() - 1)], 1);
+}
+
+bool DuplicateWindow::contains(std::string_view id) const {
+  prefetch_eviction();  // a SEND that is not a duplicate enters its id next
+  return find_bucket(id, hash_of(id)) != kNotFound;
+}
 
 void DuplicateWindow::index_insert(std::uint32_t slot) {
   const std::size_t mask = index_.size() - 1;
   std::size_t b = slots_[slot].hash & mask;
   while (index_[b] != kEmpty) b = (b + 1) & mask;
-  index_[b] = slot + 1;
+  index_[b] = entry(slots_[slot].hash, slot);
 }
 
 void DuplicateWindow::index_erase(std::size_t bucket) {
@@ -50,15 +74,29 @@ void DuplicateWindow::index_erase(std::size_t bucket) {
   const std::size_t mask = index_.size() - 1;
   std::size_t hole = bucket;
   for (std::size_t b = (hole + 1) & mask;; b = (b + 1) & mask) {
-    const std::uint32_t v = index_[b];
+    const std::uint64_t v = index_[b];
     if (v == kEmpty) break;
-    const std::size_t home = slots_[v - 1].hash & mask;
+    const std::size_t home = (v >> 32) & mask;  // the hash's low bits chose the home bucket
     if (((b - home) & mask) >= ((b - hole) & mask)) {
       index_[hole] = v;
       hole = b;
     }
   }
   index_[hole] = kEmpty;
+}
+
+void DuplicateWindow::store(std::size_t slot, std::string_view id, std::size_t hash, bool persistent) {
+  Slot& s = slots_[slot];
+  s.hash = hash;
+  s.size = static_cast<std::uint32_t>(id.size());
+  s.persistent = persistent;
+  if (id.size() <= kInline) {
+    std::memcpy(s.bytes, id.data(), id.size());
+    if (!long_ids_.empty()) long_ids_[slot].clear();
+  } else {
+    if (long_ids_.size() < slots_.size()) long_ids_.resize(std::max<std::size_t>(slots_.size(), capacity_));
+    long_ids_[slot].assign(id);  // reuses the buffer of the id that was there
+  }
 }
 
 void DuplicateWindow::grow_index() {
@@ -68,31 +106,29 @@ void DuplicateWindow::grow_index() {
 }
 
 void DuplicateWindow::evict_oldest() {
-  Slot& s = slots_[head_];
-  index_erase(find_bucket(s.id, s.hash));
-  id_bytes_ -= s.id.size();
+  const Slot& s = slots_[head_];
+  index_erase(bucket_of_slot(static_cast<std::uint32_t>(head_)));
+  id_bytes_ -= s.size;
   if (!s.persistent) --non_persistent_;
 }
 
 bool DuplicateWindow::insert(std::string_view id, bool persistent) {
   if (capacity_ == 0) return false;
+  prefetch_eviction();
   const std::size_t hash = hash_of(id);
   if (find_bucket(id, hash) != kNotFound) return false;
   std::uint32_t slot;
   if (slots_.size() < capacity_) {
     // Filling: append (the ring is still in order from slot 0).
-    if ((slots_.size() + 1) * 2 > index_.size()) grow_index();
+    if ((slots_.size() + 1) * 8 > index_.size() * 5) grow_index();
     slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.push_back(Slot{std::string(id), hash, persistent});
+    slots_.emplace_back();
   } else {
     evict_oldest();
     slot = static_cast<std::uint32_t>(head_);
-    Slot& s = slots_[slot];
-    s.id.assign(id);  // reuses the evicted id's buffer
-    s.hash = hash;
-    s.persistent = persistent;
     head_ = (head_ + 1) % slots_.size();
   }
+  store(slot, id, hash, persistent);
   id_bytes_ += id.size();
   if (!persistent) ++non_persistent_;
   index_insert(slot);
@@ -104,23 +140,31 @@ void DuplicateWindow::set_capacity(std::uint32_t capacity) {
   // Rare (the policy changed, or a replayed window has another size): straighten the
   // ring, keep the newest `capacity` ids, rebuild the index.
   std::vector<Slot> ordered;
+  std::vector<std::string> ordered_long;
   const std::size_t keep = std::min<std::size_t>(slots_.size(), capacity);
   ordered.reserve(keep);
-  for (std::size_t i = slots_.size() - keep; i < slots_.size(); ++i)
-    ordered.push_back(std::move(slots_[(head_ + i) % slots_.size()]));
+  for (std::size_t i = slots_.size() - keep; i < slots_.size(); ++i) {
+    const std::size_t from = (head_ + i) % slots_.size();
+    ordered.push_back(slots_[from]);
+    if (!long_ids_.empty()) {
+      ordered_long.resize(ordered.size());
+      ordered_long.back() = std::move(long_ids_[from]);
+    }
+  }
   slots_ = std::move(ordered);
+  long_ids_ = std::move(ordered_long);
   head_ = 0;
   capacity_ = capacity;
   id_bytes_ = 0;
   non_persistent_ = 0;
   for (const Slot& s : slots_) {
-    id_bytes_ += s.id.size();
+    id_bytes_ += s.size;
     if (!s.persistent) ++non_persistent_;
   }
   index_.clear();
   if (!slots_.empty()) {
     std::size_t n = 16;
-    while (n < slots_.size() * 2 + 2) n *= 2;
+    while (n * 5 < (slots_.size() + 1) * 8) n *= 2;
     index_.assign(n, kEmpty);
     for (std::uint32_t s = 0; s < slots_.size(); ++s) index_insert(s);
   }
@@ -128,6 +172,7 @@ void DuplicateWindow::set_capacity(std::uint32_t capacity) {
 
 void DuplicateWindow::clear() {
   slots_.clear();
+  long_ids_.clear();
   head_ = 0;
   index_.clear();
   id_bytes_ = 0;
@@ -137,20 +182,24 @@ void DuplicateWindow::clear() {
 // --- DuplicateIds -----------------------------------------------------------------
 
 const DuplicateWindow* DuplicateIds::find(std::string_view destination) const {
+  if (last_ != nullptr && destination == last_name_) return last_;
   auto it = windows_.find(destination);
-  return it == windows_.end() ? nullptr : it->second.get();
+  if (it == windows_.end()) return nullptr;
+  last_name_ = it->first;  // a view of the map's key: valid until the window is erased
+  last_ = it->second.get();
+  return last_;
 }
 
 DuplicateWindow* DuplicateIds::find(std::string_view destination) {
-  auto it = windows_.find(destination);
-  return it == windows_.end() ? nullptr : it->second.get();
+  return const_cast<DuplicateWindow*>(static_cast<const DuplicateIds&>(*this).find(destination));
 }
 
 DuplicateWindow& DuplicateIds::window(std::string_view destination, std::uint32_t capacity) {
-  auto it = windows_.find(destination);
-  if (it == windows_.end())
-    it = windows_.emplace(std::string(destination), std::make_unique<DuplicateWindow>(capacity)).first;
-  return *it->second;
+  if (DuplicateWindow* w = find(destination)) return *w;
+  auto it = windows_.emplace(std::string(destination), std::make_unique<DuplicateWindow>(capacity)).first;
+  last_name_ = it->first;
+  last_ = it->second.get();
+  return *last_;
 }
 
 void DuplicateIds::account(Counts before, Counts after) {
@@ -189,6 +238,7 @@ void DuplicateIds::erase(std::string_view destination) {
   auto it = windows_.find(destination);
   if (it == windows_.end()) return;
   account(counts(*it->second), Counts{});
+  if (last_ == it->second.get()) last_ = nullptr;
   windows_.erase(it);
 }
 

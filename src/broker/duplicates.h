@@ -30,10 +30,10 @@
 // to exactly what it was. Both the broker and the journal's LiveSet follow this rule,
 // so what one rebuilds the other plans.
 //
-// Memory: per id, its bytes (in a std::string reused when the slot is recycled, so a
-// full window stops allocating) plus about 48 bytes of slot and index; 20,000 ids of
-// 40 bytes are about 1.8 MB per destination. The journal's LiveSet keeps a second copy
-// of the windows' persistent ids.
+// Memory: a 64-byte slot per id (its bytes inline up to 48, in a std::string beyond),
+// plus 8 to 13 bytes of index; 20,000 ids are about 1.5 MB per destination, allocated as
+// the window fills and then reused, so a full window stops allocating. The journal's
+// LiveSet keeps a second copy of the windows' persistent ids.
 //
 // Lifecycle: DuplicateIds is owned by Broker::Impl (all ids) and by store::LiveSet
 // (the persistent ones); windows live until their destination is removed. Loop thread
@@ -76,7 +76,9 @@ std::string_view find_duplicate_id(const Headers& headers) {
 
 // One destination's window: at most capacity() ids, oldest first.
 // A FIFO ring of slots plus an open-addressing index (linear probing, backward-shift
-// deletion) of slot numbers: no allocation per id once the ring is full.
+// deletion) of slot numbers: no allocation per id once the ring is full. Each index
+// entry also holds 32 bits of its id's hash, so probing and deleting touch only the
+// index (a window is larger than the CPU caches: every pointer followed is a miss).
 class DuplicateWindow {
  public:
   explicit DuplicateWindow(std::uint32_t capacity) : capacity_(capacity) {}
@@ -100,8 +102,8 @@ class DuplicateWindow {
   template <class F>
   void for_each(F&& f) const {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-      const Slot& s = slots_[(head_ + i) % slots_.size()];
-      f(std::string_view(s.id), s.persistent);
+      const std::size_t slot = (head_ + i) % slots_.size();
+      f(id_of(slot), slots_[slot].persistent);
     }
   }
 
@@ -110,14 +112,30 @@ class DuplicateWindow {
   void count_dropped() { ++dropped_; }
 
  private:
-  struct Slot {
-    std::string id;
+  // One cache line per id: its hash, and its bytes when they fit (the common case;
+  // a longer id lives in long_ids_ at the same position).
+  static constexpr std::size_t kInline = 48;
+  struct alignas(64) Slot {
     std::size_t hash = 0;
+    std::uint32_t size = 0;
     bool persistent = false;
+    char bytes[kInline];
   };
-  static constexpr std::uint32_t kEmpty = 0;  // index_ holds slot number + 1
+  static_assert(sizeof(Slot) == 64);
+  std::string_view id_of(std::size_t slot) const {
+    const Slot& s = slots_[slot];
+    return s.size <= kInline ? std::string_view(s.bytes, s.size) : std::string_view(long_ids_[slot]);
+  }
+  void store(std::size_t slot, std::string_view id, std::size_t hash, bool persistent);
+  // An index entry: the low 32 bits of the id's hash << 32 | slot number + 1; 0 = empty.
+  static constexpr std::uint64_t kEmpty = 0;
+  static std::uint64_t entry(std::size_t hash, std::uint32_t slot) {
+    return (hash & 0xFFFFFFFFu) << 32 | (std::uint64_t{slot} + 1);
+  }
 
   std::size_t find_bucket(std::string_view id, std::size_t hash) const;  // bucket or npos
+  std::size_t bucket_of_slot(std::uint32_t slot) const;
+  void prefetch_eviction() const;
   void index_insert(std::uint32_t slot);
   void index_erase(std::size_t bucket);
   void grow_index();
@@ -126,7 +144,8 @@ class DuplicateWindow {
   std::uint32_t capacity_;
   std::vector<Slot> slots_;       // a ring once full: head_ is the oldest
   std::size_t head_ = 0;
-  std::vector<std::uint32_t> index_;  // power of two, at most half full
+  std::vector<std::string> long_ids_;  // ids longer than kInline, by slot (empty until one comes)
+  std::vector<std::uint64_t> index_;   // power of two, at most 5/8 full
   std::size_t id_bytes_ = 0;
   std::size_t non_persistent_ = 0;
   std::uint64_t dropped_ = 0;
@@ -179,6 +198,9 @@ class DuplicateIds {
   void account(Counts before, Counts after);
 
   StringMap<std::unique_ptr<DuplicateWindow>> windows_;
+  // The window found last (a SEND looks its destination up twice: check, then apply).
+  mutable std::string_view last_name_;
+  mutable DuplicateWindow* last_ = nullptr;
   std::size_t ids_ = 0;
   std::size_t id_bytes_ = 0;
   std::size_t non_persistent_ = 0;
