@@ -120,6 +120,10 @@ const std::vector<OptionRow>& table() {
        }},
       {"--tx", true, "K", "send in transactions of K messages; each COMMIT waits for its RECEIPT",
        uint_field(&BenchOptions::tx, "--tx")},
+      {"--dupl-id", false, "",
+       "give every SEND a unique _AMQ_DUPL_ID (duplicate detection: what the broker pays to check and "
+       "remember it)",
+       flag(&BenchOptions::duplicate_ids)},
       {"--rate", true, "R", "fixed aggregate send rate in msg/s, paced open-loop; latency counts from "
                             "the intended send time (no coordinated omission)",
        seconds_field(&BenchOptions::rate, "--rate")},
@@ -297,6 +301,7 @@ std::string scenario_name(const BenchOptions& o) {
   if (o.persistent) n += "-persistent";
   if (o.receipt_every) n += "-receipt" + std::to_string(o.receipt_every);
   if (o.tx) n += "-tx" + std::to_string(o.tx);
+  if (o.duplicate_ids) n += "-duplid";
   if (o.rate > 0) n += "-rate" + fixed(o.rate);
   return n;
 }
@@ -318,6 +323,7 @@ std::string describe(const BenchOptions& o) {
        " rate=" + (o.rate > 0 ? fixed(o.rate) : std::string("max")) +
        " prefetch=" + (o.prefetch ? std::to_string(o.prefetch) : std::string("broker-default")) +
        " warmup=" + std::to_string(o.warmup) + " verify=" + (o.verify ? "true" : "false") +
+       " dupl-id=" + (o.duplicate_ids ? "true" : "false") +
        " threads=" + std::to_string(o.threads);
   return s;
 }

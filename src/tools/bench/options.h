@@ -31,6 +31,7 @@ struct BenchOptions {
   std::uint32_t receipt_every = 0;      // 0 = never; K = window of K, wait for the Kth
   client::AckMode ack = client::AckMode::auto_ack;
   std::uint32_t tx = 0;                 // 0 = none; K = BEGIN, K SENDs, COMMIT (receipted)
+  bool duplicate_ids = false;           // every SEND carries a unique _AMQ_DUPL_ID
   double rate = 0;                      // aggregate msgs/s, 0 = as fast as possible
   std::uint32_t prefetch = 0;           // 0 = do not send activemq.prefetchSize
   std::uint32_t idle_connections = 0;   // > 0: idle-connection mode

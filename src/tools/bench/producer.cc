@@ -83,8 +83,19 @@ void Producer::send_one(std::int64_t stamp_ns) {
     conn_.begin(tx_name_);
   }
   const Decimal ts(static_cast<std::uint64_t>(stamp_ns)), pid(id_), sq(seq);
-  const stomp::Header stamp[] = {
-      {kStampTime, ts.view()}, {kStampProducer, pid.view()}, {kStampSeq, sq.view()}, {kStampRun, run_.run_id}};
+  if (opt_.duplicate_ids) {
+    // "<run>-<producer>:<seq>": unique per message of the run (the buffer is reused).
+    duplicate_id_.assign(run_.run_id);
+    duplicate_id_ += '-';
+    duplicate_id_.append(pid.view());
+    duplicate_id_ += ':';
+    duplicate_id_.append(sq.view());
+  }
+  const stomp::Header stamp[] = {{kStampTime, ts.view()},
+                                 {kStampProducer, pid.view()},
+                                 {kStampSeq, sq.view()},
+                                 {kStampRun, run_.run_id},
+                                 {client::kDuplicateIdHeader, duplicate_id_}};
   const bool receipt =
       !opt_.tx && opt_.receipt_every && ((seq + 1) % opt_.receipt_every == 0 || last);
   const std::uint64_t n = conn_.send(client::SendFrame{
@@ -93,7 +104,7 @@ void Producer::send_one(std::int64_t stamp_ns) {
       .persistent = opt_.persistent,
       .receipt = receipt,
       .transaction = opt_.tx ? std::string_view(tx_name_) : std::string_view(),
-      .headers = stamp,
+      .headers = std::span<const stomp::Header>(stamp, opt_.duplicate_ids ? 5 : 4),
   });
   ++next_seq_;
   run_.sent.fetch_add(1, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 // closes; at a fixed rate the worker's pacer calls send_one() with the intended
 // send time. Windows: --receipt-every K asks a RECEIPT on every Kth SEND and waits
 // for it; --tx K wraps K SENDs in BEGIN/COMMIT and waits for the COMMIT's RECEIPT.
+// --dupl-id gives every SEND a unique _AMQ_DUPL_ID (duplicate detection's cost).
 // When it has sent everything (or is told to stop) it DISCONNECTs with a receipt,
 // so its end time means "the broker has processed all of it".
 //
@@ -80,6 +81,7 @@ class Producer final : public client::StompListener {
   std::uint32_t in_tx_ = 0;        // SENDs in the open transaction
   std::uint64_t tx_number_ = 0;
   std::string tx_name_;            // reused: no allocation per transaction once warm
+  std::string duplicate_id_;       // --dupl-id: this SEND's _AMQ_DUPL_ID (reused)
   std::int64_t deadline_ns_ = 0;   // --duration end, 0 = by count
   std::int64_t first_measured_ns_ = 0;
   std::int64_t end_ns_ = 0;

@@ -2,6 +2,8 @@
 // the report; then whole runs against the in-process FakeBroker.
 #include <doctest.h>
 
+#include <set>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -240,6 +242,25 @@ TEST_CASE("run: 1 producer, 1 consumer, queue, verified") {
   CHECK(r.rate > 0);
   CHECK(r.latency.count() > 0);
   CHECK(b.frames(stomp::Command::disconnect).size() == 2);  // both ended cleanly
+}
+
+TEST_CASE("run: --dupl-id gives every SEND its own _AMQ_DUPL_ID") {
+  twinmq::test::FakeBroker b;
+  RunResult r = run_against(b, {"--count", "200", "--size", "10", "--producers", "2", "--consumers", "0",
+                                "--receipt-every", "50", "--dupl-id"});
+  CHECK(r.error.empty());
+  CHECK(r.sent == 400);
+  std::set<std::string> ids;
+  for (const auto& f : b.frames(stomp::Command::send)) {
+    auto id = f.header(client::kDuplicateIdHeader);
+    REQUIRE(id.has_value());
+    ids.emplace(*id);
+  }
+  CHECK(ids.size() == 400);
+  auto o = parse({"--dupl-id"});
+  REQUIRE(o);
+  CHECK(scenario_name(*o) == "queue-1p-1c-duplid");
+  CHECK(describe(*o).find("dupl-id=true") != std::string::npos);
 }
 
 TEST_CASE("run: topic fan-out to 3 consumers, 2 producers") {
