@@ -7,11 +7,14 @@
 // A RECEIPT from the pair means the message is on disk on the master AND on the slave.
 // If the connection drops before the receipt arrives, stompit's ConnectFailover connects
 // to the next server (the slave accepts connections once it has taken over) and this
-// program sends that message again: at-least-once, so a consumer may see it twice, but a
-// message that got its receipt is never lost. Exit status 0 once every message has its
-// receipt, 1 if no broker accepts connections.
+// program sends that message again; a message that got its receipt is never lost. Each
+// SEND carries a duplicate-detection id, `_AMQ_DUPL_ID` (ActiveMQ Artemis's header;
+// README "Duplicate detection"), the same on the re-sent copy, so a message that reached
+// the old master just before it died is not stored twice. Exit status 0 once every
+// message has its receipt, 1 if no broker accepts connections.
 'use strict';
 
+const crypto = require('crypto');
 const { parseArgs, connectFailover, serverName } = require('./servers');
 
 const args = parseArgs(process.argv.slice(2), {
@@ -22,6 +25,7 @@ const args = parseArgs(process.argv.slice(2), {
   quiet: false,
 });
 const count = Number(args.count);
+const run = crypto.randomBytes(16).toString('hex'); // this run's duplicate-detection id prefix
 
 let next = 0; // the first message without a receipt
 let resent = 0;
@@ -57,7 +61,9 @@ function sendNext(client, where) {
     return;
   }
   const body = `message ${next}`;
-  const frame = client.send({ destination: args.destination, persistent: 'true' }, {
+  // The same _AMQ_DUPL_ID on every try of a message: the pair stores it once.
+  const headers = { destination: args.destination, persistent: 'true', _AMQ_DUPL_ID: `${run}:${next}` };
+  const frame = client.send(headers, {
     onReceipt: () => {
       if (client !== current) return;
       if (!args.quiet) console.log(`producer: sent ${body} (receipt from ${where})`);

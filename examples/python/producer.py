@@ -7,9 +7,14 @@
 A RECEIPT from the pair means the message is on disk on the master AND on the slave, so
 it survives the loss of either. If the connection drops before the receipt arrives, the
 producer reconnects through the host list (master first; the slave accepts connections
-once it has taken over) and sends that message again. That is at-least-once delivery: a
-message sent just before the master died may reach the consumer twice, but a message
-that got its receipt is never lost.
+once it has taken over) and sends that message again. A message that got its receipt is
+never lost.
+
+Every SEND carries a duplicate-detection id, the header `_AMQ_DUPL_ID` (ActiveMQ
+Artemis's name; README "Duplicate detection"): this run's random prefix and the message
+number, the same on the re-sent copy. The pair remembers recent ids per destination, so
+a message that reached the old master (and its slave) just before it died is not stored
+a second time when it is sent again: the consumer sees it once.
 
 Uses Debian's python3-stomp 8 (apt install python3-stomp), hence /usr/bin/python3.
 Exit status 0 once every message has its receipt, 1 if the brokers stay unreachable.
@@ -19,6 +24,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 
 import stomp
 
@@ -106,13 +112,16 @@ def main():
     args = ap.parse_args()
 
     conn, listener = connect(args.hosts)
+    run = uuid.uuid4().hex  # the prefix of this run's duplicate-detection ids
     resent = 0
     i = 0
     while i < args.count:
         body = "message %d" % i
         receipt = "message-%d-try-%d" % (i, resent)
         try:
-            conn.send(args.destination, body, headers={"persistent": "true", "receipt": receipt})
+            # The same _AMQ_DUPL_ID on every try of message i: a second copy is dropped.
+            conn.send(args.destination, body, headers={"persistent": "true", "receipt": receipt,
+                                                       "_AMQ_DUPL_ID": "%s:%d" % (run, i)})
         except (stomp.exception.StompException, OSError):
             pass  # the drop is seen below, like a lost receipt
         if listener.wait_for_receipt(receipt):
