@@ -116,6 +116,15 @@ std::size_t StompServer::fence_all(std::string_view why) {
   return n;
 }
 
+void StompServer::hold_reading(bool on) {
+  if (reading_held_ == on) return;
+  reading_held_ = on;
+  std::vector<Session*> all(sessions_.begin(), sessions_.end());
+  for (Session* s : all) {
+    if (sessions_.contains(s)) s->set_paused(Session::kServerHold, on);
+  }
+}
+
 void StompServer::housekeeping() {
   const std::int64_t now = mono_ms();
   report_refusals(now);

@@ -78,6 +78,12 @@ class StompServer {
   // at once. Returns how many sessions were closed.
   std::size_t fence_all(std::string_view why);
   std::size_t session_count() const { return sessions_.size(); }
+  // Stop (true) or resume (false) reading from every connection, new ones included:
+  // back-pressure from the replication link when the slave falls behind (the master's
+  // receipts wait for it anyway; this keeps clients without receipts from piling events
+  // up in memory). Output, deliveries and heart-beats to clients go on.
+  void hold_reading(bool on);
+  bool reading_held() const { return reading_held_; }
 
   // --- for Session ---
   net::Loop& loop() { return loop_; }
@@ -98,6 +104,7 @@ class StompServer {
   net::HandlePtr<net::Timer> timer_;
   std::unordered_set<Session*> sessions_;
   std::uint64_t next_session_ = 1;
+  bool reading_held_ = false;
   std::uint64_t refused_unreported_ = 0;  // past maximumConnections since the last log line
   std::uint64_t refused_total_ = 0;
   std::int64_t refusal_reported_ms_ = 0;

@@ -20,6 +20,7 @@ Session::Session(StompServer& server, std::uint64_t number, net::TcpConnection* 
   opened_ms_ = last_read_ms_ = last_write_ms_ = mono_ms();
   conn_->set_handler(this);
   spdlog::info("connection {} opened from {} on {}", number_, peer_, server_.options().name);
+  if (server_.reading_held()) set_paused(kServerHold, true);
 }
 
 void Session::on_data(std::string_view bytes) {
@@ -39,10 +40,7 @@ void Session::on_data(std::string_view bytes) {
     frame_started_ms_ = last_read_ms_;
   }
   // A peer that sends faster than it reads our replies is paused, not buffered for.
-  if (conn_->above_high_watermark() && !reading_paused_) {
-    reading_paused_ = true;
-    conn_->pause_reading();
-  }
+  if (conn_->above_high_watermark()) set_paused(kOutputFull, true);
 }
 
 bool Session::on_frame(const Frame& frame) {
@@ -80,13 +78,24 @@ bool Session::on_frame(const Frame& frame) {
 
 void Session::on_drained() {
   if (state_ == State::closing) return;
-  if (reading_paused_) {
-    reading_paused_ = false;
-    conn_->resume_reading();
-    // The frame timeout counts the client's time, not the time we did not read.
-    if (frame_started_ms_ != 0) frame_started_ms_ = mono_ms();
-  }
+  set_paused(kOutputFull, false);
   if (conn_id_) broker_.resume(conn_id_);
+}
+
+void Session::set_paused(std::uint8_t reason, bool on) {
+  const bool was = paused_ != 0;
+  paused_ = on ? static_cast<std::uint8_t>(paused_ | reason) : static_cast<std::uint8_t>(paused_ & ~reason);
+  if (conn_ == nullptr || state_ == State::closing || was == (paused_ != 0)) return;
+  if (paused_ != 0) {
+    conn_->pause_reading();
+    return;
+  }
+  conn_->resume_reading();
+  // Every deadline counts the client's time, not the time we did not read.
+  const std::int64_t now = mono_ms();
+  last_read_ms_ = now;
+  if (frame_started_ms_ != 0) frame_started_ms_ = now;
+  if (state_ == State::awaiting_connect) opened_ms_ = now;
 }
 
 void Session::on_close(int status) {
@@ -197,6 +206,8 @@ void Session::written() {
 
 void Session::check_deadlines(std::int64_t now_ms) {
   if (state_ == State::closing || !conn_) return;
+  // Not reading is our choice, not the client's silence (set_paused restarts the clocks).
+  if (paused_ != 0) return;
   const auto& opts = server_.options();
   if (state_ == State::awaiting_connect) {
     if (now_ms - opened_ms_ >= static_cast<std::int64_t>(opts.connect_timeout_ms)) {
@@ -206,7 +217,7 @@ void Session::check_deadlines(std::int64_t now_ms) {
     }
     return;
   }
-  if (frame_started_ms_ != 0 && !reading_paused_ &&
+  if (frame_started_ms_ != 0 &&
       now_ms - frame_started_ms_ > static_cast<std::int64_t>(opts.frame_timeout_ms)) {
     spdlog::info("connection {} from {}: a frame begun {} ms ago is still unfinished, closing", number_, peer_,
                  now_ms - frame_started_ms_);

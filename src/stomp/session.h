@@ -59,6 +59,10 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   // net::ConnectionHandler
   void on_data(std::string_view bytes) override;
   void on_drained() override;
+  // Why this connection is not read: its own output is above the high watermark, or
+  // the server holds every connection (the slave is behind: StompServer::hold_reading).
+  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2 };
+  void set_paused(std::uint8_t reason, bool on);
   void on_close(int status) override;
 
   // broker::Client
@@ -139,7 +143,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   // When the read that brought the unfinished frame's first byte arrived; 0 between
   // frames (the parser buffers nothing then).
   std::int64_t frame_started_ms_ = 0;
-  bool reading_paused_ = false;
+  std::uint8_t paused_ = 0;  // PauseReason bits: read nothing from the peer while any is set
 };
 
 }  // namespace twinmq::stomp
