@@ -223,6 +223,10 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");
   };
   cb.on_fatal = [this](const std::string& reason) { begin_shutdown(reason, kExitSlaveLost); };
+  cb.on_backlog = [this](bool hold) {
+    clients_held_ = hold;
+    for (auto& s : servers_) s->hold_reading(hold);
+  };
   master_ = std::make_unique<replication::MasterLink>(loop_, *broker_, journal_.get(), std::move(o), std::move(cb));
   if (auto r = master_->open(); !r) {
     spdlog::error("cannot open connector 'replication' ({}): {}", c.uri, r.error().message);
@@ -312,6 +316,7 @@ bool Runtime::open_connectors(const std::string& why) {
       begin_shutdown("a client connector cannot open", kExitRuntimeFailure);
       return false;
     }
+    server->hold_reading(clients_held_);
     servers_.push_back(std::move(server));
   }
   spdlog::info("client connectors open ({})", why);

@@ -105,6 +105,7 @@ class Runtime final : private replication::SlaveHost {
   // The pair's witness (config <witness>); null without one. Outlives links and servers.
   std::unique_ptr<witness::Witness> witness_;
   std::vector<std::unique_ptr<stomp::StompServer>> servers_;
+  bool clients_held_ = false;  // the master link asks: the slave is behind (MasterLink "Back-pressure")
   net::HandlePtr<StatusServer> status_;
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;

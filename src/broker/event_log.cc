@@ -13,12 +13,18 @@ Seq EventLog::append(const Event& event) {
   return last_;
 }
 
-void EventLog::add_sink(EventSink* sink) {
-  if (std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end()) sinks_.push_back(sink);
+void EventLog::add_sink(EventSink* sink, SinkOrder order) {
+  if (std::find(sinks_.begin(), sinks_.end(), sink) != sinks_.end()) return;
+  const auto at = std::upper_bound(orders_.begin(), orders_.end(), order);
+  sinks_.insert(sinks_.begin() + (at - orders_.begin()), sink);
+  orders_.insert(at, order);
 }
 
 void EventLog::remove_sink(EventSink* sink) {
-  sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+  const auto it = std::find(sinks_.begin(), sinks_.end(), sink);
+  if (it == sinks_.end()) return;
+  orders_.erase(orders_.begin() + (it - sinks_.begin()));
+  sinks_.erase(it);
 }
 
 }  // namespace twinmq::broker

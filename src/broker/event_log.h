@@ -25,6 +25,16 @@ class EventSink {
   ~EventSink() = default;
 };
 
+// Where a sink runs among the sinks, and where its end-of-turn hook runs among the
+// loop's prepare hooks (net::Loop::add_prepare_hook takes the same number). The
+// replication link depends on the journal having gone first, both per event (it sends
+// the bytes the journal just encoded, Journal::encoded, and asks what the journal holds,
+// last_unjournaled_seq) and per loop turn (the journal hands its batch to its writer
+// before the link queues the same events for the slave, so the two fsyncs overlap; a
+// copy reads back from the journal only what the journal was given). Declaring the order
+// makes that hold whatever order app::Runtime creates them in.
+enum class SinkOrder : int { journal = 0, replication = 1, other = 2 };
+
 class EventLog {
  public:
   // Numbers `event` (last() + 1), passes it to every sink, returns its Seq.
@@ -33,12 +43,15 @@ class EventLog {
   // Recovery and the slave continue the numbering they replay.
   void reset_last(Seq s) { last_ = s; }
 
-  void add_sink(EventSink* sink);
+  // Sinks run by `order`, equal orders in registration order; registering a sink
+  // again does nothing.
+  void add_sink(EventSink* sink, SinkOrder order = SinkOrder::other);
   void remove_sink(EventSink* sink);
 
  private:
   Seq last_{0};
-  std::vector<EventSink*> sinks_;
+  std::vector<EventSink*> sinks_;      // sorted by order_
+  std::vector<SinkOrder> orders_;     // parallel to sinks_
 };
 
 }  // namespace twinmq::broker

@@ -53,9 +53,15 @@ void Loop::cancel_flush(Flushable* f) {
   std::replace(flushing_.begin(), flushing_.end(), f, static_cast<Flushable*>(nullptr));
 }
 
+void Loop::add_prepare_hook(std::function<void()> hook, int order) {
+  const auto at = std::upper_bound(hooks_.begin(), hooks_.end(), order,
+                                   [](int o, const auto& h) { return o < h.first; });
+  hooks_.emplace(at, order, std::move(hook));
+}
+
 void Loop::on_prepare(uv_prepare_t* p) noexcept {
   auto* self = static_cast<Loop*>(p->data);
-  for (auto& hook : self->hooks_) hook();
+  for (auto& [order, hook] : self->hooks_) hook();
   self->flush_all();
 }
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <functional>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace twinmq::net {
@@ -63,7 +64,9 @@ class Loop {
   std::size_t read_buffer_size() const { return read_buf_.size(); }
 
   // Extra work to run once per iteration before blocking (e.g. journal batch hand-off).
-  void add_prepare_hook(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+  // Hooks run by ascending `order`, equal orders in registration order (the journal's
+  // and the replication link's say which goes first: broker::SinkOrder).
+  void add_prepare_hook(std::function<void()> hook, int order = 100);
 
   // Every open handle object (net/handle.h) registers itself, so shutdown() can
   // close leftovers through their own close path.
@@ -78,7 +81,7 @@ class Loop {
   uv_prepare_t prepare_{};
   std::vector<Flushable*> flush_list_;
   std::vector<Flushable*> flushing_;
-  std::vector<std::function<void()>> hooks_;
+  std::vector<std::pair<int, std::function<void()>>> hooks_;  // sorted by order
   std::vector<char> read_buf_;
   std::unordered_set<HandleBase*> handles_;
   bool closed_ = false;

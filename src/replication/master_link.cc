@@ -20,6 +20,10 @@ namespace {
 
 // Snapshot bytes queued per pump, and never while the output is above its high mark.
 constexpr std::size_t kSnapshotBudget = 256u << 10;
+// The slave connection's watermarks: above kBacklogHigh queued the master stops reading
+// clients (MasterLink "Back-pressure"), below kBacklogLow (on_drained) it reads again.
+constexpr std::size_t kBacklogHigh = 4u << 20;
+constexpr std::size_t kBacklogLow = 1u << 20;
 
 std::string close_reason(int status) {
   if (status == 0) return "closed";
@@ -100,6 +104,7 @@ void MasterLink::enter(State next, std::string_view reason) {
   TWINMQ_ASSERT(state_ != State::stopped, "the stopped state is terminal");
   spdlog::info("replication: link {} -> {} ({})", state_name(state_), state_name(next), reason);
   state_ = next;
+  update_backlog();
 }
 
 Result<void> MasterLink::open() {
@@ -115,14 +120,14 @@ Result<void> MasterLink::open() {
   hook_target_ = std::make_shared<MasterLink*>(this);
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
-  });
+  }, static_cast<int>(broker::SinkOrder::replication));
   const std::uint64_t every =
       std::max<std::uint64_t>(10, std::min(options_.heart_beat_ms, options_.link_timeout_ms / 4) / 2);
   timer_ = net::Timer::create(loop_);
   last_check_ms_ = mono_ms();
   timer_->start(every, every, [this] { periodic(); });
   timer_->unref();
-  broker_.event_log().add_sink(this);
+  broker_.event_log().add_sink(this, broker::SinkOrder::replication);
   sink_ = true;
   if (options_.minimum_replicas >= 1) {
     hold_receipts(broker_.event_log().last());
@@ -139,7 +144,7 @@ void MasterLink::accept(net::TcpListener& listener) {
   if (conn == nullptr) return;
   auto* peer = new Peer(this, conn);
   conn->set_handler(peer);
-  conn->set_watermarks(net::Watermarks{4u << 20, 1u << 20});
+  conn->set_watermarks(net::Watermarks{kBacklogHigh, kBacklogLow});
   peers_.insert(peer);
   spdlog::info("replication: connection from {}", conn->peer());
 }
@@ -332,7 +337,40 @@ void MasterLink::pump_snapshot() {
 }
 
 void MasterLink::on_drained(Peer& peer) {
-  if (&peer == slave_ && state_ == State::sending_snapshot) pump_snapshot();
+  if (&peer != slave_) return;
+  if (state_ == State::sending_snapshot) pump_snapshot();
+  update_backlog();
+}
+
+bool MasterLink::backlogged() const {
+  if (slave_ == nullptr || slave_->closing_) return false;
+  if (state_ == State::sending_snapshot) return !from_journal_ && deferred_.size() > options_.copy_memory;
+  if (state_ != State::awaiting_catch_up && state_ != State::streaming) return false;
+  // Hysteresis: held from the high watermark (which also arms on_drained) down to the
+  // low one.
+  return backlog_hold_ ? slave_->conn_->queued_bytes() >= kBacklogLow : slave_->conn_->above_high_watermark();
+}
+
+void MasterLink::update_backlog() {
+  const bool hold = backlogged();
+  if (hold == backlog_hold_) return;
+  backlog_hold_ = hold;
+  const std::int64_t now = mono_ms();
+  if (hold) {
+    backlog_since_ms_ = now;
+    ++backlog_episodes_;
+    // Under a steady overload this flips many times a second: say it once in a while.
+    if (now - backlog_logged_ms_ >= 10'000) {
+      backlog_logged_ms_ = now;
+      spdlog::warn("[event=slave_behind] replication: {} KiB wait to be sent to slave {}: clients are not read until it "
+                   "catches up (the slave's disk or network is slower than the load; {} such pauses, {} ms in all so far)",
+                   (state_ == State::sending_snapshot ? deferred_.size() : slave_->conn_->queued_bytes()) >> 10,
+                   slave_->describe(), backlog_episodes_, backlog_total_ms_);
+    }
+  } else {
+    backlog_total_ms_ += now - backlog_since_ms_;
+  }
+  if (callbacks_.on_backlog) callbacks_.on_backlog(hold);
 }
 
 void MasterLink::on_applied(Seq seq) {
@@ -449,16 +487,18 @@ void MasterLink::finish_batch() {
       from_journal_ = true;
     } else if (deferred_.size() > options_.max_backlog && pending_drop_.empty())
       pending_drop_ = "more than " + std::to_string(options_.max_backlog >> 20) +
-                      " MiB of events arrived during the initial sync (the slave copies too slowly)";
+                      " MiB of events arrived during the initial sync although clients were not read";
   } else {
     net::TcpConnection& c = *slave_->conn_;
     batch_.finish_events(c.output());
     if (applied_ == sent_) waiting_since_ms_ = mono_ms();
     send_control(*slave_);
     if (c.queued_bytes() > options_.max_backlog && pending_drop_.empty())
-      pending_drop_ = "the slave fell more than " + std::to_string(options_.max_backlog >> 20) + " MiB behind";
+      pending_drop_ = "the slave fell more than " + std::to_string(options_.max_backlog >> 20) +
+                      " MiB behind although clients were not read";
   }
   sent_ = last;
+  update_backlog();
 }
 
 void MasterLink::send_control(Peer& peer) {
@@ -568,6 +608,7 @@ void MasterLink::lose_slave(const std::string& reason) {
   sender_.reset();
   std::string().swap(deferred_);
   batch_.clear();
+  update_backlog();  // nothing waits for a lost slave: clients are read again
   last_loss_ = reason;
   if (state_ == State::stopped) return;
   enter(State::awaiting_slave, "slave " + who + " lost: " + reason);
@@ -670,6 +711,8 @@ LinkStatus MasterLink::status() const {
   s.sent = sent_;
   s.applied = applied_;
   s.in_sync = state_ == State::streaming;
+  s.behind_pauses = backlog_episodes_;
+  s.behind_ms = backlog_total_ms_ + (backlog_hold_ ? mono_ms() - backlog_since_ms_ : 0);
   if (fatal_) {
     s.note = "slave lost with shutdownOnSlaveFailure: stopping";
   } else if (hold_) {

@@ -23,6 +23,14 @@
 //    no new reply passes the slave), and the slave is in sync once its Applied reaches
 //    what had been released before. The slave is told (InSync) and only then may it
 //    promote itself.
+//  - Back-pressure: a slave that keeps acknowledging but more slowly than the load (a
+//    slow disk, a thin network) is never dropped for it. Receipts wait for it anyway;
+//    what would pile up is the work of clients that do not wait (no receipts,
+//    non-persistent). So when more than the link's high watermark (4 MiB) waits to be
+//    written to the slave — or, during a copy, more than copy_memory of events that the
+//    journal cannot give back — the master stops reading from every client
+//    (on_backlog(true)) until the link drains below its low watermark (1 MiB). Memory
+//    stays bounded by those marks, whatever the load.
 //  - Nothing the slave fails to do is swallowed: a slave that breaks the protocol, falls
 //    too far behind, or acknowledges nothing for the link timeout while events are
 //    outstanding is dropped (told so with Reject{slave_dropped}, so it does not take
@@ -104,6 +112,9 @@ class MasterLink final : public broker::EventSink {
   struct Callbacks {
     std::function<void()> on_in_sync;                       // a slave became in sync
     std::function<void(const std::string& reason)> on_fatal;  // shutdownOnSlaveFailure
+    // The slave fell behind (true): stop reading from clients until it has caught up
+    // (false). See "Back-pressure" above.
+    std::function<void(bool hold)> on_backlog;
   };
 
   MasterLink(net::Loop& loop, broker::Broker& broker, store::Journal* journal, MasterOptions options,
@@ -160,6 +171,8 @@ class MasterLink final : public broker::EventSink {
   void send_control(Peer& peer);  // commit_output + bookkeeping after writing a frame
   void hold_receipts(Seq position);
   void release_hold();
+  bool backlogged() const;
+  void update_backlog();  // tells on_backlog when backlogged() changes
 
   net::Loop& loop_;
   broker::Broker& broker_;
@@ -201,6 +214,11 @@ class MasterLink final : public broker::EventSink {
   std::int64_t waiting_since_ms_ = 0;  // when Applied last moved, or events became outstanding
   std::int64_t attached_ms_ = 0;
   std::int64_t last_check_ms_ = 0;
+  bool backlog_hold_ = false;   // clients are not read: the slave is behind (update_backlog)
+  std::int64_t backlog_since_ms_ = 0;
+  std::int64_t backlog_logged_ms_ = 0;
+  std::uint64_t backlog_episodes_ = 0;
+  std::int64_t backlog_total_ms_ = 0;
   std::string pending_drop_;    // a drop decided inside on_event, done in the prepare hook
   std::string last_loss_;
 };

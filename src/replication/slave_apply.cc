@@ -17,6 +17,11 @@ namespace {
 constexpr std::uint32_t kRejectedRetryMs = 1000;
 }  // namespace
 
+// SlaveLink "Back-pressure": how far the journal may be behind before the link is not
+// read, and where reading resumes.
+constexpr std::uint64_t kDiskBehindHigh = 4u << 20;
+constexpr std::uint64_t kDiskBehindLow = 1u << 20;
+
 // --- frames -------------------------------------------------------------------------
 
 bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
@@ -257,6 +262,34 @@ void SlaveLink::on_events(const fbr::Events& e) {
   }
   master_last_ = std::max(master_last_, applied_);
   ack();
+  check_disk_behind();
+}
+
+void SlaveLink::check_disk_behind() {
+  store::Journal* journal = host_.journal();
+  if (journal == nullptr || disk_paused_ || conn_ == nullptr || conn_->tcp_ == nullptr) return;
+  if (journal->unwritten_bytes() <= kDiskBehindHigh) return;
+  disk_paused_ = true;
+  ++disk_pauses_;
+  conn_->tcp_->pause_reading();
+  const std::int64_t now = mono_ms();
+  if (now - disk_logged_ms_ >= 10'000) {
+    disk_logged_ms_ = now;
+    spdlog::warn("[event=slave_disk_behind] replication: {} KiB wait for this slave's disk: not reading the link until "
+                 "they are written (the master holds its clients meanwhile; {} such pauses so far)",
+                 journal->unwritten_bytes() >> 10, disk_pauses_);
+  }
+  std::weak_ptr<SlaveLink*> alive = alive_;
+  journal->notify_when_written_below(kDiskBehindLow, [alive] {
+    if (auto self = alive.lock(); self && *self != nullptr) (*self)->disk_caught_up();
+  });
+}
+
+void SlaveLink::disk_caught_up() {
+  if (!disk_paused_) return;
+  disk_paused_ = false;
+  last_received_ms_ = mono_ms();  // we did not read; the master was not silent
+  if (conn_ != nullptr && conn_->tcp_ != nullptr) conn_->tcp_->resume_reading();
 }
 
 // --- acknowledging ------------------------------------------------------------------

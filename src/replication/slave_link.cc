@@ -81,6 +81,7 @@ SlaveLink::SlaveLink(net::Loop& loop, SlaveHost& host, SlaveOptions options)
       role_(Role::slave, "masterConnectorURI " + options_.master_uri) {}
 
 SlaveLink::~SlaveLink() {
+  *alive_ = nullptr;
   close_conn();
   detach_acker();
 }
@@ -112,6 +113,10 @@ void SlaveLink::close() {
 }
 
 void SlaveLink::close_conn() {
+  if (disk_paused_) {
+    disk_paused_ = false;
+    if (store::Journal* j = host_.journal()) j->notify_when_written_below(0, nullptr);
+  }
   if (conn_ == nullptr) return;
   conn_->close();
   conn_ = nullptr;
@@ -390,6 +395,7 @@ void SlaveLink::periodic() {
   // must not keep it from trying the witness.
   const bool syncing = (state_ == State::awaiting_welcome && !eligible_) || state_ == State::awaiting_snapshot;
   const std::int64_t limit = syncing ? sync_timeout_ms(options_.link_timeout_ms) : options_.link_timeout_ms;
+  if (disk_paused_) last_received_ms_ = now;  // not reading is our choice (check_disk_behind)
   if (now - last_received_ms_ > limit) {
     link_lost("nothing heard from the master for " + std::to_string(now - last_received_ms_) +
               " ms (heart-beat timeout " + std::to_string(limit) + " ms)");

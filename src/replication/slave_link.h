@@ -14,6 +14,12 @@
 //    broker::Client (Acker) waits on that gate, so every time the journal makes more
 //    events durable, one cumulative Applied goes to the master. Without a journal
 //    (persistent="false") Applied follows what is applied in memory.
+//  - Back-pressure: a slave whose disk is slower than the load stops reading the link
+//    while more than kDiskBehindHigh bytes wait for its journal, and reads again once
+//    they are down to kDiskBehindLow. The master then sees its link back up and holds
+//    its clients (MasterLink "Back-pressure"): memory stays bounded on both sides, and
+//    the slave is never dropped for being slow as long as it acknowledges within the
+//    link timeout. Silence from the master is not counted while we do not read.
 //  - Taking over only from an in-sync state (the lesson of ActiveMQ's boot split-brain):
 //    a slave that never got InSync — it cannot reach its master, it was refused for a
 //    transient reason, its link broke during the initial sync — keeps its connectors
@@ -195,6 +201,8 @@ class SlaveLink {
   void periodic();
   void close_conn();
   void sent();
+  void check_disk_behind();  // pauses reading the link when the journal is far behind
+  void disk_caught_up();
 
   net::Loop& loop_;
   SlaveHost& host_;
@@ -203,6 +211,12 @@ class SlaveLink {
   State state_ = State::awaiting_connection;
   net::HandlePtr<net::Timer> timer_;
   Conn* conn_ = nullptr;
+  // Not reading the link because the journal is behind (check_disk_behind); the token
+  // tells the journal's callback whether this link still exists.
+  bool disk_paused_ = false;
+  std::shared_ptr<SlaveLink*> alive_ = std::make_shared<SlaveLink*>(this);
+  std::uint64_t disk_pauses_ = 0;
+  std::int64_t disk_logged_ms_ = 0;
   std::unique_ptr<Acker> acker_;
   ConnId acker_id_;
   broker::Broker* acker_broker_ = nullptr;

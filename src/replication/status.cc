@@ -23,6 +23,8 @@ std::string format_status(const LinkStatus& s, std::string_view broker_name) {
     line("lag", std::to_string(s.last_seq.value > s.applied.value && !s.peer.empty()
                                    ? s.last_seq.value - s.applied.value
                                    : 0));
+    line("clients paused for the slave", fmt::format("{} times, {:.1f} s in all", s.behind_pauses,
+                                                     static_cast<double>(s.behind_ms) / 1000.0));
   } else {
     line("received", std::to_string(s.sent.value));
     line("applied", std::to_string(s.applied.value));

@@ -25,6 +25,10 @@ struct LinkStatus {
   Seq applied;                     // the slave's acknowledged position (applied and durable)
   Seq peer_last_seq;               // slave: the master's position as last heard
   bool in_sync = false;
+  // master: how often, and for how long in all, clients were not read because the
+  // slave was behind (MasterLink "Back-pressure").
+  std::uint64_t behind_pauses = 0;
+  std::int64_t behind_ms = 0;
   std::string note;                // policy state worth knowing ("receipts held ...")
 };
 

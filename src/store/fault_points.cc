@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::array<std::string_view, kFaultPointCount> kNames = {
     "write_enospc", "write_eio", "write_short", "sync_eio",
-    "create_enospc", "crash_mid_write", "crash_after_sync"};
+    "create_enospc", "crash_mid_write", "crash_after_sync", "sync_slow"};
 
 struct Slot {
   std::atomic<int> skip{0};

@@ -8,6 +8,7 @@
 //   TWINMQ_FAULT="write_enospc:3"            the next 3 segment writes fail with ENOSPC
 //   TWINMQ_FAULT="crash_mid_write:1@200"     let 200 writes pass, then die in the 201st
 //   TWINMQ_FAULT="sync_eio:1,write_short:5"  several points, comma separated
+//   TWINMQ_FAULT="sync_slow:1000000"         a slow disk (8 MiB/s, 20 ms per sync)
 //
 // Syntax per point: <name>:<count>[@<skip>] — after `skip` hits pass, the next `count`
 // hits fire. The names are those of FaultPoint below.
@@ -16,6 +17,7 @@
 // the writer thread. Process-wide state (one registry), so tests disarm_all_faults().
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -31,9 +33,14 @@ enum class FaultPoint {
   create_enospc,     // creating a segment file fails with ENOSPC
   crash_mid_write,   // half a write reaches the file, then the process is SIGKILLed
   crash_after_sync,  // the process is SIGKILLed after a batch is synced, before it is reported
+  sync_slow,         // a slow disk: a write round takes as long as kSlowDisk* say
 };
 
-inline constexpr int kFaultPointCount = 7;
+inline constexpr int kFaultPointCount = 8;
+// The disk sync_slow pretends to be (TWINMQ_FAULT="sync_slow:1000000"): each write
+// round (its writes and fdatasync) takes at least 20 ms and writes 8 MiB/s.
+inline constexpr int kSlowDiskSyncMillis = 20;
+inline constexpr std::uint64_t kSlowDiskBytesPerSecond = 8u << 20;
 
 std::string_view fault_point_name(FaultPoint p);
 std::optional<FaultPoint> fault_point_by_name(std::string_view name);

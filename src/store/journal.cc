@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -103,9 +104,9 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   hook_target_ = std::make_shared<Journal*>(this);
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
-  });
+  }, static_cast<int>(broker::SinkOrder::journal));
   gate_source_ = broker.reply_gate().add_source(report->last_seq, broker::ReplyGate::Gates::persistent_work);
-  broker.event_log().add_sink(this);
+  broker.event_log().add_sink(this, broker::SinkOrder::journal);
   started_ = true;
 
   spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages) from {} files in {:.3f} s; "
@@ -236,7 +237,8 @@ void Journal::flush() {
 void Journal::submit_batch() {
   batch_.id = ++next_batch_id_;
   const JournalFile* tail = files_.find(batch_.spans.back().file);
-  inflight_.push_back(InFlight{batch_.id, last_seen_, covered_, tail->no, tail->size});
+  inflight_.push_back(InFlight{batch_.id, last_seen_, covered_, tail->no, tail->size, batch_.bytes.size()});
+  inflight_bytes_ += batch_.bytes.size();
   assigned_ = last_seen_;
   writer_->submit(std::move(batch_));
   ++batches_;
@@ -261,10 +263,12 @@ void Journal::on_durable(std::uint64_t batch_id) {
     cover = f.cover;
     durable_record_ = f.last_record;
     files_.mark_durable(f.file, f.end);
+    inflight_bytes_ -= f.bytes;
     inflight_.pop_front();
     any = true;
   }
   if (any) advance_gate(cover);
+  if (written_waiter_ && unwritten_bytes() <= written_low_) std::exchange(written_waiter_, nullptr)();
 }
 
 void Journal::on_write_failed(const std::string& error) {

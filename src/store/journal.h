@@ -52,6 +52,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -146,6 +147,16 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   // transaction with non-persistent parts); at start-up, the recovered position. After
   // it, the segments hold every event: a slave can catch up from them.
   Seq last_unjournaled_seq() const { return last_unjournaled_; }
+  // Bytes given to the journal and not yet durable: what a disk slower than the load
+  // keeps in memory. A slave stops reading its link above a bound (SlaveLink
+  // "Back-pressure").
+  std::uint64_t unwritten_bytes() const { return inflight_bytes_ + batch_.bytes.size(); }
+  // Calls `fn` once, on the loop thread, when unwritten_bytes() is at or below `low`
+  // after a batch became durable. One waiter; a new call (or nullptr) replaces it.
+  void notify_when_written_below(std::uint64_t low, std::function<void()> fn) {
+    written_low_ = low;
+    written_waiter_ = std::move(fn);
+  }
   // Writes are failing; persistent sends are refused with refusal().
   bool refusing() const { return refusing_; }
   const std::string& refusal() const { return refusal_; }
@@ -176,6 +187,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
     Seq last_record;  // last seq with a record in it (or before it)
     FileNo file;      // where the batch ends
     std::uint64_t end;
+    std::uint64_t bytes;  // the batch's size (unwritten_bytes)
   };
 
   void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
@@ -225,7 +237,10 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   bool compacting_ = false;
   Seq compacting_upto_;  // the running compaction's checkpoint seq
   std::uint64_t compaction_floor_ = 0;
-  std::uint64_t compaction_hold_until_ = 0;  // after a failed compaction: total bytes to wait for
+  std::uint64_t compaction_hold_until_ = 0;
+  std::uint64_t inflight_bytes_ = 0;  // sum of inflight_'s bytes
+  std::uint64_t written_low_ = 0;
+  std::function<void()> written_waiter_;  // after a failed compaction: total bytes to wait for
   bool refusing_ = false;
   std::string refusal_;
   std::int64_t last_failure_log_ms_ = 0;

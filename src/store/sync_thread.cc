@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "store/errors.h"
 #include "store/fault_points.h"
@@ -154,6 +156,16 @@ Result<void> SyncThread::write_group() {
   if (sync_on_write_ && current_dirty_) {
     zero_ahead();
     if (auto r = sync_data(current_fd_.get(), current_path_, Faults::on); !r) return r;
+    // A test's slow disk (not synchronisation: this thread simply takes as long as the
+    // device would).
+    if (fault_fires(FaultPoint::sync_slow))
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSlowDiskSyncMillis) +
+                                  std::chrono::microseconds(bytes * 1'000'000 / kSlowDiskBytesPerSecond));
+    // A test's slow disk (not synchronisation: this thread simply takes as long as the
+    // device would).
+    if (fault_fires(FaultPoint::sync_slow))
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSlowDiskSyncMillis) +
+                                  std::chrono::microseconds(bytes * 1'000'000 / kSlowDiskBytesPerSecond));
     ++syncs_;
     current_dirty_ = false;
   }

@@ -493,3 +493,39 @@ TEST_CASE("20 replication: waitForSlaveTimeout — a master that waits for a sla
   CHECK(m.log_text().find("no slave was in sync within waitForSlaveTimeout (500 ms)") != std::string::npos);
   CHECK(m.stdout_text().find("listening stomp") == std::string::npos);
 }
+
+TEST_CASE("20 replication: a slave on a slow disk holds the master's clients back; it is never dropped and ends in sync with everything") {
+  // The slave's disk writes 8 MiB/s (store/fault_points.h sync_slow). A producer that
+  // asks no receipts sends ~35 MB as fast as it can: the slave stops reading its link
+  // past 4 MiB unwritten, the master stops reading its clients past 4 MiB for the
+  // slave. Before, the master buffered it all and dropped the slave at 256 MiB. Every
+  // write round of the slave (at most ~4 MiB: half a second) is well inside the link
+  // timeout, so the slave keeps up in the link's sense and must not be dropped.
+  PairSpec spec;
+  spec.link_timeout_ms = 2000;
+  spec.slave_env = {{"TWINMQ_FAULT", "sync_slow:100000000"}};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  const std::string body(1024, 'y');
+  constexpr int kCount = 30000;
+  RawStomp p(pair.master_stomp());
+  p.connect();
+  for (int i = 0; i < kCount; ++i)
+    p.send_frame("SEND", {{"destination", "/queue/slow"}, {"persistent", "true"}}, body + std::to_string(i));
+  // The barrier's receipt means the slave has all of it on its (slow) disk.
+  p.request("SEND", {{"destination", "/queue/slow"}, {"persistent", "true"}}, "last", Ms(60'000));
+  const std::string mlog = pair.master().log_text();
+  const std::string slog = pair.slave().log_text();
+  CHECK_MESSAGE(slog.find("[event=slave_disk_behind]") != std::string::npos, slog.substr(0, 4000));
+  CHECK_MESSAGE(mlog.find("[event=slave_behind]") != std::string::npos, mlog.substr(0, 4000));
+  CHECK(mlog.find("[event=slave_dropped]") == std::string::npos);
+  CHECK(mlog.find("serves ALONE") == std::string::npos);
+  const std::string status = pair.status(pair.master_config());
+  CHECK_MESSAGE(status.find("in sync: yes") != std::string::npos, status);
+  CHECK_MESSAGE(status.find("clients paused for the slave: 0 times") == std::string::npos, status);
+  // Everything is on the slave: it takes over with all kCount + 1 messages.
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value());
+  CHECK(drain(pair.slave_stomp(), "/queue/slow", kCount + 1).size() == kCount + 1);
+}

@@ -243,9 +243,10 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
   return x;
 }
 
-std::unique_ptr<BrokerProcess> ReplicaPair::start_config(const std::string& file, const std::string& xml) {
+std::unique_ptr<BrokerProcess> ReplicaPair::start_config(const std::string& file, const std::string& xml,
+                                                      const KeyValues& env) {
   const auto path = dir_.write_file(file, xml);
-  return BrokerProcess::spawn({"--config", path.string()});
+  return BrokerProcess::spawn({"--config", path.string()}, env);
 }
 
 BrokerProcess& ReplicaPair::start_master(bool expect_stomp) {
@@ -259,7 +260,7 @@ BrokerProcess& ReplicaPair::start_master(bool expect_stomp) {
 
 BrokerProcess& ReplicaPair::start_slave(const std::string& name, std::optional<std::uint16_t> via, bool wait_in_sync) {
   const std::uint16_t port = free_port();
-  auto p = start_config(name + ".xml", slave_xml(name, via.value_or(replication_port()), port));
+  auto p = start_config(name + ".xml", slave_xml(name, via.value_or(replication_port()), port), spec_.slave_env);
   slaves_.push_back(std::move(p));
   slave_ports_.push_back(port);
   BrokerProcess& s = *slaves_.back();

@@ -89,6 +89,8 @@ struct PairSpec {
   // The slave gets a replication listener too (port 0): it opens when the slave is
   // promoted, so the old master can rejoin it (twinmq --rejoin).
   bool slave_replication_listener = false;
+  // Added to the slave's environment (e.g. TWINMQ_FAULT for a slow disk).
+  KeyValues slave_env;
 };
 
 class ReplicaPair {
@@ -103,7 +105,8 @@ class ReplicaPair {
   BrokerProcess& start_slave(const std::string& name = "slave", std::optional<std::uint16_t> via = std::nullopt,
                              bool wait_in_sync = true);
   // Starts a broker from a configuration written by the test (restarts, odd roles).
-  std::unique_ptr<BrokerProcess> start_config(const std::string& file, const std::string& xml);
+  std::unique_ptr<BrokerProcess> start_config(const std::string& file, const std::string& xml,
+                                              const KeyValues& env = {});
 
   BrokerProcess& master() { return *master_; }
   BrokerProcess& slave(std::size_t i = 0) { return *slaves_.at(i); }

@@ -137,9 +137,9 @@ BrokerProcess::BrokerProcess(const BrokerConfig& config, std::vector<std::string
   }
 }
 
-std::unique_ptr<BrokerProcess> BrokerProcess::spawn(std::vector<std::string> args) {
+std::unique_ptr<BrokerProcess> BrokerProcess::spawn(std::vector<std::string> args, const KeyValues& env) {
   std::unique_ptr<BrokerProcess> p(new BrokerProcess(std::make_unique<TempDir>("cli")));
-  p->start(args);
+  p->start(args, env);
   return p;
 }
 

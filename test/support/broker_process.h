@@ -85,7 +85,7 @@ class BrokerProcess {
                          Ms ready_timeout = Ms(10'000), const KeyValues& env = {});
 
   // Runs twinmq with exactly `args` (CLI tests) in a fresh TempDir; waits for nothing.
-  static std::unique_ptr<BrokerProcess> spawn(std::vector<std::string> args);
+  static std::unique_ptr<BrokerProcess> spawn(std::vector<std::string> args, const KeyValues& env = {});
 
   ~BrokerProcess();
   BrokerProcess(const BrokerProcess&) = delete;

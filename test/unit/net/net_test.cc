@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/async_queue.h"
 #include "net/loop.h"
@@ -168,4 +169,16 @@ TEST_CASE("shutdown closes handles that are still open") {
   t.release();
   (void)l->release();
   CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("prepare hooks run by their order, equal orders in registration order") {
+  Loop loop;
+  std::vector<int> calls;
+  loop.add_prepare_hook([&] { calls.push_back(3); });  // default order: last
+  loop.add_prepare_hook([&] { calls.push_back(1); }, 1);
+  loop.add_prepare_hook([&] { calls.push_back(0); }, 0);
+  loop.add_prepare_hook([&] { calls.push_back(2); }, 1);
+  CHECK(run_until(loop, [&] { return calls.size() >= 4; }));
+  REQUIRE(calls.size() >= 4);
+  CHECK(std::vector<int>(calls.begin(), calls.begin() + 4) == std::vector<int>{0, 1, 2, 3});
 }
