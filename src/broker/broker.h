@@ -181,6 +181,10 @@ class Broker {
   // sync): see broker/snapshot.h. Owns what it refers to, so the broker may change
   // while the snapshot is being sent.
   Snapshot take_snapshot() const;
+  // Whether take_snapshot() would hold a non-persistent message (a journal cannot carry
+  // those: the replication link decides copy or catch-up on it). Walks the messages
+  // without copying anything and stops at the first non-persistent one.
+  bool holds_non_persistent() const;
   // A promoted slave: every message it holds may have been delivered by the old
   // master (which consumer held what is not mirrored), so each is flagged redelivered.
   // Returns the number of messages flagged.

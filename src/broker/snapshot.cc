@@ -79,6 +79,31 @@ struct Builder {
 
 std::uint64_t Broker::next_message_id() const { return impl_->next_message_id; }
 
+bool Broker::holds_non_persistent() const {
+  Impl& im = *impl_;
+  bool found = false;
+  auto visit = [&](QueueEntry& e) { found = found || !e.msg->persistent(); };
+  for (const auto& [name, q] : im.queues) {
+    q->for_each_ready(visit);
+    if (found) return true;
+  }
+  for (const auto& [key, q] : im.durables) {
+    q->for_each_ready(visit);
+    if (found) return true;
+  }
+  for (const auto& [id, c] : im.conns) {
+    for (const auto& [sid, sub] : c->subs) {
+      if (sub->kind() == SubKind::topic || sub->queue == nullptr) continue;
+      Ring<Unacked>& held = sub->unacked();
+      for (std::size_t i = 0; i < held.size(); ++i) {
+        const Unacked& u = held[i];
+        if (u.state != DeliveryState::done && u.msg && !u.msg->persistent()) return true;
+      }
+    }
+  }
+  return false;
+}
+
 Snapshot Broker::take_snapshot() const {
   Impl& im = *impl_;
   Snapshot s;
