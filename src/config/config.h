@@ -90,6 +90,25 @@ struct WitnessConfig {
   std::string password;
 };
 
+// <systemUsage><systemUsage ...><memoryUsage><memoryUsage limit/>...: what the broker
+// may hold (README "Memory, store limits and producer flow control").
+struct SystemUsageConfig {
+  // memoryUsage: bytes of messages held in memory, as broker/memory_usage.h counts
+  // them; 0 = unlimited. Unset = kDefaultMemoryPercent of physical memory.
+  std::uint64_t memory_limit = 0;
+  bool memory_limit_set = false;
+  // storeUsage: live bytes in the journal (what compaction keeps); 0 = unlimited.
+  std::uint64_t store_limit = 100ull << 30;  // ActiveMQ's default, 100 gb
+  // A SEND that finds no room gets an ERROR at once instead of waiting...
+  bool send_fail_if_no_space = false;
+  // ...or after waiting this long (0 = wait as long as it takes).
+  std::uint32_t send_fail_if_no_space_after_timeout_ms = 0;
+};
+
+// The default memoryUsage limit: a quarter of physical memory, because the pair's two
+// brokers may share a machine with each other and with the page cache the journal needs.
+inline constexpr unsigned kDefaultMemoryPercent = 25;
+
 struct Config {
   std::string source_file;
   std::string broker_name = "localhost";
@@ -104,6 +123,7 @@ struct Config {
   // maxTransactionSize: what one STOMP transaction may hold (its sends and acks as the
   // commit event encodes them); at most broker::kMaxTransactionBytes.
   std::size_t max_transaction_size = 64u << 20;
+  SystemUsageConfig system_usage;
 
   // The policy for a destination ("/queue/x" or "/topic/x"): first matching entry,
   // else defaults.

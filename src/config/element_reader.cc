@@ -109,7 +109,7 @@ void ElementReader::for_each_child(const ChildFn& fn) {
     }
     const std::string_view name = child->Name();
     const bool allowed = std::find(spec_.children.begin(), spec_.children.end(), name) != spec_.children.end();
-    const ElementSpec* child_spec = find_element(name);
+    const ElementSpec* child_spec = find_element(name, spec_.name);
     if (!allowed) {
       std::string text;
       if (child_spec != nullptr && !child_spec->parent.empty())

@@ -18,7 +18,8 @@ constexpr std::string_view kBrokerAttrs[] = {
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
     "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
-                                                "persistenceAdapter", "plugins", "services", "witness"};
+                                                "persistenceAdapter", "plugins", "services", "witness",
+                                                "systemUsage"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};
 constexpr std::string_view kTransportConnectorAttrs[] = {"name", "uri"};
 constexpr std::string_view kDestinationPolicyChildren[] = {"policyMap"};
@@ -26,7 +27,8 @@ constexpr std::string_view kPolicyMapChildren[] = {"policyEntries"};
 constexpr std::string_view kPolicyEntriesChildren[] = {"policyEntry"};
 constexpr std::string_view kPolicyEntryAttrs[] = {"queue",         "topic",          "maximumRedeliveries",
                                                   "deadLetterQueue", "queuePrefetch", "topicPrefetch",
-                                                  "topicPendingLimit", "idCacheSize"};
+                                                  "topicPendingLimit", "idCacheSize", "memoryLimit",
+                                                  "producerFlowControl"};
 constexpr std::string_view kPersistenceAdapterChildren[] = {"journal"};
 constexpr std::string_view kJournalAttrs[] = {"directory", "syncOnWrite", "maxSegmentSize"};
 constexpr std::string_view kPluginsChildren[] = {"simpleAuthenticationPlugin"};
@@ -35,6 +37,17 @@ constexpr std::string_view kUsersChildren[] = {"authenticationUser"};
 constexpr std::string_view kAuthenticationUserAttrs[] = {"username", "password", "groups"};
 constexpr std::string_view kServicesChildren[] = {"masterConnector"};
 constexpr std::string_view kMasterConnectorAttrs[] = {"remoteURI", "userName", "password"};
+// ActiveMQ's nesting: <systemUsage> (the broker's property) holds one <systemUsage>
+// (the bean), which holds <memoryUsage><memoryUsage limit/></memoryUsage> and
+// <storeUsage><storeUsage limit/></storeUsage>. Inner and outer share a name, so these
+// entries are found by name and parent (find_element).
+constexpr std::string_view kSystemUsagePropertyChildren[] = {"systemUsage"};
+constexpr std::string_view kSystemUsageAttrs[] = {"sendFailIfNoSpace", "sendFailIfNoSpaceAfterTimeout"};
+constexpr std::string_view kSystemUsageChildren[] = {"memoryUsage", "storeUsage"};
+constexpr std::string_view kMemoryUsagePropertyChildren[] = {"memoryUsage"};
+constexpr std::string_view kMemoryUsageAttrs[] = {"limit", "percentLimit", "percentOfJvmHeap"};
+constexpr std::string_view kStoreUsagePropertyChildren[] = {"storeUsage"};
+constexpr std::string_view kStoreUsageAttrs[] = {"limit", "percentLimit"};
 constexpr std::string_view kWitnessAttrs[] = {"uri", "key", "leaseMillis", "userName", "password"};
 
 constexpr ElementSpec kElements[] = {
@@ -54,6 +67,12 @@ constexpr ElementSpec kElements[] = {
     {"services", "broker", false, {}, kServicesChildren},
     {"masterConnector", "services", false, kMasterConnectorAttrs, {}},
     {"witness", "broker", false, kWitnessAttrs, {}},
+    {"systemUsage", "broker", false, {}, kSystemUsagePropertyChildren},
+    {"systemUsage", "systemUsage", false, kSystemUsageAttrs, kSystemUsageChildren},
+    {"memoryUsage", "systemUsage", false, {}, kMemoryUsagePropertyChildren},
+    {"memoryUsage", "memoryUsage", false, kMemoryUsageAttrs, {}},
+    {"storeUsage", "systemUsage", false, {}, kStoreUsagePropertyChildren},
+    {"storeUsage", "storeUsage", false, kStoreUsageAttrs, {}},
 };
 
 constexpr std::string_view kStompUriOptions[] = {
@@ -99,6 +118,12 @@ const ElementSpec* find_element(std::string_view name) {
   for (const ElementSpec& spec : kElements)
     if (spec.name == name) return &spec;
   return nullptr;
+}
+
+const ElementSpec* find_element(std::string_view name, std::string_view parent) {
+  for (const ElementSpec& spec : kElements)
+    if (spec.name == name && spec.parent == parent) return &spec;
+  return find_element(name);
 }
 
 const ElementSpec& root_element() { return kElements[0]; }

@@ -21,8 +21,12 @@ struct ElementSpec {
   std::span<const std::string_view> children;
 };
 
-// The spec of a known element by name (names are unique across the vocabulary).
+// The spec of a known element by name: the first with that name. Names are unique
+// except ActiveMQ's property/bean pairs (<systemUsage><systemUsage>, <memoryUsage>
+// <memoryUsage>, ...), which the two-argument form tells apart by their parent.
 const ElementSpec* find_element(std::string_view name);
+// The spec of `name` inside `parent`, else the first with that name.
+const ElementSpec* find_element(std::string_view name, std::string_view parent);
 const ElementSpec& root_element();
 
 // Query options accepted on a stomp:// connector URI.

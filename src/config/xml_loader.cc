@@ -42,6 +42,9 @@ namespace {
 using tinyxml2::XMLElement;
 
 constexpr std::uint64_t kKb = 1024, kGb = kKb << 20;
+// Size limits (memoryUsage, storeUsage, memoryLimit) go up to 1 pb: far past any machine,
+// short of overflow in any sum.
+constexpr std::uint64_t kMaxLimit = kGb << 20;
 
 // ---------------------------------------------------------------------------
 // The file and the XML parser.
@@ -139,6 +142,7 @@ class Loader {
     if (r.has("replicationLinkTimeout")) marks_.link_timeout_line = r.line_of("replicationLinkTimeout");
     r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
     r.read_size("maxTransactionSize", config_.max_transaction_size, 4 * kKb, broker::kMaxTransactionBytes);
+    config_.system_usage.memory_limit = physical_memory() / 100 * kDefaultMemoryPercent;
 
     r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
       if (spec.name == "persistenceAdapter") marks_.persistence_adapter_line = child.GetLineNum();
@@ -163,6 +167,9 @@ class Loader {
       else if (name == "journal") read_journal(child, child_spec);
       else if (name == "authenticationUser") read_user(child, child_spec);
       else if (name == "masterConnector") read_master_connector(child, child_spec);
+      else if (name == "systemUsage" && child_spec.parent == "systemUsage") read_system_usage(child, child_spec);
+      else if (name == "memoryUsage" && child_spec.parent == "memoryUsage") read_memory_usage(child, child_spec);
+      else if (name == "storeUsage" && child_spec.parent == "storeUsage") read_store_usage(child, child_spec);
       else read_container(child, child_spec);
     });
   }
@@ -280,6 +287,8 @@ class Loader {
     r.read_uint("topicPrefetch", p.topic_prefetch, 1, 1'000'000);
     r.read_uint("topicPendingLimit", p.topic_pending_limit, 0, 10'000'000);
     r.read_uint("idCacheSize", p.id_cache_size, 0, broker::kMaxIdCacheSize);
+    r.read_size("memoryLimit", p.memory_limit, 0, kMaxLimit);
+    r.read_bool("producerFlowControl", p.producer_flow_control);
     config_.policies.push_back(std::move(entry));
   }
 
@@ -291,6 +300,56 @@ class Loader {
       r.bad_value("directory", {"a directory path", {}});
     r.read_bool("syncOnWrite", j.sync_on_write);
     r.read_size("maxSegmentSize", j.max_segment_size, 4 * kKb, 4 * kGb);
+  }
+
+  // The bean inside <systemUsage>: its attributes, then its <memoryUsage> and
+  // <storeUsage> property elements.
+  void read_system_usage(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    SystemUsageConfig& u = config_.system_usage;
+    r.read_bool("sendFailIfNoSpace", u.send_fail_if_no_space);
+    r.read_uint("sendFailIfNoSpaceAfterTimeout", u.send_fail_if_no_space_after_timeout_ms, 1, 86'400'000,
+                "milliseconds");
+    if (u.send_fail_if_no_space && u.send_fail_if_no_space_after_timeout_ms != 0)
+      diag_.warning(r.line_of("sendFailIfNoSpaceAfterTimeout"),
+                    "sendFailIfNoSpaceAfterTimeout has no effect with sendFailIfNoSpace=\"true\" (a SEND that finds "
+                    "no room fails at once)");
+    r.for_each_child([&](const XMLElement& child, const ElementSpec& child_spec) { read_container(child, child_spec); });
+  }
+
+  void read_memory_usage(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    SystemUsageConfig& u = config_.system_usage;
+    if (r.has("percentOfJvmHeap"))
+      r.error_at("percentOfJvmHeap",
+                 "<memoryUsage> percentOfJvmHeap has no meaning for twinmq (there is no JVM heap): give "
+                 "limit=\"512 mb\", or percentLimit=\"25\" for a share of physical memory");
+    if (r.has("limit") && r.has("percentLimit")) {
+      r.error_at("percentLimit", "<memoryUsage> takes limit or percentLimit, not both");
+      return;
+    }
+    if (r.read_size("limit", u.memory_limit, 0, kMaxLimit)) u.memory_limit_set = true;
+    unsigned percent = 0;
+    if (r.read_uint("percentLimit", percent, 1, 100, "percent of physical memory")) {
+      u.memory_limit = physical_memory() / 100 * percent;
+      u.memory_limit_set = true;
+    }
+  }
+
+  void read_store_usage(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    if (r.has("percentLimit"))
+      r.error_at("percentLimit",
+                 "<storeUsage> percentLimit (a share of the disk) is not supported: give limit=\"100 gb\" "
+                 "(the journal's live bytes; 0 = unlimited)");
+    r.read_size("limit", config_.system_usage.store_limit, 0, kMaxLimit);
+  }
+
+  static std::uint64_t physical_memory() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
   }
 
   void read_user(const XMLElement& el, const ElementSpec& spec) {

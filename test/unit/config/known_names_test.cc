@@ -42,13 +42,15 @@ TEST_CASE("the table: every child element is known and names its parent") {
     todo.pop_back();
     ++count;
     for (std::string_view child : spec->children) {
-      const ElementSpec* c = find_element(child);
+      // ActiveMQ's property/bean pairs share a name (<systemUsage><systemUsage>): look
+      // children up by name and parent, as the loader does.
+      const ElementSpec* c = find_element(child, spec->name);
       REQUIRE(c != nullptr);
       CHECK(c->parent == spec->name);
       todo.push_back(c);
     }
   }
-  CHECK(count == 16);
+  CHECK(count == 22);
   CHECK(find_element("beans") == nullptr);
 }
 

@@ -110,7 +110,7 @@ TEST_CASE("unknown, misplaced and duplicated elements, stray text") {
         "conf/broker.xml:2: unknown element <transportConectors> in <broker> (did you mean <transportConnectors>?)");
   CHECK(error_of(broker("", "<managementContext/>\n")) ==
         "conf/broker.xml:2: unknown element <managementContext> in <broker> (expected one of: <transportConnectors>, "
-        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>)");
+        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>, <systemUsage>)");
   CHECK(error_of(broker("", "<transportConnector name=\"x\" uri=\"stomp://h:2\"/>\n")) ==
         "conf/broker.xml:2: <transportConnector> belongs inside <transportConnectors>, not <broker>");
   CHECK(error_of(broker("", "<persistenceAdapter><kahaDB directory=\"x\"/></persistenceAdapter>\n")) ==
