@@ -17,7 +17,9 @@
 
 namespace twinmq::broker {
 
-Broker::Impl::Impl(Broker& b, BrokerOptions opts) : broker(b), options(std::move(opts)) {}
+Broker::Impl::Impl(Broker& b, BrokerOptions opts) : broker(b), options(std::move(opts)) {
+  memory.limit = options.memory_limit;
+}
 
 Broker::Broker(BrokerOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
 
@@ -64,6 +66,7 @@ Queue* Broker::Impl::find_store(std::string_view name) {
 Queue& Broker::Impl::make_queue(std::string_view name) {
   if (Queue* q = find_queue(name)) return *q;
   auto q = std::make_unique<Queue>(std::string(name), policy_for(name));
+  q->memory.bind(&memory, q->policy().memory_limit);
   Queue& ref = *q;
   queues.emplace(std::string(name), std::move(q));
   return ref;
@@ -72,6 +75,7 @@ Queue& Broker::Impl::make_queue(std::string_view name) {
 Topic& Broker::Impl::make_topic(std::string_view name) {
   if (Topic* t = find_topic(name)) return *t;
   auto t = std::make_unique<Topic>(std::string(name), policy_for(name));
+  t->memory.bind(&memory, t->policy().memory_limit);
   Topic& ref = *t;
   topics.emplace(std::string(name), std::move(t));
   return ref;
@@ -204,6 +208,8 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
     return Seq{0};
   }
 
+  if (auto room = im.check_room(req.destination, req.persistent); !room) return std::unexpected(room.error());
+
   Seq last = im.ensure_destination(req.destination, kind, Seq{0});
   if (kind == DestKind::queue) {
     last = im.emit(MessageEnqueued{im.make_message(req, im.next_message_id++, id_cache_size)});
@@ -253,12 +259,13 @@ std::vector<Broker::DestinationStats> Broker::stats() const {
   out.reserve(im.queues.size() + im.topics.size() + im.durables.size());
   auto store_stats = [&](const Queue& q) {
     out.push_back(DestinationStats{q.name(), q.depth(), q.inflight(), q.consumers().size(),
-                                   q.enqueued(), q.dequeued(), 0});
+                                   q.enqueued(), q.dequeued(), 0, q.memory.used(), q.memory.limit()});
   };
   for (const auto& [name, q] : im.queues) store_stats(*q);
   for (const auto& [key, q] : im.durables) store_stats(*q);
   for (const auto& [name, t] : im.topics) {
-    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed(), 0};
+    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed(), 0,
+                       t->memory.used(), t->memory.limit()};
     for (Subscription* sub : t->subscribers()) {
       s.depth += sub->pending().size();
       s.inflight += sub->held();

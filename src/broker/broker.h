@@ -63,6 +63,8 @@ enum class Errc {
   persistence_unavailable, // the store refuses persistent work (disk full / I/O error)
   transaction_too_large,   // a SEND or ACK would take a transaction past maxTransactionSize
   invalid_duplicate_id,    // a SEND's _AMQ_DUPL_ID is longer than kMaxDuplicateIdBytes
+  memory_full,             // the destination's memoryLimit or the broker's memoryUsage is reached
+  store_full,              // the journal's live bytes reached storeUsage (persistent work only)
 };
 
 // No single event may encode to more than this: the journal's reader and the
@@ -86,6 +88,14 @@ struct DestinationPolicy {
   // idCacheSize: how many duplicate-detection ids the destination remembers
   // (broker/duplicates.h); 0 = no duplicate detection there.
   std::uint32_t id_cache_size = kDefaultIdCacheSize;
+  // memoryLimit: bytes this destination may hold in memory (broker/memory_usage.h);
+  // 0 = only the broker's memoryUsage limit applies.
+  std::uint64_t memory_limit = 0;
+  // producerFlowControl: a SEND to this destination waits (or fails, sendFailIfNoSpace)
+  // while its memoryLimit is reached. false = its own limit does not hold producers back
+  // (a non-durable topic subscriber's pending list then drops its oldest instead); the
+  // broker's memoryUsage and storeUsage limits still do.
+  bool producer_flow_control = true;
 };
 
 struct BrokerOptions {
@@ -98,6 +108,10 @@ struct BrokerOptions {
   // maxTransactionSize: what one transaction's commit may hold (sends and acks,
   // counted with Message::encoded_size_bound). At most kMaxTransactionBytes.
   std::size_t max_transaction_bytes = 64u << 20;
+  // memoryUsage: bytes of messages held in memory (broker/memory_usage.h); 0 = unlimited.
+  std::uint64_t memory_limit = 0;
+  // storeUsage: the journal's live bytes (set_store_usage); 0 = unlimited.
+  std::uint64_t store_limit = 0;
 };
 
 struct SendRequest {
@@ -160,6 +174,22 @@ class Broker {
   // The client's output drained below its low watermark: dispatch to it again.
   void resume(ConnId conn);
 
+  // --- memory and store limits (broker/memory_usage.h) ---------------------------
+  // send() or commit() answered memory_full / store_full: tell `conn` (Client::on_room)
+  // once memory or store space is next released, so it may try again. One call, one
+  // notification.
+  void wait_for_room(ConnId conn);
+  // The journal's live bytes, as it changes (store/journal.cc): what storeUsage limits.
+  void set_store_usage(std::uint64_t live_bytes);
+  struct MemoryStats {
+    std::uint64_t used = 0;         // every holder's bytes (broker/memory_usage.h)
+    std::uint64_t limit = 0;        // memoryUsage; 0 = unlimited
+    std::uint64_t store_used = 0;   // the journal's live bytes
+    std::uint64_t store_limit = 0;  // storeUsage; 0 = unlimited
+    std::size_t waiting_producers = 0;
+  };
+  MemoryStats memory_stats() const;
+
   // Periodic housekeeping from the runtime's timer: expiry sweep.
   void tick(std::int64_t now_ms);
 
@@ -204,6 +234,8 @@ class Broker {
     std::uint64_t enqueued = 0;  // total accepted
     std::uint64_t dequeued = 0;  // total removed (acked, expired, dead-lettered)
     std::uint64_t duplicates_dropped = 0;  // SENDs dropped as duplicates (since start)
+    std::uint64_t memory_used = 0;   // bytes held (broker/memory_usage.h)
+    std::uint64_t memory_limit = 0;  // its memoryLimit; 0 = only the broker's
   };
   std::vector<DestinationStats> stats() const;
   struct DuplicateStats {

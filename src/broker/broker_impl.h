@@ -112,8 +112,22 @@ struct Broker::Impl {
 
   Connection& conn(ConnId id);
 
+  // --- memory and store limits (broker/memory_usage.h, limits.cc) -------------------
+  // Why a SEND (or COMMIT) of `m` to `destination` cannot be accepted now, if it
+  // cannot: a memory_full / store_full error naming the limit and how full it is.
+  Result<void> check_room(std::string_view destination, bool persistent);
+  // Producers that were refused for want of room hear on_room() once something was
+  // released (memory or store); called at the end of every public call.
+  void notify_room();
+
   Broker& broker;
   BrokerOptions options;
+  // Declared before every holder of a MemoryAccount: it outlives them all.
+  MemoryUsage memory;
+  std::uint64_t store_used = 0;  // the journal's live bytes (Broker::set_store_usage)
+  bool store_freed = false;
+  std::vector<ConnId> room_waiters;
+  std::vector<ConnId> room_scratch;
   std::uint64_t next_message_id = 1;
   std::uint64_t next_conn = 1;
   std::string refusal;

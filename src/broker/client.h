@@ -29,6 +29,10 @@ class Client {
   virtual void deliver(const Delivery& d) = 0;
   // ReplyGate moved: replies held up to `released` may now go out.
   virtual void on_released(Seq released) = 0;
+  // After Broker::wait_for_room(): memory or store space was released, a refused SEND
+  // or COMMIT may be tried again. Called at the end of a broker call: the client must
+  // not call back into the broker from here (defer the retry).
+  virtual void on_room() {}
 
  protected:
   ~Client() = default;

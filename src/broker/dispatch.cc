@@ -12,6 +12,7 @@
 // Expired messages are never handed out: dispatch removes them (event, reason
 // expired) when it meets them. The clock is read at most once per queue pass, and only
 // when a message with an expiry is met.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "base/printable.h"
@@ -39,6 +40,7 @@ void Broker::Impl::run_dispatch() {
     dirty_scratch.clear();
   }
   dispatching = false;
+  notify_room();
 }
 
 void Broker::Impl::dispatch_queue(Queue& q) {
@@ -77,12 +79,13 @@ void Broker::Impl::deliver_from_queue(Subscription& s, Queue& q, QueueEntry e) {
   if (s.ack_mode() == AckMode::auto_ack) {
     c.client->deliver(Delivery{s.id(), 0, *e.msg, e.redelivered, e.redelivery_count});
     // Delivered is acked: the message leaves the queue for good.
+    q.memory.release(memory_cost(*e.msg));
     emit(MessageRemoved{q.name(), e.id, e.msg->persistent(), RemovalReason::acked});
     return;
   }
   const std::uint64_t tag = c.next_tag++;
   c.client->deliver(Delivery{s.id(), tag, *e.msg, e.redelivered, e.redelivery_count});
-  s.hold(Unacked{tag, std::move(e.msg), e.redelivery_count, e.redelivered, DeliveryState::held});
+  s.adopt(Unacked{tag, std::move(e.msg), e.redelivery_count, e.redelivered, DeliveryState::held});
 }
 
 void Broker::Impl::fan_out(Topic& t, const MessageRef& m) {
@@ -109,25 +112,29 @@ void Broker::Impl::deliver_topic(Subscription& s, const MessageRef& m) {
 
 void Broker::Impl::park_pending(Subscription& s, const MessageRef& m) {
   const std::uint32_t limit = s.topic->policy().topic_pending_limit;
-  Ring<MessageRef>& pending = s.pending();
-  if (limit == 0 || pending.size() >= limit) {
-    if (!pending.empty()) pending.pop_front();
+  const Ring<MessageRef>& pending = s.pending();
+  // Counted against memory too: with the topic's memoryLimit or the broker's memory
+  // reached, a slow subscriber's pending list makes room by dropping its oldest.
+  const bool memory_full = s.topic->memory.full() || memory.full();
+  if (limit == 0 || pending.size() >= limit || (memory_full && !pending.empty())) {
+    if (!pending.empty()) s.pop_pending();
     // One line when a subscriber starts losing messages, then one per 10,000 lost.
     if (s.dropped++ % 10000 == 0)
-      spdlog::warn("slow subscriber '{}' on '{}': pending limit {} reached, dropped {} oldest "
-                   "message(s) so far",
-                   shown(s.id()), shown(s.topic->name()), limit, s.dropped);
+      spdlog::warn("slow subscriber '{}' on '{}': {} reached, dropped {} oldest message(s) so far",
+                   shown(s.id()), shown(s.topic->name()),
+                   memory_full ? "memory limit (the topic's memoryLimit or the broker's memoryUsage)"
+                               : fmt::format("pending limit {}", limit),
+                   s.dropped);
     if (limit == 0) return;
   }
-  pending.push_back(m);
+  s.push_pending(m);
 }
 
 void Broker::Impl::drain_pending(Subscription& s) {
-  Ring<MessageRef>& pending = s.pending();
+  const Ring<MessageRef>& pending = s.pending();
   std::int64_t now = -1;
   while (!pending.empty() && s.can_take()) {
-    MessageRef m = std::move(pending.front());
-    pending.pop_front();
+    MessageRef m = s.pop_pending();
     if (m->expires_ms() != 0) {
       if (now < 0) now = now_ms();
       if (m->expired_at(now)) continue;

@@ -43,6 +43,7 @@ Seq Broker::Impl::attach_durable(Connection& c, Subscription& s, std::string_vie
   }
   TWINMQ_ASSERT(d != nullptr && d->durable->active == nullptr, "durable subscription attach");
   s.queue = d;
+  s.set_account(&d->memory);
   d->durable->active = &s;
   d->add_consumer(&s);
   mark_dirty(*d);
@@ -62,6 +63,8 @@ void Broker::Impl::apply_durable_added(const DurableSubscriptionAdded& e) {
     return;
   }
   auto q = std::make_unique<Queue>(key, t.policy());
+  // Each backlog has the topic's memoryLimit as its own.
+  q->memory.bind(&memory, t.policy().memory_limit);
   q->durable = std::make_unique<Queue::Durable>(
       Queue::Durable{std::string(e.client_id), std::string(e.name), std::string(e.topic), nullptr});
   t.add_durable(q.get());

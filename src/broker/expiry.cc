@@ -34,8 +34,8 @@ Seq Broker::Impl::sweep_expired(std::int64_t now_ms) {
   for (auto& [key, q] : durables) sweep(*q);
   for (auto& [name, t] : topics)
     for (Subscription* s : t->subscribers()) {
-      Ring<MessageRef>& pending = s->pending();
-      while (!pending.empty() && pending.front()->expired_at(now_ms)) pending.pop_front();
+      const Ring<MessageRef>& pending = s->pending();
+      while (!pending.empty() && pending.front()->expired_at(now_ms)) s->pop_pending();
     }
   return last;
 }

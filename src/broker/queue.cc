@@ -23,6 +23,7 @@ void Queue::note_expiry(const Message& m) {
 
 void Queue::push(QueueEntry e) {
   TWINMQ_ASSERT(e.msg, "pushing an empty queue entry");
+  const Message* msg = e.msg.get();  // the entry moves; the message stays where it is
   const int p = e.msg->priority();
   Lane& lane = lanes_[p];
   note_expiry(*e.msg);
@@ -36,6 +37,7 @@ void Queue::push(QueueEntry e) {
   ++lane.live;
   ++depth_;
   live_mask_ |= 1u << p;
+  memory.charge(memory_cost(*msg));
 }
 
 void Queue::pop_front_of(int p) {
@@ -64,6 +66,8 @@ QueueEntry Queue::take_front() {
   if (--lane.live == 0) live_mask_ &= ~(1u << p);
   --depth_;
   ++inflight_;
+  // Still counted here: the consumer's Subscription adopts the charge (adopt()), or the
+  // caller releases it when the message leaves at once (auto-ack).
   return e;
 }
 
@@ -89,6 +93,7 @@ bool Queue::remove_ready(std::uint64_t id, QueueEntry* out) {
     if (pos == lane.ring.size() || lane.ring[pos].id != id) continue;
     QueueEntry& e = lane.ring[pos];
     *out = QueueEntry{std::move(e.msg), e.id, e.redelivery_count, e.redelivered};
+    memory.release(memory_cost(*out->msg));
     --depth_;
     if (--lane.live == 0) live_mask_ &= ~(1u << p);
     ++lane.tombstones;
@@ -117,6 +122,9 @@ void Queue::maybe_compact(int p) {
 }
 
 void Queue::drop_all() {
+  std::uint64_t bytes = 0;
+  for_each_ready([&](const QueueEntry& e) { bytes += memory_cost(*e.msg); });
+  memory.release(bytes);
   for (Lane& lane : lanes_) {
     lane.ring.clear();
     lane.live = lane.tombstones = 0;

@@ -22,6 +22,10 @@
 // and is only counted (inflight_) — the consumer's Subscription holds the reference.
 // That is why apply(MessageRemoved) treats "not in the lanes" as "held by a consumer".
 //
+// Memory (broker/memory_usage.h): `memory` counts the ready messages in the lanes
+// (push charges, take_front / remove_ready / drop_all release) and, through each
+// consumer's Subscription, the deliveries they hold unacknowledged.
+//
 // Lifecycle: owned by Broker::Impl (queues_ or durables_ map), destroyed only with no
 // consumers attached. Loop thread only.
 #pragma once
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/memory_usage.h"
 #include "broker/message.h"
 #include "broker/ring.h"
 
@@ -77,7 +82,8 @@ class Queue {
   void push(QueueEntry e);
   // The next message to dispatch (highest priority, lowest id), or null.
   QueueEntry* front();
-  // Removes front() and counts it as held by a consumer.
+  // Removes front() and counts it as held by a consumer. Its memory stays charged here:
+  // the consumer's Subscription::adopt() takes it over, or the caller releases it.
   QueueEntry take_front();
   // A consumer gave a held message back (NACK, detach): ready again.
   void give_back(QueueEntry e);
@@ -122,6 +128,7 @@ class Queue {
 
   // Set while the queue sits in Broker::Impl's dirty list.
   bool dirty = false;
+  MemoryAccount memory;
   std::unique_ptr<Durable> durable;
 
  private:

@@ -53,7 +53,7 @@ Seq Broker::Impl::remove_subscription(Subscription& s, Seq last) {
     s.topic->remove_subscriber(&s);
     for (std::size_t i = 0; i < unacked.size(); ++i)
       if (unacked[i].state != DeliveryState::done) s.settle(i);
-    s.pending().clear();
+    s.clear_pending();
     return last;
   }
   Queue& q = *s.queue;

@@ -58,11 +58,13 @@ Result<Seq> Broker::subscribe(ConnId id, const SubscribeRequest& req) {
   switch (sub_kind) {
     case SubKind::queue:
       s.queue = im.find_queue(req.destination);
+      s.set_account(&s.queue->memory);
       s.queue->add_consumer(&s);
       im.mark_dirty(*s.queue);
       break;
     case SubKind::topic:
       s.topic = im.find_topic(req.destination);
+      s.set_account(&s.topic->memory);
       s.topic->add_subscriber(&s);
       break;
     case SubKind::durable:

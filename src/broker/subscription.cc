@@ -11,6 +11,11 @@ constexpr auto kTagOf = [](const Unacked& u) { return u.tag; };
 constexpr std::size_t kCompactMinTombstones = 32;
 }  // namespace
 
+Subscription::~Subscription() {
+  // Normally zero: removal settles everything first. Whatever is left goes back.
+  if (charged_ != 0 && account_ != nullptr) account_->release(charged_);
+}
+
 bool Subscription::can_take() const {
   if (ack_ != AckMode::auto_ack && held_ >= prefetch_) return false;
   return conn_.client->can_accept();
@@ -44,6 +49,7 @@ MessageRef Subscription::settle(std::size_t index) {
   u.state = DeliveryState::done;
   --held_;
   ++tombstones_;
+  release(*u.msg);
   return std::move(u.msg);
 }
 

@@ -15,6 +15,11 @@
 // Queue), topic (fed by Topic fan-out; nothing it holds is state: settling it emits
 // no event, and NACKed or abandoned topic messages are dropped, not redelivered).
 //
+// Memory: every message held unacknowledged or pending is charged to `account` (its
+// Queue's, durable backlog's or Topic's MemoryAccount) by hold()/adopt()/push_pending()
+// and released by settle()/pop_pending()/clear_pending(), so every path that settles a
+// delivery also releases it.
+//
 // Lifecycle: owned by its Connection's subs map; registered with its Queue/Topic on
 // creation and unregistered (messages given back) before destruction. Loop thread.
 #pragma once
@@ -24,6 +29,7 @@
 
 #include "broker/broker.h"
 #include "broker/client.h"
+#include "broker/memory_usage.h"
 #include "broker/message.h"
 #include "broker/ring.h"
 
@@ -50,6 +56,7 @@ class Subscription {
       : conn_(conn), id_(std::move(id)), ack_(ack), prefetch_(prefetch), kind_(kind) {}
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
 
   Connection& conn() const { return conn_; }
   const std::string& id() const { return id_; }
@@ -61,11 +68,22 @@ class Subscription {
   Topic* topic = nullptr;  // kind topic
   std::string durable_name;
 
+  // Where what it holds is counted; set once, before the first delivery.
+  void set_account(MemoryAccount* account) { account_ = account; }
+
   // Window room and the client's own back-pressure.
   bool can_take() const;
 
   // --- deliveries awaiting ACK (client / client-individual) ----------------------
   void hold(Unacked u) {
+    charge(*u.msg);
+    unacked_.push_back(std::move(u));
+    ++held_;
+  }
+  // hold() for a message taken from this subscription's own Queue, whose account
+  // already counts it (Queue::take_front): the charge moves here without a change.
+  void adopt(Unacked u) {
+    charged_ += memory_cost(*u.msg);
     unacked_.push_back(std::move(u));
     ++held_;
   }
@@ -80,7 +98,20 @@ class Subscription {
   void trim();
 
   // --- pending topic messages for a slow subscriber ------------------------------
-  Ring<MessageRef>& pending() { return pending_; }
+  const Ring<MessageRef>& pending() const { return pending_; }
+  void push_pending(MessageRef m) {
+    charge(*m);
+    pending_.push_back(std::move(m));
+  }
+  MessageRef pop_pending() {
+    MessageRef m = std::move(pending_.front());
+    pending_.pop_front();
+    release(*m);
+    return m;
+  }
+  void clear_pending() {
+    while (!pending_.empty()) pop_pending();
+  }
   std::uint64_t dropped = 0;  // pending messages dropped past the limit
 
  private:
@@ -93,6 +124,19 @@ class Subscription {
   std::size_t held_ = 0;       // entries in state held or tx_settled
   std::size_t tombstones_ = 0; // entries in state done still in the ring
   Ring<MessageRef> pending_;
+  MemoryAccount* account_ = nullptr;
+  std::uint64_t charged_ = 0;  // what this subscription has charged to account_
+
+  void charge(const Message& m) {
+    const std::uint64_t bytes = memory_cost(m);
+    charged_ += bytes;
+    if (account_ != nullptr) account_->charge(bytes);
+  }
+  void release(const Message& m) {
+    const std::uint64_t bytes = memory_cost(m);
+    charged_ -= bytes;
+    if (account_ != nullptr) account_->release(bytes);
+  }
 };
 
 }  // namespace twinmq::broker

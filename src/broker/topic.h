@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/memory_usage.h"
 
 namespace twinmq::broker {
 
@@ -42,6 +43,10 @@ class Topic {
   std::uint64_t consumed() const { return consumed_; }
   void count_published() { ++published_; }
   void count_consumed() { ++consumed_; }
+
+  // What its non-durable subscribers hold unacknowledged and have pending (charged
+  // and released by their Subscriptions); durable backlogs count in their own Queue.
+  MemoryAccount memory;
 
  private:
   std::string name_;

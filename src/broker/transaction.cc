@@ -1,7 +1,8 @@
 // broker/transaction.cc — BEGIN, COMMIT, ABORT.
 //
 // COMMIT, in order:
-//   1. refuse (changing nothing) if it holds persistent sends and the store refuses;
+//   1. refuse (changing nothing) if it holds persistent sends and the store refuses, or
+//      if a send finds no room (memory or store limit: broker/limits.cc);
 //   2. DestinationAdded for every destination the sends need that does not exist yet;
 //   3. drop the sends whose duplicate-detection id is in their destination's window,
 //      or was used by an earlier send of this transaction (counted, logged at debug:
@@ -109,6 +110,10 @@ Result<Seq> Broker::commit(ConnId id, std::string_view name) {
   if (!im.refusal.empty())
     for (const MessageRef& m : tx.sends)
       if (m->persistent()) return make_error(Errc::persistence_unavailable, im.refusal);
+
+  // 1b. Room for every send (broker/limits.cc); the transaction stays open if not.
+  for (const MessageRef& m : tx.sends)
+    if (auto room = im.check_room(m->destination(), m->persistent()); !room) return std::unexpected(room.error());
 
   // 2.
   Seq last{0};

@@ -57,6 +57,8 @@ class RecordingClient final : public Client {
                            d.message.priority(), &d.message});
   }
   void on_released(Seq s) override { released.push_back(s); }
+  std::size_t rooms = 0;  // on_room() calls
+  void on_room() override { ++rooms; }
 
   std::vector<std::string> bodies() const {
     std::vector<std::string> out;
@@ -170,6 +172,8 @@ struct Fixture {
   std::int64_t now = 1'700'000'000'000;
   DestinationPolicy policy;
   std::size_t max_transaction_bytes = BrokerOptions{}.max_transaction_bytes;
+  std::uint64_t memory_limit = 0;  // memoryUsage (0 = unlimited)
+  std::uint64_t store_limit = 0;   // storeUsage (0 = unlimited)
   RecordingSink sink;
   std::unique_ptr<Broker> broker;
 
@@ -182,6 +186,8 @@ struct Fixture {
     o.policy_for = [this](std::string_view) { return policy; };
     o.now_ms = [this] { return now; };
     o.max_transaction_bytes = max_transaction_bytes;
+    o.memory_limit = memory_limit;
+    o.store_limit = store_limit;
     auto b = std::make_unique<Broker>(std::move(o));
     if (with_sink) b->event_log().add_sink(&sink);
     return b;
