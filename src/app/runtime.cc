@@ -8,6 +8,7 @@
 #include <random>
 
 #include "app/exit_codes.h"
+#include "app/status_memory.h"
 #include "config/uri.h"
 #include "base/clock.h"
 #include "replication/pair_marker.h"
@@ -56,6 +57,8 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   o.max_subscriptions = c.stomp.max_subscriptions;
   o.max_transactions = c.stomp.max_transactions;
   o.max_unacked = c.stomp.max_unacked;
+  o.send_fail_if_no_space = config.system_usage.send_fail_if_no_space;
+  o.send_fail_if_no_space_after_timeout_ms = config.system_usage.send_fail_if_no_space_after_timeout_ms;
   for (const auto& u : config.users) o.users.emplace_back(u.username, u.password);
   return o;
 }
@@ -90,6 +93,9 @@ void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
   broker::BrokerOptions options;
   options.policy_for = [this](std::string_view destination) { return config_.policy_for(destination); };
   options.max_transaction_bytes = config_.max_transaction_size;
+  options.memory_limit = config_.system_usage.memory_limit;
+  // Without persistence nothing is journaled, so there is no store to limit.
+  options.store_limit = config_.persistent ? config_.system_usage.store_limit : 0;
   // The store's identity makes message ids the same on every broker that holds this
   // store (recovery, the slave, and the slave after it took over).
   options.id_prefix = identity ? identity->id.to_string().substr(0, 12) : config_.broker_name + "-" + random_prefix();
@@ -422,6 +428,7 @@ std::string Runtime::status_text() {
     out += "journal: " + journal_->directory() + ", durable up to seq " +
            std::to_string(journal_->last_durable_seq().value) + "\n";
   if (witness_) out += witness_->status();
+  if (broker_) out += format_memory_status(*broker_, config_.persistent);
   return out;
 }
 

@@ -22,6 +22,8 @@ Error from_broker(const Error& e) {
     case B::persistence_unavailable: code = ProtocolErrc::persistence_unavailable; break;
     case B::transaction_too_large: code = ProtocolErrc::transaction_too_large; break;
     case B::invalid_duplicate_id: code = ProtocolErrc::invalid_header; break;
+    case B::memory_full: code = ProtocolErrc::memory_limit_reached; break;
+    case B::store_full: code = ProtocolErrc::store_limit_reached; break;
     case B::ok: break;
   }
   return Error{static_cast<int>(code), e.message};

@@ -41,6 +41,8 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::too_many_subscriptions: return "too many subscriptions";
     case ProtocolErrc::too_many_transactions: return "too many transactions";
     case ProtocolErrc::frame_timeout: return "frame timeout";
+    case ProtocolErrc::memory_limit_reached: return "memory limit reached";
+    case ProtocolErrc::store_limit_reached: return "store limit reached";
   }
   return "protocol error";
 }

@@ -49,6 +49,11 @@ enum class ProtocolErrc {
   too_many_subscriptions,  // SUBSCRIBE past maximumConsumersAllowedPerConnection
   too_many_transactions,   // BEGIN past maximumTransactionsPerConnection
   frame_timeout,           // a frame started and not finished within transport.frameTimeout
+  // limits on what the broker holds (systemUsage; README "Memory, store limits and
+  // producer flow control"): only with sendFailIfNoSpace(AfterTimeout); otherwise the
+  // producer waits
+  memory_limit_reached,    // memoryUsage or a destination's memoryLimit
+  store_limit_reached,     // storeUsage (persistent SENDs)
 };
 
 // Short text for the ERROR frame's `message` header ("frame too large", ...).

@@ -29,6 +29,7 @@ StompServer::StompServer(net::Loop& loop, broker::Broker& broker, ServerOptions 
 StompServer::~StompServer() {
   close_listener();
   timer_.reset();
+  retry_timer_.reset();
 }
 
 Result<void> StompServer::open() {
@@ -123,6 +124,26 @@ void StompServer::hold_reading(bool on) {
   for (Session* s : all) {
     if (sessions_.contains(s)) s->set_paused(Session::kServerHold, on);
   }
+}
+
+void StompServer::schedule_retry(Session* s) {
+  retries_.push_back(s);
+  if (retry_armed_) return;
+  if (!retry_timer_) {
+    retry_timer_ = net::Timer::create(loop_);
+    retry_timer_->unref();
+  }
+  retry_armed_ = true;
+  retry_timer_->start(0, 0, [this] { run_retries(); });
+}
+
+void StompServer::run_retries() {
+  retry_armed_ = false;
+  retries_scratch_.swap(retries_);
+  // A session may have closed since it asked (forget() took it out of sessions_).
+  for (Session* s : retries_scratch_)
+    if (sessions_.contains(s)) s->retry_held();
+  retries_scratch_.clear();
 }
 
 void StompServer::housekeeping() {

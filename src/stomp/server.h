@@ -50,6 +50,9 @@ struct ServerOptions {
   std::uint32_t max_transactions = 10;       // maximumTransactionsPerConnection: BEGIN past it is an ERROR
   std::uint32_t max_unacked = 10000;         // maximumUnacknowledgedPerConnection: dispatch pauses at it
   std::uint32_t frame_timeout_ms = 60000;    // transport.frameTimeout: a started frame must end within
+  // A SEND/COMMIT that finds no memory or store room (systemUsage; stomp/flow_control.cc):
+  bool send_fail_if_no_space = false;              // sendFailIfNoSpace: an ERROR at once
+  std::uint32_t send_fail_if_no_space_after_timeout_ms = 0;  // ...or after waiting this long (0 = wait)
   std::string server_name = "twinmq";  // CONNECTED server header
   // Users allowed to connect (username, password); empty = anyone may connect.
   std::vector<std::pair<std::string, std::string>> users;
@@ -90,18 +93,25 @@ class StompServer {
   broker::Broker& broker() { return broker_; }
   const ServerOptions& options() const { return options_; }
   void forget(Session* s) { sessions_.erase(s); }
+  // `s` was told there is room again: it retries its waiting frames from a zero-delay
+  // timer, outside the broker call that made the room (broker::Client::on_room).
+  void schedule_retry(Session* s);
 
  private:
   void accept(net::TcpListener& listener);
   void refuse(net::TcpConnection* conn);
   void report_refusals(std::int64_t now_ms);
   void housekeeping();
+  void run_retries();
 
   net::Loop& loop_;
   broker::Broker& broker_;
   ServerOptions options_;
   net::HandlePtr<net::TcpListener> listener_;
   net::HandlePtr<net::Timer> timer_;
+  net::HandlePtr<net::Timer> retry_timer_;
+  bool retry_armed_ = false;
+  std::vector<Session*> retries_, retries_scratch_;
   std::unordered_set<Session*> sessions_;
   std::uint64_t next_session_ = 1;
   bool reading_held_ = false;

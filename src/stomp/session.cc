@@ -45,13 +45,22 @@ void Session::on_data(std::string_view bytes) {
 
 bool Session::on_frame(const Frame& frame) {
   ++frames_in_;
+  if (!held_.empty()) return hold_behind(frame);
+  return process(frame) != Outcome::closing;
+}
+
+Session::Outcome Session::process(const Frame& frame) {
   auto seq = dispatch(frame);
   if (!seq) {
+    const auto code = static_cast<ProtocolErrc>(seq.error().code);
+    if ((code == ProtocolErrc::memory_limit_reached || code == ProtocolErrc::store_limit_reached) &&
+        (frame.command == Command::send || frame.command == Command::commit))
+      return wait_for_room(frame, seq.error(), retrying_);
     fail(seq.error(), &frame);
-    return false;
+    return Outcome::closing;
   }
   if (*seq > last_seq_) last_seq_ = *seq;
-  if (state_ == State::closing) return false;
+  if (state_ == State::closing) return Outcome::closing;
   switch (frame.command) {
     case Command::ack:
     case Command::nack:
@@ -73,7 +82,7 @@ bool Session::on_frame(const Frame& frame) {
       queue_reply(*seq, persistent, ReplyKind::receipt, *receipt);
     }
   }
-  return state_ != State::closing;
+  return state_ != State::closing ? Outcome::processed : Outcome::closing;
 }
 
 void Session::on_drained() {
@@ -206,9 +215,17 @@ void Session::written() {
 
 void Session::check_deadlines(std::int64_t now_ms) {
   if (state_ == State::closing || !conn_) return;
+  check_waiting(now_ms);
+  if (state_ == State::closing) return;
+  const auto& opts = server_.options();
+  // A producer that waits for room may wait long: it still hears our heart-beats.
+  if (paused_ != 0 && heart_beat_.send_every_ms != 0 &&
+      now_ms - last_write_ms_ >= static_cast<std::int64_t>(heart_beat_.send_every_ms)) {
+    conn_->output().push_back('\n');
+    written();
+  }
   // Not reading is our choice, not the client's silence (set_paused restarts the clocks).
   if (paused_ != 0) return;
-  const auto& opts = server_.options();
   if (state_ == State::awaiting_connect) {
     if (now_ms - opened_ms_ >= static_cast<std::int64_t>(opts.connect_timeout_ms)) {
       spdlog::info("connection {} from {}: no CONNECT within {} ms, closing", number_, peer_,

@@ -23,6 +23,10 @@
 //    byte a second is dropped; the connect timeout covers the CONNECT frame the same way).
 //    A header that this subscriber's version cannot carry is left out of its MESSAGE
 //    (stomp/frame_writer.h can_carry), never written raw.
+//  - Producer flow control (stomp/flow_control.cc): a SEND or COMMIT the broker refuses
+//    for want of memory or store room waits, held with the frames behind it, and is
+//    tried again when the broker reports room; ACK/NACK frames keep being processed
+//    meanwhile, and reading stops once 256 KiB of other frames wait behind it.
 //
 // States: awaiting_connect (only CONNECT/STOMP accepted; dropped after the connect
 // timeout) → connected → closing (terminal: nothing is processed any more).
@@ -44,6 +48,7 @@
 #include "stomp/errors.h"
 #include "stomp/frame.h"
 #include "stomp/frame_parser.h"
+#include "stomp/held_frame.h"
 #include "stomp/negotiate.h"
 
 namespace twinmq::stomp {
@@ -61,7 +66,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   void on_drained() override;
   // Why this connection is not read: its own output is above the high watermark, or
   // the server holds every connection (the slave is behind: StompServer::hold_reading).
-  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2 };
+  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2, kFlowControl = 4 };
   void set_paused(std::uint8_t reason, bool on);
   void on_close(int status) override;
 
@@ -69,6 +74,11 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   bool can_accept() const override;
   void deliver(const broker::Delivery& d) override;
   void on_released(Seq released) override;
+  void on_room() override;
+
+  // From StompServer's retry timer after on_room(): the waiting frame is tried again,
+  // then the frames held behind it (flow_control.cc).
+  void retry_held();
 
   // Periodic check from StompServer: connect timeout, heart-beats.
   void check_deadlines(std::int64_t now_ms);
@@ -88,8 +98,21 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
     std::string receipt_id;  // empty = none (a DISCONNECT without receipt)
   };
 
+  // What became of a frame: processed (or failed with an ERROR: then closing), or
+  // waiting for room.
+  enum class Outcome : std::uint8_t { processed, waiting, closing };
+
   // FrameSink
   bool on_frame(const Frame& frame) override;
+  Outcome process(const Frame& frame);
+
+  // flow_control.cc
+  // `error` refused `frame` for want of room: keep it (unless it is already the held
+  // front) and ask the broker to say when there is room; or fail with sendFailIfNoSpace.
+  Outcome wait_for_room(const Frame& frame, const Error& error, bool already_held);
+  // A frame that arrives while one waits: ACK/NACK pass, the rest is held.
+  bool hold_behind(const Frame& frame);
+  void check_waiting(std::int64_t now_ms);
   void on_heartbeat() override { ++heart_beats_in_; }
 
   // dispatch.cc
@@ -144,6 +167,14 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   // frames (the parser buffers nothing then).
   std::int64_t frame_started_ms_ = 0;
   std::uint8_t paused_ = 0;  // PauseReason bits: read nothing from the peer while any is set
+  // Flow control: the front frame waits for room; the rest arrived behind it.
+  std::deque<HeldFrame> held_;
+  std::size_t held_bytes_ = 0;   // of the frames in held_
+  bool retry_scheduled_ = false;
+  bool retrying_ = false;        // process() is working on held_.front()
+  std::int64_t waiting_since_ms_ = 0;
+  Error waiting_error_;          // why the front frame waits (the broker's words)
+  std::int64_t wait_logged_ms_ = 0;
 };
 
 }  // namespace twinmq::stomp

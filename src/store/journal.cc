@@ -74,6 +74,7 @@ Result<std::unique_ptr<Journal>> Journal::open(net::Loop& loop, const config::Jo
 void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
                      std::uint32_t frame_bytes) {
   live_.apply(seq, e, file, offset, frame_bytes);
+  broker_->set_store_usage(live_.live_bytes());
   broker_->apply(e);
 }
 
@@ -205,6 +206,8 @@ void Journal::on_event(Seq seq, const broker::Event& event) {
   }
   const Placed p = append(seq, record_type_of(event), payload);
   live_.apply(seq, event, p.file, p.offset, p.size);
+  // storeUsage counts these live bytes (broker/limits.cc).
+  broker_->set_store_usage(live_.live_bytes());
 }
 
 void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span<const std::byte> encoded) {
@@ -216,6 +219,8 @@ void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span
   if (!broker::is_persistent(event)) return;
   const Placed p = append(seq, record_type_of(event), encoded);
   live_.apply(seq, event, p.file, p.offset, p.size);
+  // storeUsage counts these live bytes (broker/limits.cc).
+  broker_->set_store_usage(live_.live_bytes());
 }
 
 void Journal::flush() {
