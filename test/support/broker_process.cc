@@ -108,6 +108,7 @@ std::string BrokerConfig::to_xml(const std::filesystem::path& data_dir) const {
     }
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
+  x += extra_xml;
   x += "</broker>\n";
   return x;
 }

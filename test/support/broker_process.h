@@ -58,6 +58,8 @@ struct BrokerConfig {
   // simpleAuthenticationPlugin users; no plugin when empty. Written as-is (the test
   // escapes XML itself if it needs to).
   KeyValues users;
+  // Raw XML placed inside <broker> as written (e.g. a <systemUsage> element).
+  std::string extra_xml;
 
   BrokerConfig& set(std::string name, std::string value);  // stomp option
   BrokerConfig& queue(std::string name, std::string value);

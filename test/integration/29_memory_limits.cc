@@ -1,0 +1,282 @@
+// 29 — memory and store limits (systemUsage, policyEntry memoryLimit): a producer to a
+// full destination waits while everyone else carries on, resumes when a consumer
+// drains, gets an ERROR with sendFailIfNoSpace(AfterTimeout); persistent SENDs wait at
+// storeUsage; a producer without receipts cannot push the broker past its limit; and
+// `twinmq status` shows what is used of what.
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "common.h"
+
+using namespace twinmq::test;
+
+namespace {
+
+const std::string kKiB(1024, 'm');
+
+std::string system_usage(const std::string& attributes, const std::string& memory_limit,
+                         const std::string& store_limit = "") {
+  std::string x = "  <systemUsage><systemUsage" + attributes + ">\n";
+  if (!memory_limit.empty()) x += "    <memoryUsage><memoryUsage limit=\"" + memory_limit + "\"/></memoryUsage>\n";
+  if (!store_limit.empty()) x += "    <storeUsage><storeUsage limit=\"" + store_limit + "\"/></storeUsage>\n";
+  return x + "  </systemUsage></systemUsage>\n";
+}
+
+// `twinmq status` of a running broker (empty if it failed).
+std::string status_of(BrokerProcess& broker) {
+  auto p = BrokerProcess::spawn({"status", "--config", broker.config_file().string()});
+  auto e = p->wait_exit(Ms(10'000));
+  p->wait_output_eof(Ms(2000));
+  if (!e || e->code != 0) return "";
+  return p->stdout_text();
+}
+
+// The status line of one destination ("" if none).
+std::string destination_line(const std::string& status, const std::string& name) {
+  const std::string key = "destination " + name + ":";
+  const auto at = status.find(key);
+  if (at == std::string::npos) return "";
+  return status.substr(at, status.find('\n', at) - at);
+}
+
+// The number before " waiting" in a destination's status line.
+long waiting_in(const std::string& line) {
+  const auto end = line.find(" waiting");
+  if (end == std::string::npos) return -1;
+  auto start = line.rfind(' ', end - 1);
+  return std::stol(line.substr(start + 1, end - start - 1));
+}
+
+// Sends `n` SENDs to `destination`, each with receipt "r<i>", in one write.
+void pipeline_sends(RawStomp& p, const std::string& destination, int n, const std::string& body,
+                    const KeyValues& extra = {}) {
+  std::string batch;
+  for (int i = 0; i < n; ++i) {
+    KeyValues h{{"destination", destination}, {"seq", std::to_string(i)}, {"receipt", "r" + std::to_string(i)}};
+    h.insert(h.end(), extra.begin(), extra.end());
+    batch += frame_bytes("SEND", h, body);
+  }
+  REQUIRE(p.send_raw(batch));
+}
+
+}  // namespace
+
+TEST_CASE("29 memory limits: a producer to a full queue waits; other producers and consumers carry on; a consumer draining it lets it finish") {
+  BrokerConfig cfg;
+  cfg.queue("memoryLimit", "64 kb");
+  BrokerProcess broker(cfg);
+  constexpr int kMessages = 200;  // about three times what 64 kb holds
+
+  auto full = client(broker);
+  pipeline_sends(*full, "/queue/full", kMessages, kKiB);
+  REQUIRE_MESSAGE(broker.wait_for_output("waits for room (producer flow control)", Ms(10'000), true),
+                  broker.log_tail());
+
+  // Another producer and its consumer are not held back.
+  auto other = client(broker);
+  auto consumer = client(broker);
+  consumer->subscribe("/queue/other", "s");
+  other->send("/queue/other", "still moving");
+  CHECK(consumer->message()["destination"] == "/queue/other");
+
+  const std::string status = status_of(broker);
+  INFO(status);
+  const std::string line = destination_line(status, "/queue/full");
+  REQUIRE_FALSE(line.empty());
+  CHECK(line.find("of 0.1 MiB") != std::string::npos);  // 64 kb shown as its limit
+  const long queued = waiting_in(line);
+  CHECK(queued > 0);
+  CHECK(queued < kMessages);
+  CHECK(status.find("1 producer connection(s) waiting for room") != std::string::npos);
+
+  // A consumer drains the queue: every message arrives, in order, and every SEND is receipted.
+  auto drain = client(broker);
+  drain->subscribe("/queue/full", "d");
+  for (int i = 0; i < kMessages; ++i) {
+    auto m = drain->message(Ms(10'000));
+    REQUIRE(m["seq"] == std::to_string(i));
+  }
+  std::set<std::string> receipts;
+  while (receipts.size() < kMessages) {
+    auto f = full->next_frame(Ms(10'000));
+    REQUIRE_MESSAGE(f.has_value(), "receipts stopped at " << receipts.size());
+    REQUIRE(f->command == "RECEIPT");
+    receipts.insert((*f)["receipt-id"]);
+  }
+}
+
+TEST_CASE("29 memory limits: a connection that both produces to a full queue and consumes from it does not deadlock: its ACKs pass the waiting SEND") {
+  BrokerConfig cfg;
+  cfg.queue("memoryLimit", "16 kb");
+  BrokerProcess broker(cfg);
+  auto c = client(broker);
+  c->subscribe("/queue/loop", "s", "client-individual", {{"activemq.prefetchSize", "1000"}});
+  constexpr int kMessages = 40;  // more than 16 kb holds while nothing is acknowledged
+  pipeline_sends(*c, "/queue/loop", kMessages, kKiB);
+  REQUIRE(broker.wait_for_output("waits for room (producer flow control)", Ms(10'000), true));
+
+  // Acknowledge what arrives, on the same connection: each ACK makes room, so every
+  // SEND is eventually receipted and every message delivered.
+  int messages = 0;
+  std::set<std::string> receipts;
+  while (messages < kMessages || receipts.size() < kMessages) {
+    auto f = c->next_frame(Ms(10'000));
+    REQUIRE_MESSAGE(f.has_value(), "stuck after " << messages << " messages and " << receipts.size() << " receipts");
+    if (f->command == "MESSAGE") {
+      ++messages;
+      c->send_frame("ACK", {{"id", (*f)["ack"]}});
+    } else {
+      REQUIRE_MESSAGE(f->command == "RECEIPT", f->describe());
+      receipts.insert((*f)["receipt-id"]);
+    }
+  }
+}
+
+TEST_CASE("29 memory limits: sendFailIfNoSpace answers a SEND that finds no room with an ERROR naming the limit") {
+  BrokerConfig cfg;
+  cfg.extra_xml = system_usage(" sendFailIfNoSpace=\"true\"", "32 kb");
+  BrokerProcess broker(cfg);
+  auto p = client(broker);
+  int accepted = 0;
+  std::optional<ReceivedFrame> error;
+  for (int i = 0; i < 100 && !error; ++i) {
+    p->send_frame("SEND", {{"destination", "/queue/a"}, {"receipt", "r" + std::to_string(i)}}, kKiB);
+    auto f = p->next_frame(Ms(10'000));
+    REQUIRE(f.has_value());
+    if (f->command == "RECEIPT") ++accepted;
+    else error = f;
+  }
+  CHECK(accepted > 10);
+  check_error(error, "memory limit reached", {"memoryUsage", "MiB used of", "sendFailIfNoSpace"});
+  CHECK((*error)["receipt-id"] == "r" + std::to_string(accepted));
+  CHECK(p->wait_closed());
+  // What was accepted stays; other connections carry on.
+  auto c = client(broker);
+  c->subscribe("/queue/a", "s");
+  CHECK(c->messages(static_cast<std::size_t>(accepted)).size() == static_cast<std::size_t>(accepted));
+}
+
+TEST_CASE("29 memory limits: sendFailIfNoSpaceAfterTimeout answers with the ERROR after waiting that long") {
+  BrokerConfig cfg;
+  cfg.extra_xml = system_usage(" sendFailIfNoSpaceAfterTimeout=\"300\"", "32 kb");
+  BrokerProcess broker(cfg);
+  auto p = client(broker);
+  pipeline_sends(*p, "/queue/a", 100, kKiB);
+  std::optional<ReceivedFrame> error;
+  int receipts = 0;
+  while (!error) {
+    auto f = p->next_frame(Ms(10'000));
+    REQUIRE_MESSAGE(f.has_value(), "no ERROR after " << receipts << " receipts");
+    if (f->command == "RECEIPT") ++receipts;
+    else error = f;
+  }
+  check_error(error, "memory limit reached", {"sendFailIfNoSpaceAfterTimeout", "waited"});
+  CHECK((*error)["receipt-id"] == "r" + std::to_string(receipts));
+}
+
+TEST_CASE("29 memory limits: at storeUsage persistent SENDs wait while non-persistent ones and consumers go on; consuming frees the store") {
+  BrokerConfig cfg;
+  cfg.persistent = true;
+  cfg.extra_xml = system_usage("", "", "64 kb");
+  BrokerProcess broker(cfg);
+  constexpr int kMessages = 150;
+  auto p = client(broker);
+  pipeline_sends(*p, "/queue/stored", kMessages, kKiB, {{"persistent", "true"}});
+  REQUIRE_MESSAGE(broker.wait_for_output("waits for room (producer flow control)", Ms(10'000), true),
+                  broker.log_tail());
+  CHECK(broker.log_text().find("storeUsage") != std::string::npos);
+
+  auto np = client(broker);
+  np->send("/queue/stored", "not persistent");  // memory has room, and it is not stored
+
+  auto c = client(broker);
+  c->subscribe("/queue/stored", "s");
+  int persistent_seen = 0;
+  for (int i = 0; i < kMessages + 1; ++i) {
+    auto m = c->message(Ms(10'000));
+    if (m["persistent"] == "true") {
+      CHECK(m["seq"] == std::to_string(persistent_seen));
+      ++persistent_seen;
+    }
+  }
+  CHECK(persistent_seen == kMessages);
+  std::set<std::string> receipts;
+  while (receipts.size() < kMessages) {
+    auto f = p->next_frame(Ms(10'000));
+    REQUIRE_MESSAGE(f.has_value(), "receipts stopped at " << receipts.size());
+    REQUIRE(f->command == "RECEIPT");
+    receipts.insert((*f)["receipt-id"]);
+  }
+}
+
+TEST_CASE("29 memory limits: a producer without receipts cannot push the broker past its memory limit, and nothing is lost") {
+  BrokerConfig cfg;
+  cfg.extra_xml = system_usage("", "8 mb");
+  BrokerProcess broker(cfg);
+  const std::size_t baseline_kib = rss_kib(broker.pid());
+  REQUIRE(baseline_kib > 0);
+  constexpr int kMessages = 40'000;  // 40 MiB of bodies: five times the limit
+
+  auto p = client(broker);
+  std::atomic<bool> sent_all{false};
+  std::atomic<bool> write_failed{false};
+  std::thread producer([&] {
+    std::string batch;
+    for (int i = 0; i < kMessages; ++i) {
+      batch += frame_bytes("SEND", {{"destination", "/queue/flood"}, {"seq", std::to_string(i)}}, kKiB);
+      if (batch.size() > (256u << 10) || i + 1 == kMessages) {
+        if (!p->send_raw(batch, Ms(120'000))) {
+          write_failed = true;
+          return;
+        }
+        batch.clear();
+      }
+    }
+    sent_all = true;
+  });
+
+  REQUIRE_MESSAGE(broker.wait_for_output("waits for room (producer flow control)", Ms(60'000), true),
+                  broker.log_tail());
+  // While the producer is held back, RSS stays near the limit (sampled several times;
+  // the bound is generous: the limit counts messages, RSS also has buffers and the heap's slack).
+  std::size_t peak_kib = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::string status = status_of(broker);
+    INFO(status);
+    CHECK(status.find("waiting for room") != std::string::npos);
+    peak_kib = std::max(peak_kib, rss_kib(broker.pid()));
+  }
+  INFO("baseline " << baseline_kib << " KiB, peak " << peak_kib << " KiB");
+  CHECK(peak_kib < baseline_kib + 3 * 8 * 1024 + 16 * 1024);
+  CHECK_FALSE(sent_all.load());
+
+  auto c = client(broker);
+  c->subscribe("/queue/flood", "s");
+  for (int i = 0; i < kMessages; ++i) {
+    auto m = c->next_frame(Ms(30'000));
+    REQUIRE_MESSAGE(m.has_value(), "delivery stopped at " << i);
+    REQUIRE(m->command == "MESSAGE");
+    REQUIRE((*m)["seq"] == std::to_string(i));
+  }
+  producer.join();
+  CHECK(sent_all.load());
+  CHECK_FALSE(write_failed.load());
+}
+
+TEST_CASE("29 memory limits: twinmq status shows memory and store used of their limits, in total and per destination") {
+  BrokerConfig cfg;
+  cfg.persistent = true;
+  cfg.queue("memoryLimit", "1 mb");
+  cfg.extra_xml = system_usage("", "64 mb", "1 gb");
+  BrokerProcess broker(cfg);
+  auto p = client(broker);
+  for (int i = 0; i < 10; ++i) p->send("/queue/shown", kKiB, {{"persistent", "true"}});
+  const std::string status = status_of(broker);
+  INFO(status);
+  CHECK(status.find("memory: 0.0 MiB of 64.0 MiB (0%) used (memoryUsage)") != std::string::npos);
+  CHECK(status.find("store: ") != std::string::npos);
+  CHECK(status.find("of 1024.0 MiB (0%) live in the journal (storeUsage)") != std::string::npos);
+  const std::string line = destination_line(status, "/queue/shown");
+  CHECK(line.find("of 1.0 MiB (1%), 10 waiting, 0 in flight") != std::string::npos);
+}
