@@ -288,19 +288,28 @@ Result<FrameParser::Progress> FrameParser::advance(std::string_view frame_bytes)
       if (Result<void> r = end_header_section(next_line); !r) return std::unexpected(r.error());
       break;
     }
+    // In the order check_unfinished_line() uses while the line is still arriving, so
+    // that the verdict does not depend on whether the LF came in the same read (found
+    // by the fuzzer: test/fuzz/found/frame_parser/crash-e590e22c...): first what the
+    // bytes so far already rule out, then the section limit, then what only a complete
+    // line can show (a lower-case word).
+    const bool command_line = state_ == State::awaiting_command_eol;
+    const bool strict = command_line && limits_.strict_command_line;
+    if (strict) {
+      if (std::string why = command_line_problem(frame_bytes.substr(0, line_end), false); !why.empty()) {
+        return make_error(ProtocolErrc::unknown_command, std::move(why));
+      }
+    }
     if (next_line > limits_.max_header_section) {
       return make_error(ProtocolErrc::header_section_too_large,
                         header_section_too_large_message(limits_.max_header_section));
     }
-    if (state_ == State::awaiting_command_eol) {
-      const std::string_view command_line = frame_bytes.substr(0, line_end);
-      if (std::string why = limits_.strict_command_line
-                                ? command_line_problem(command_line, true)
-                                : std::string();
-          !why.empty()) {
+    if (command_line) {
+      const std::string_view line = frame_bytes.substr(0, line_end);
+      if (std::string why = strict ? command_line_problem(line, true) : std::string(); !why.empty()) {
         return make_error(ProtocolErrc::unknown_command, std::move(why));
       }
-      end_command_line(command_line);
+      end_command_line(line);
     } else if (Result<void> r = add_header(frame_bytes, line_start_, line_end); !r) {
       return std::unexpected(r.error());
     }

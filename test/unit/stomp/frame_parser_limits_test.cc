@@ -94,6 +94,31 @@ TEST_CASE("header section: refused without waiting for its blank line") {
   CHECK(feed_once(header_section_of(64, "\r\n").substr(0, 65), limits));
 }
 
+// Found by the fuzzer (test/fuzz/found/frame_parser/crash-e590e22c...): a server's
+// (strict) parser said "header section too large" when this command line arrived with
+// its LF in the same read, and "not a command" when it arrived in pieces. The bytes
+// below are that input's stream (the target's two mode bytes removed): 275 bytes of
+// one line, far past a 256-byte section, already impossible at its 8th byte.
+TEST_CASE("header section: a command line refused for its bytes is refused the same way however it is split") {
+  Feeding how = with_limits(512, 256, 8);
+  how.version = Version::v1_1;
+  how.limits.strict_command_line = true;
+  const std::string fuzz_input = "MMMMMMM:MMMMMMM," + std::string(64, '\x96') + ".MMMMMMMM:MMMMMMM," + std::string(74, '\x96') +
+                                 "CONNECTED" + std::string(35, '\x96') + "vN" + std::string(10, '\x96') +
+                                 "CONNECTED" + std::string(35, '\x96') + "vN\n";
+  REQUIRE(fuzz_input.size() == 275);
+  check_refused(fuzz_input, how, ProtocolErrc::unknown_command,
+                "not a STOMP frame: the command line 'MMMMMMM:' is not a command (STOMP commands are "
+                "upper-case words such as CONNECT)");
+
+  // A lower-case word is judged only once its line is complete (to name the whole
+  // word); past the section limit it is that limit, split or not.
+  Feeding small = with_limits(512, 16, 8);
+  small.limits.strict_command_line = true;
+  check_refused("abcdefghijklmnopqrst\n\n\0"s, small, ProtocolErrc::header_section_too_large,
+                "header section (command and header lines) exceeds the maximum of 16 bytes");
+}
+
 TEST_CASE("header section: the default limit of 64 KiB, detected early") {
   const ParserLimits defaults;
   CHECK(defaults.max_header_section == 65536);
