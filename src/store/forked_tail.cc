@@ -19,6 +19,9 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+// C++20 deduces this for an aggregate; clang 16 (the fuzzers' compiler) does not yet.
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 // Follows the whole replay in the store's live-message index (for "still live at the
 // end"), and looks closer at every event after the fork.
