@@ -161,11 +161,6 @@ Result<void> SyncThread::write_group() {
     if (fault_fires(FaultPoint::sync_slow))
       std::this_thread::sleep_for(std::chrono::milliseconds(kSlowDiskSyncMillis) +
                                   std::chrono::microseconds(bytes * 1'000'000 / kSlowDiskBytesPerSecond));
-    // A test's slow disk (not synchronisation: this thread simply takes as long as the
-    // device would).
-    if (fault_fires(FaultPoint::sync_slow))
-      std::this_thread::sleep_for(std::chrono::milliseconds(kSlowDiskSyncMillis) +
-                                  std::chrono::microseconds(bytes * 1'000'000 / kSlowDiskBytesPerSecond));
     ++syncs_;
     current_dirty_ = false;
   }
