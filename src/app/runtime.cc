@@ -71,6 +71,7 @@ Runtime::~Runtime() {
   slave_.reset();
   if (witness_) witness_->close();
   status_.reset();
+  admin_.reset();
   if (journal_) journal_->close();
   loop_.shutdown();
 }
@@ -153,6 +154,7 @@ bool Runtime::start() {
   } else {
     spdlog::warn("`twinmq status` is not available: {}", s.error().message);
   }
+  if (!open_admin_endpoint()) return false;
   spdlog::info("broker '{}' started (twinmq {})", config_.broker_name, TWINMQ_VERSION);
   return true;
 }
@@ -393,45 +395,6 @@ void Runtime::start_tick() {
   tick_->start(kTickMs, kTickMs, [this] { broker_->tick(wall_ms()); });
 }
 
-std::string Runtime::status_text() {
-  replication::LinkStatus s;
-  if (slave_ && master_) {
-    // Promoted, with a replication listener: its own slave's link, in the promoted role.
-    const replication::LinkStatus was = slave_->status();
-    s = master_->status();
-    s.role = was.role;
-    s.role_reason = was.role_reason;
-    s.role_since_ms = was.role_since_ms;
-  } else if (slave_) {
-    s = slave_->status();
-  } else if (master_) {
-    s = master_->status();
-    s.role_reason = "replication connector";
-    s.role_since_ms = wall_ms() - (mono_ms() - started_ms_);
-  } else {
-    s.link_state = "none (standalone: no replication connector, no masterConnectorURI)";
-    s.role_reason = "standalone";
-    s.role_since_ms = wall_ms() - (mono_ms() - started_ms_);
-    s.last_seq = broker_ ? broker_->event_log().last() : Seq{0};
-  }
-  std::string out = replication::format_status(s, config_.broker_name);
-  out += "client connectors: ";
-  if (!servers_.empty()) {
-    out += "open";
-    for (const auto& srv : servers_) out += " " + srv->options().name + "=" + std::to_string(srv->port());
-  } else {
-    out += "closed";
-    if (!waiting_reason_.empty()) out += " (" + waiting_reason_ + ")";
-  }
-  out += "\n";
-  if (journal_)
-    out += "journal: " + journal_->directory() + ", durable up to seq " +
-           std::to_string(journal_->last_durable_seq().value) + "\n";
-  if (witness_) out += witness_->status();
-  if (broker_) out += format_memory_status(*broker_, config_.persistent);
-  return out;
-}
-
 void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   if (stopping_) return;
   stopping_ = true;
@@ -477,9 +440,25 @@ void Runtime::finish_shutdown() {
   tick_.reset();
   give_up_.reset();
   status_.reset();
+  if (admin_) admin_->close();
   sigint_.reset();
   sigterm_.reset();
   sighup_.reset();
+}
+
+bool Runtime::open_admin_endpoint() {
+  if (!config_.management) return true;
+  const config::ManagementConfig& m = *config_.management;
+  admin_ = std::make_unique<admin::AdminEndpoint>(loop_, [this] { return status_model(); });
+  if (auto r = admin_->open(m.endpoint.host, m.endpoint.port); !r) {
+    // Like a client connector that cannot listen: refused at start-up, visibly, rather
+    // than a broker whose health checks never answer.
+    spdlog::error("{}:{}: <managementContext uri=\"{}\">: the admin endpoint cannot listen: {}", config_.source_file,
+                  m.line, m.uri, r.error().message);
+    admin_.reset();
+    return false;
+  }
+  return true;
 }
 
 int Runtime::run() {

@@ -14,12 +14,12 @@
 // connectors only once it holds the pair's key (and closes them, telling every client,
 // when it loses it); a slave takes over only by winning the key (replication/
 // witness_port.h); a store the witness says is stale exits with kExitStale.
-// → status socket → signals, timers → run.
+// → status socket, admin endpoint (<managementContext>) → signals, timers → run.
 // Shut-down mirrors it: stop accepting and stop reading → wait (bounded) until every
 // held receipt is released (journal durable and slave applied) → flush and close
 // sessions → close the journal → tell the slave (Shutdown: it takes over) → give up the
 // witness key (so the slave need not wait for the lease) → close timers, signals,
-// status → run the loop until every handle is closed → close the loop.
+// status, admin endpoint → run the loop until every handle is closed → close the loop.
 //
 // As a slave the Runtime is the SlaveLink's SlaveHost: an initial sync replaces the
 // journal and the broker (runtime_slave.cc).
@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_endpoint.h"
+#include "admin/status_model.h"
 #include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
@@ -80,7 +82,11 @@ class Runtime final : private replication::SlaveHost {
   bool open_connectors(const std::string& why);
   bool start_witness();
   void fence_connectors(const std::string& why);
+  // The one status model (status_report.cc): `twinmq status` prints its text, the
+  // admin endpoint serves it as JSON, metrics and a page.
+  admin::BrokerStatus status_model();
   std::string status_text();
+  bool open_admin_endpoint();
   void start_tick();
   void begin_shutdown(const std::string& reason, int exit_code = 0);
   void finish_shutdown();
@@ -107,6 +113,7 @@ class Runtime final : private replication::SlaveHost {
   std::vector<std::unique_ptr<stomp::StompServer>> servers_;
   bool clients_held_ = false;  // the master link asks: the slave is behind (MasterLink "Back-pressure")
   net::HandlePtr<StatusServer> status_;
+  std::unique_ptr<admin::AdminEndpoint> admin_;  // <managementContext>; null without one
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;
   net::HandlePtr<net::Signal> sighup_;  // logged and ignored (its default action would stop us)

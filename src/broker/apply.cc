@@ -67,7 +67,7 @@ void Broker::Impl::apply_event(const Event& event) {
         if constexpr (std::is_same_v<T, MessageEnqueued>) {
           apply_enqueued(e.message);
         } else if constexpr (std::is_same_v<T, MessageRemoved>) {
-          apply_removed(e.queue, e.message_id);
+          apply_removed(e.queue, e.message_id, e.reason);
         } else if constexpr (std::is_same_v<T, MessageDeadLettered>) {
           apply_dead_lettered(e);
         } else if constexpr (std::is_same_v<T, TransactionCommitted>) {
@@ -116,7 +116,7 @@ void Broker::Impl::apply_enqueued(const MessageRef& m) {
   mark_dirty(q);
 }
 
-void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id) {
+void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id, RemovalReason reason) {
   Queue* q = find_store(store);
   if (q == nullptr) {
     spdlog::warn("event removes message {} from '{}', which does not exist; ignored", id,
@@ -126,6 +126,7 @@ void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id) {
   QueueEntry gone;
   if (q->remove_ready(id, &gone) || q->release_held()) {
     q->count_dequeued();
+    if (reason == RemovalReason::expired) q->count_expired();
     return;
   }
   spdlog::warn("event removes message {} from '{}', which does not hold it; ignored", id,
@@ -143,6 +144,7 @@ void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
     return;
   }
   q->count_dequeued();
+  q->count_dead_lettered();
   Queue& dlq = make_queue(e.dlq);
   dlq.push(QueueEntry{readdressed(*entry.msg, e.dlq), e.message_id, 0, false});
   dlq.count_enqueued();

@@ -173,6 +173,7 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
     return make_error(Errc::invalid_destination,
                       fmt::format("destination '{}' is not valid: use {}", shown(req.destination),
                                   kDestinationForms));
+  c.note_produced(req.destination);
   const std::string_view duplicate_id = find_duplicate_id(req.headers);
   if (duplicate_id.size() > kMaxDuplicateIdBytes)
     return make_error(Errc::invalid_duplicate_id,
@@ -258,26 +259,53 @@ std::vector<Broker::DestinationStats> Broker::stats() const {
   std::vector<DestinationStats> out;
   out.reserve(im.queues.size() + im.topics.size() + im.durables.size());
   auto store_stats = [&](const Queue& q) {
-    out.push_back(DestinationStats{q.name(), q.depth(), q.inflight(), q.consumers().size(),
-                                   q.enqueued(), q.dequeued(), 0, q.memory.used(), q.memory.limit()});
+    DestinationStats s;
+    s.name = q.name();
+    s.depth = q.depth();
+    s.inflight = q.inflight();
+    s.consumers = q.consumers().size();
+    s.enqueued = q.enqueued();
+    s.dequeued = q.dequeued();
+    s.expired = q.expired();
+    s.dead_lettered = q.dead_lettered();
+    s.memory_used = q.memory.used();
+    s.memory_limit = q.memory.limit();
+    out.push_back(std::move(s));
   };
   for (const auto& [name, q] : im.queues) store_stats(*q);
   for (const auto& [key, q] : im.durables) store_stats(*q);
   for (const auto& [name, t] : im.topics) {
-    DestinationStats s{name, 0, 0, t->subscribers().size(), t->published(), t->consumed(), 0,
-                       t->memory.used(), t->memory.limit()};
+    DestinationStats s;
+    s.name = name;
+    s.consumers = t->subscribers().size();
+    s.enqueued = t->published();
+    s.dequeued = t->consumed();
+    s.topic = true;
+    s.memory_used = t->memory.used();
+    s.memory_limit = t->memory.limit();
     for (Subscription* sub : t->subscribers()) {
       s.depth += sub->pending().size();
       s.inflight += sub->held();
     }
-    for (const Queue* d : t->durables())
+    for (const Queue* d : t->durables()) {
       if (d->durable->active != nullptr) ++s.consumers;
+      s.expired += d->expired();
+      s.dead_lettered += d->dead_lettered();
+    }
     out.push_back(std::move(s));
   }
   for (DestinationStats& s : out)
     if (const DuplicateWindow* w = im.duplicates.find(s.name)) s.duplicates_dropped = w->dropped();
   std::sort(out.begin(), out.end(),
             [](const DestinationStats& a, const DestinationStats& b) { return a.name < b.name; });
+  // Producers: counted here rather than kept per destination, so a destination that is
+  // removed and made again never inherits a stale count.
+  for (const auto& [id, c] : im.conns)
+    for (const std::string& d : c->produced_to) {
+      auto it = std::lower_bound(out.begin(), out.end(), d,
+                                 [](const DestinationStats& a, const std::string& n) { return a.name < n; });
+      if (it != out.end() && it->name == d) ++it->producers;
+    }
   return out;
 }
 

@@ -236,6 +236,10 @@ class Broker {
     std::uint64_t duplicates_dropped = 0;  // SENDs dropped as duplicates (since start)
     std::uint64_t memory_used = 0;   // bytes held (broker/memory_usage.h)
     std::uint64_t memory_limit = 0;  // its memoryLimit; 0 = only the broker's
+    std::uint64_t expired = 0;        // of dequeued: expired
+    std::uint64_t dead_lettered = 0;  // of dequeued: moved to the dead-letter queue
+    std::size_t producers = 0;        // attached connections that sent here
+    bool topic = false;               // a topic (durable subscriptions' stores count as queues)
   };
   std::vector<DestinationStats> stats() const;
   struct DuplicateStats {

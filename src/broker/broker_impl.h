@@ -39,7 +39,7 @@ struct Broker::Impl {
   Seq emit(const Event& e);
   void apply_event(const Event& e);
   void apply_enqueued(const MessageRef& m);
-  void apply_removed(std::string_view store, std::uint64_t id);
+  void apply_removed(std::string_view store, std::uint64_t id, RemovalReason reason = RemovalReason::acked);
   void apply_dead_lettered(const MessageDeadLettered& e);
   void apply_durable_added(const DurableSubscriptionAdded& e);
   void apply_durable_removed(const DurableSubscriptionRemoved& e);

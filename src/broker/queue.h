@@ -107,8 +107,13 @@ class Queue {
   std::size_t inflight() const { return inflight_; }
   std::uint64_t enqueued() const { return enqueued_; }
   std::uint64_t dequeued() const { return dequeued_; }
+  // Of dequeued(): removed because they expired, and moved to the dead-letter queue.
+  std::uint64_t expired() const { return expired_; }
+  std::uint64_t dead_lettered() const { return dead_lettered_; }
   void count_enqueued() { ++enqueued_; }
   void count_dequeued() { ++dequeued_; }
+  void count_expired() { ++expired_; }
+  void count_dead_lettered() { ++dead_lettered_; }
 
   // --- expiry ------------------------------------------------------------------
   // Earliest expiry among ready messages (kNever if none expire); may be early, never late.
@@ -151,6 +156,8 @@ class Queue {
   std::size_t inflight_ = 0;
   std::uint64_t enqueued_ = 0;
   std::uint64_t dequeued_ = 0;
+  std::uint64_t expired_ = 0;
+  std::uint64_t dead_lettered_ = 0;
 
   std::int64_t next_expiry_ = kNever;
   // Sweep cursor (lane, index) and the earliest unexpired expiry seen by this pass;

@@ -109,6 +109,14 @@ struct SystemUsageConfig {
 // brokers may share a machine with each other and with the page cache the journal needs.
 inline constexpr unsigned kDefaultMemoryPercent = 25;
 
+// <managementContext uri="http://127.0.0.1:8162"/>: the HTTP admin endpoint
+// (README "Admin endpoint, metrics and health checks"). Absent = no endpoint.
+struct ManagementConfig {
+  std::string uri;    // as written (for logs)
+  Endpoint endpoint;  // scheme "http"; host is a loopback address until the endpoint has authentication
+  int line = 0;
+};
+
 struct Config {
   std::string source_file;
   std::string broker_name = "localhost";
@@ -120,6 +128,7 @@ struct Config {
   std::vector<User> users;
   ReplicationConfig replication;
   std::optional<WitnessConfig> witness;
+  std::optional<ManagementConfig> management;
   // maxTransactionSize: what one STOMP transaction may hold (its sends and acks as the
   // commit event encodes them); at most broker::kMaxTransactionBytes.
   std::size_t max_transaction_size = 64u << 20;

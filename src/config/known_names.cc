@@ -19,7 +19,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness",
-                                                "systemUsage"};
+                                                "systemUsage", "managementContext"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};
 constexpr std::string_view kTransportConnectorAttrs[] = {"name", "uri"};
 constexpr std::string_view kDestinationPolicyChildren[] = {"policyMap"};
@@ -49,6 +49,7 @@ constexpr std::string_view kMemoryUsageAttrs[] = {"limit", "percentLimit", "perc
 constexpr std::string_view kStoreUsagePropertyChildren[] = {"storeUsage"};
 constexpr std::string_view kStoreUsageAttrs[] = {"limit", "percentLimit"};
 constexpr std::string_view kWitnessAttrs[] = {"uri", "key", "leaseMillis", "userName", "password"};
+constexpr std::string_view kManagementContextAttrs[] = {"uri"};
 
 constexpr ElementSpec kElements[] = {
     {"broker", "", false, kBrokerAttrs, kBrokerChildren},
@@ -73,6 +74,7 @@ constexpr ElementSpec kElements[] = {
     {"memoryUsage", "memoryUsage", false, kMemoryUsageAttrs, {}},
     {"storeUsage", "systemUsage", false, {}, kStoreUsagePropertyChildren},
     {"storeUsage", "storeUsage", false, kStoreUsageAttrs, {}},
+    {"managementContext", "broker", false, kManagementContextAttrs, {}},
 };
 
 constexpr std::string_view kStompUriOptions[] = {

@@ -150,6 +150,10 @@ class Loader {
         read_witness(child, spec);
         return;
       }
+      if (spec.name == "managementContext") {
+        read_management(child, spec);
+        return;
+      }
       read_container(child, spec);
     });
     validate(config_, marks_, diag_);
@@ -383,6 +387,41 @@ class Loader {
     r.read_string("password", w.password);
     if (!w.user_name.empty() && !r.has("password")) r.error_at("userName", "<witness> userName needs a password");
     config_.witness = std::move(w);
+  }
+
+  // <managementContext uri="http://host:port"/> (ActiveMQ's element name). Loopback
+  // only: the endpoint has no authentication yet, and /status names every queue.
+  void read_management(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    ManagementConfig m;
+    m.line = r.line();
+    m.uri = "http://127.0.0.1:8162";
+    r.read_string("uri", m.uri);
+    auto parsed = parse_uri(m.uri);
+    std::string problem;
+    if (!parsed) problem = parsed.error().message;
+    else if (parsed->endpoint.scheme != "http")
+      problem = "scheme '" + parsed->endpoint.scheme + "' is not supported (the admin endpoint is http://host:port)";
+    else if (!parsed->options.empty())
+      problem = "http:// takes no options, got '" + parsed->options.front().first + "'";
+    else if (!is_loopback(parsed->endpoint.host))
+      problem = "address '" + parsed->endpoint.host + "' is not a loopback address: the admin endpoint has no "
+                "authentication yet, so it listens only on 127.0.0.1, ::1 or localhost (reach it from elsewhere "
+                "through an SSH tunnel or a local reverse proxy)";
+    if (!problem.empty()) {
+      r.error_at("uri", "<managementContext> uri: " + problem + " in '" + m.uri + "'");
+      return;
+    }
+    m.endpoint = parsed->endpoint;
+    config_.management = std::move(m);
+  }
+
+  static bool is_loopback(std::string_view host) {
+    if (host == "localhost" || host == "::1") return true;
+    // 127.0.0.0/8, written as a dotted IPv4 address (parse_uri checked its form; a
+    // host name that merely starts with "127." is not one).
+    return host.starts_with("127.") && host.find_first_not_of("0123456789.") == std::string_view::npos;
   }
 
   void read_master_connector(const XMLElement& el, const ElementSpec& spec) {

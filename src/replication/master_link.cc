@@ -165,6 +165,11 @@ bool MasterLink::on_frame(Peer& peer, const fbr::Frame& frame) {
       return !peer.closing_;
     case fbr::Body::Heartbeat:
       if (&peer != slave_) break;
+      // A slave's heart-beat restates its Applied position: when that is all we sent, it
+      // is as good as an acknowledgement for "how long since the slave last confirmed
+      // everything" (status, /metrics), even while no events flow.
+      if (follow_ && Seq{frame.body_as_Heartbeat()->seq()} == applied_ && applied_ == sent_)
+        last_applied_ms_ = mono_ms();
       if (const std::uint64_t echo = frame.body_as_Heartbeat()->echo(); echo != 0) on_echo(echo);
       return true;
     default:
@@ -384,7 +389,11 @@ void MasterLink::on_applied(Seq seq) {
   // The first Applied (the installed snapshot, possibly seq 0) always counts.
   if (follow_ && seq <= applied_) return;
   applied_ = seq;
-  waiting_since_ms_ = mono_ms();
+  waiting_since_ms_ = last_applied_ms_ = mono_ms();
+  while (!unacked_batches_.empty() && unacked_batches_.front().first <= seq) {
+    unacked_bytes_ -= unacked_batches_.front().second;
+    unacked_batches_.pop_front();
+  }
   broker::ReplyGate& gate = broker_.reply_gate();
   if (!follow_) {
     // The first Applied after the snapshot: from now on no reply passes the slave; it
@@ -492,7 +501,11 @@ void MasterLink::finish_batch() {
                       " MiB of events arrived during the initial sync although clients were not read";
   } else {
     net::TcpConnection& c = *slave_->conn_;
+    const std::size_t before = c.output().size();
     batch_.finish_events(c.output());
+    const std::uint64_t bytes = c.output().size() - before;
+    unacked_batches_.emplace_back(last, bytes);
+    unacked_bytes_ += bytes;
     if (applied_ == sent_) waiting_since_ms_ = mono_ms();
     send_control(*slave_);
     if (c.queued_bytes() > options_.max_backlog && pending_drop_.empty())
@@ -612,6 +625,10 @@ void MasterLink::lose_slave(const std::string& reason) {
   batch_.clear();
   update_backlog();  // nothing waits for a lost slave: clients are read again
   last_loss_ = reason;
+  ++slave_losses_;
+  unacked_batches_.clear();
+  unacked_bytes_ = 0;
+  last_applied_ms_ = 0;
   if (state_ == State::stopped) return;
   enter(State::awaiting_slave, "slave " + who + " lost: " + reason);
   if (options_.shutdown_on_slave_failure && was_in_sync) {
@@ -708,7 +725,14 @@ LinkStatus MasterLink::status() const {
   LinkStatus s;
   s.role = Role::master;
   s.link_state = std::string(state_name(state_));
-  if (slave_ != nullptr) s.peer = "slave " + slave_->describe();
+  if (slave_ != nullptr) {
+    s.peer = "slave " + slave_->describe();
+    s.peer_address = slave_->conn_->peer();
+    s.last_heard_ms_ago = mono_ms() - slave_->last_received_ms_;
+  }
+  if (last_applied_ms_ != 0) s.last_ack_ms_ago = mono_ms() - last_applied_ms_;
+  s.lag_bytes = unacked_bytes_;
+  s.peer_losses = slave_losses_;
   s.last_seq = broker_.event_log().last();
   s.sent = sent_;
   s.applied = applied_;

@@ -59,6 +59,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -221,6 +222,14 @@ class MasterLink final : public broker::EventSink {
   std::int64_t backlog_total_ms_ = 0;
   std::string pending_drop_;    // a drop decided inside on_event, done in the prepare hook
   std::string last_loss_;
+  std::uint64_t slave_losses_ = 0;  // slaves lost since start (status, /metrics)
+  // When the slave last confirmed its position (an Applied, or a heart-beat restating
+  // it with nothing outstanding): mono ms, 0 = never.
+  std::int64_t last_applied_ms_ = 0;
+  // Streamed batches the slave has not acknowledged, (last seq, bytes) in order, and
+  // their total: the lag in bytes. One entry per loop turn with events, not per event.
+  std::deque<std::pair<Seq, std::uint64_t>> unacked_batches_;
+  std::uint64_t unacked_bytes_ = 0;
 };
 
 }  // namespace twinmq::replication

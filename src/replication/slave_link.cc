@@ -419,6 +419,8 @@ LinkStatus SlaveLink::status() {
   s.sent = applied_;
   s.applied = acked_;
   s.peer_last_seq = master_last_;
+  s.peer_address = options_.master_host + ":" + std::to_string(options_.master_port);
+  if (conn_ != nullptr && last_received_ms_ != 0) s.last_heard_ms_ago = mono_ms() - last_received_ms_;
   s.in_sync = state_ == State::streaming;
   if (state_ == State::awaiting_connection && !last_failure_.empty()) s.note = "cannot mirror: " + last_failure_;
   if (eligible_)

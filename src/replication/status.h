@@ -1,8 +1,9 @@
-// replication/status.h — what `twinmq status` shows about the pair: role, peer, link
-// state, positions, lag and whether the pair is in sync.
+// replication/status.h — what the link knows about the pair: role, peer, link state,
+// positions, lag and whether the pair is in sync.
 //
-// Filled by MasterLink::status() / SlaveLink::status() on the loop thread, formatted
-// as "key: value" lines (stable keys: scripts may grep them).
+// Filled by MasterLink::status() / SlaveLink::status() on the loop thread; app puts it
+// into the one status model (admin/status_model.h) that `twinmq status` and the admin
+// endpoint render.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +31,12 @@ struct LinkStatus {
   std::uint64_t behind_pauses = 0;
   std::int64_t behind_ms = 0;
   std::string note;                // policy state worth knowing ("receipts held ...")
+  // For the admin endpoint (README "Admin endpoint, metrics and health checks").
+  std::string peer_address;          // "ip:port" of the peer's connection, "" = none
+  std::int64_t last_heard_ms_ago = -1;  // anything from the peer; -1 = not connected
+  std::int64_t last_ack_ms_ago = -1;    // master: the slave's last Applied; -1 = none from this slave
+  std::uint64_t lag_bytes = 0;          // master: streamed bytes the slave has not acknowledged
+  std::uint64_t peer_losses = 0;        // master: slaves lost since start
 };
-
-// "role: master\nlink: streaming\n..." — one key per line.
-std::string format_status(const LinkStatus& s, std::string_view broker_name);
 
 }  // namespace twinmq::replication

@@ -72,6 +72,7 @@ void StompServer::accept(net::TcpListener& listener) {
     refuse(conn);
     return;
   }
+  ++accepted_total_;
   conn->set_write_guard(options_.write_guard);
   auto* session = new Session(*this, next_session_++, conn);
   sessions_.insert(session);

@@ -73,6 +73,7 @@ class StompServer {
   void close_listener();
   bool listening() const { return listener_ != nullptr; }
   std::uint16_t port() const;
+  std::string address() const { return listener_ ? listener_->address() : std::string(); }  // "ip:port", "" closed
 
   // Closes every session (each flushes what it has queued first).
   void close_all();
@@ -87,6 +88,9 @@ class StompServer {
   // up in memory). Output, deliveries and heart-beats to clients go on.
   void hold_reading(bool on);
   bool reading_held() const { return reading_held_; }
+  // Since start (never going down when connections close): for /metrics.
+  std::uint64_t accepted_total() const { return accepted_total_; }
+  std::uint64_t refused_total() const { return refused_total_; }
 
   // --- for Session ---
   net::Loop& loop() { return loop_; }
@@ -117,6 +121,7 @@ class StompServer {
   bool reading_held_ = false;
   std::uint64_t refused_unreported_ = 0;  // past maximumConnections since the last log line
   std::uint64_t refused_total_ = 0;
+  std::uint64_t accepted_total_ = 0;
   std::int64_t refusal_reported_ms_ = 0;
 };
 

@@ -296,6 +296,7 @@ void Journal::on_reports(std::vector<WriterReport>& reports) {
   for (WriterReport& r : reports) {
     switch (r.kind) {
       case WriterReport::Kind::durable:
+        if (r.sync_ns != 0) fsync_latency_.record_ns(r.sync_ns);
         for (auto& b : r.buffers) {
           if (spare_buffers_.size() < kSpareBuffers && b.capacity() <= kMaxSpareCapacity)
             spare_buffers_.push_back(std::move(b));

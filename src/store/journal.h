@@ -72,6 +72,7 @@
 #include "store/live_set.h"
 #include "store/record_cursor.h"
 #include "store/recovery.h"
+#include "base/latency_histogram.h"
 #include "store/segment_set.h"
 #include "store/sync_thread.h"
 
@@ -162,6 +163,8 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   const std::string& refusal() const { return refusal_; }
   const std::string& directory() const { return dir_; }
   JournalStats stats() const;
+  // How long each group's fdatasync took (syncOnWrite="true"), for /metrics.
+  const LatencyHistogram& fsync_latency() const { return fsync_latency_; }
 
   // Where a live message's bytes are (for paging bodies out of memory later).
   std::optional<MessageLoc> locate(std::uint64_t message_id) const { return live_.locate(message_id); }
@@ -221,6 +224,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
 
   WriteBatch batch_;
   std::vector<std::vector<std::byte>> spare_buffers_;
+  LatencyHistogram fsync_latency_;
   std::deque<InFlight> inflight_;
   std::uint64_t next_batch_id_ = 0;
   Seq covered_;         // last seq with a record laid out

@@ -79,6 +79,10 @@ struct WriterReport {
   std::string error;           // write_failed, compaction_failed
   std::vector<std::vector<std::byte>> buffers;  // spent batch buffers, for reuse
   std::unique_ptr<CompactionResult> compaction;
+  // durable: how long the group's fdatasync took (0 = the group was not synced). The
+  // loop thread keeps the histogram (Journal::fsync_latency()): timing rides on the
+  // report it gets anyway, so the writer shares no counters with it.
+  std::uint64_t sync_ns = 0;
 };
 
 struct SyncStats {
@@ -136,6 +140,7 @@ class SyncThread {
   // Writer thread only.
   std::vector<WriteBatch> group_;
   std::unique_ptr<CheckpointWriter> compaction_;
+  std::uint64_t last_sync_ns_ = 0;  // the last write_group()'s fdatasync time (0 = none)
   UniqueFd current_fd_;
   FileNo current_file_ = 0;
   std::string current_path_;

@@ -590,6 +590,18 @@ void Witness::note_reachable() {
   unreachable_what_.clear();
 }
 
+Witness::Summary Witness::summary() const {
+  Summary s;
+  s.uri = options_.uri;
+  s.key = options_.key;
+  s.state = state_name(state_);
+  s.serving = serving_;
+  s.replica = replica_;
+  s.reachable = unreachable_since_ns_ == 0;
+  if (serving_) s.serving_ms_left = (deadline_ns() - boot_ns()) / 1'000'000;
+  return s;
+}
+
 std::string Witness::status() const {
   const std::int64_t now = boot_ns();
   auto secs = [](std::int64_t ns) { return fmt::format("{:.1f} s", static_cast<double>(ns) / 1e9); };

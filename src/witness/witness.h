@@ -92,6 +92,16 @@ class Witness final : public replication::WitnessPort, public net::WriteGuard {
   bool holding() const { return state_ == State::holding; }
   // Lines for `twinmq status`.
   std::string status() const;
+  // The same facts as fields, for /status and /metrics (admin endpoint).
+  struct Summary {
+    std::string uri, key;
+    std::string state;             // idle, acquiring, holding, released, stale
+    bool serving = false;
+    std::string replica;           // the slave that may take over ("" = none)
+    bool reachable = true;         // false while etcd cannot be reached
+    std::int64_t serving_ms_left = 0;  // serving: time left without a renewal or promise
+  };
+  Summary summary() const;
 
   // net::WriteGuard: serving, and the deadline is still ahead.
   bool may_write() const override;
