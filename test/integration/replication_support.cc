@@ -206,6 +206,7 @@ std::string ReplicaPair::master_xml() const {
       x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
+  if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
   if (spec_.witness)
     x += "  <witness uri=\"" + spec_.witness->master_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
          std::to_string(spec_.witness->lease_ms) + "\"/>\n";
@@ -236,6 +237,7 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
       x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
+  if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
   if (spec_.witness)
     x += "  <witness uri=\"" + spec_.witness->slave_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
          std::to_string(spec_.witness->lease_ms) + "\"/>\n";

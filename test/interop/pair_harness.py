@@ -47,29 +47,36 @@ def free_port():
     return port
 
 
-def master_xml(data_dir, stomp_port, replication_port):
+# With admin=True a configuration also gets the admin endpoint on a port the OS picks
+# (its port comes from the `twinmq: listening admin` line).
+ADMIN_XML = '  <managementContext uri="http://127.0.0.1:0"/>\n'
+
+
+def master_xml(data_dir, stomp_port, replication_port, admin=False):
     return ('<broker brokerName="master" dataDirectory="%s" persistent="true"\n'
             '        replicationHeartbeatInterval="100" replicationLinkTimeout="800">\n'
             '  <transportConnectors>\n'
             '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
             '    <transportConnector name="replication" uri="tcp://127.0.0.1:%d"/>\n'
-            '  </transportConnectors>\n</broker>\n' % (data_dir, stomp_port, replication_port))
+            '  </transportConnectors>\n%s</broker>\n'
+            % (data_dir, stomp_port, replication_port, ADMIN_XML if admin else ""))
 
 
-def slave_xml(data_dir, stomp_port, master_replication_port):
+def slave_xml(data_dir, stomp_port, master_replication_port, admin=False):
     return ('<broker brokerName="slave" dataDirectory="%s" persistent="true"\n'
             '        replicationHeartbeatInterval="100" replicationLinkTimeout="800"\n'
             '        masterConnectorURI="tcp://127.0.0.1:%d">\n'
             '  <transportConnectors>\n'
             '    <transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>\n'
-            '  </transportConnectors>\n</broker>\n' % (data_dir, master_replication_port, stomp_port))
+            '  </transportConnectors>\n%s</broker>\n'
+            % (data_dir, master_replication_port, stomp_port, ADMIN_XML if admin else ""))
 
 
-def standalone_xml(data_dir):
+def standalone_xml(data_dir, admin=False):
     return ('<broker brokerName="single" dataDirectory="%s" persistent="true">\n'
             '  <transportConnectors>\n'
             '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>\n'
-            '  </transportConnectors>\n</broker>\n' % data_dir)
+            '  </transportConnectors>\n%s</broker>\n' % (data_dir, ADMIN_XML if admin else ""))
 
 
 def write_file(path, text):
@@ -148,14 +155,14 @@ class Proc:
 
 
 
-def start_pair(workdir, procs):
+def start_pair(workdir, procs, admin=False):
     """Starts a master (ports from its readiness lines) and a slave on a free STOMP port
     under `workdir`, appends both to `procs` (for the caller's tearDown), and waits until the slave is IN SYNC. Returns
     (master, slave, master_stomp_port, slave_stomp_port); AssertionError with the log
     when a broker does not get there, after killing both (unittest runs no tearDown
     when setUp fails)."""
     master = Proc(workdir, "master", write_file(os.path.join(workdir, "master.xml"),
-                                                master_xml(os.path.join(workdir, "master"), 0, 0)))
+                                                master_xml(os.path.join(workdir, "master"), 0, 0, admin)))
     procs.append(master)
     mport = master.wait_listening("stomp")
     rport = master.wait_listening("replication")
@@ -164,7 +171,7 @@ def start_pair(workdir, procs):
         raise AssertionError("the master did not open its connectors:\n" + master.log_text())
     sport = free_port()
     slave = Proc(workdir, "slave", write_file(os.path.join(workdir, "slave.xml"),
-                                              slave_xml(os.path.join(workdir, "slave"), sport, rport)))
+                                              slave_xml(os.path.join(workdir, "slave"), sport, rport, admin)))
     procs.append(slave)
     if not slave.wait_log("IN SYNC"):
         log = slave.log_text()

@@ -109,6 +109,7 @@ std::string BrokerConfig::to_xml(const std::filesystem::path& data_dir) const {
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
   x += extra_xml;
+  if (admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
   x += "</broker>\n";
   return x;
 }

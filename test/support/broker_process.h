@@ -60,6 +60,9 @@ struct BrokerConfig {
   KeyValues users;
   // Raw XML placed inside <broker> as written (e.g. a <systemUsage> element).
   std::string extra_xml;
+  // <managementContext uri="http://127.0.0.1:0"/>: the admin endpoint on a port the OS
+  // picks (port("admin") once wait_listening("admin", ...) saw its line).
+  bool admin = false;
 
   BrokerConfig& set(std::string name, std::string value);  // stomp option
   BrokerConfig& queue(std::string name, std::string value);
