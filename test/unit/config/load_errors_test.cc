@@ -108,9 +108,9 @@ TEST_CASE("an attribute's own line is reported, not the element's") {
 TEST_CASE("unknown, misplaced and duplicated elements, stray text") {
   CHECK(error_of(broker("", "<transportConectors/>\n")) ==
         "conf/broker.xml:2: unknown element <transportConectors> in <broker> (did you mean <transportConnectors>?)");
-  CHECK(error_of(broker("", "<managementContext/>\n")) ==
-        "conf/broker.xml:2: unknown element <managementContext> in <broker> (expected one of: <transportConnectors>, "
-        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>, <systemUsage>)");
+  CHECK(error_of(broker("", "<networkConnectors/>\n")) ==
+        "conf/broker.xml:2: unknown element <networkConnectors> in <broker> (expected one of: <transportConnectors>, "
+        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>, <systemUsage>, <managementContext>)");
   CHECK(error_of(broker("", "<transportConnector name=\"x\" uri=\"stomp://h:2\"/>\n")) ==
         "conf/broker.xml:2: <transportConnector> belongs inside <transportConnectors>, not <broker>");
   CHECK(error_of(broker("", "<persistenceAdapter><kahaDB directory=\"x\"/></persistenceAdapter>\n")) ==
@@ -201,7 +201,7 @@ TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") 
         "conf/broker.xml:3: transportConnector 'stomp': unknown option 'trace' in uri 'stomp://h:1?trace=true' "
         "(expected one of: 'wireFormat.maxFrameSize', 'wireFormat.maxHeaderSize', 'wireFormat.maxHeaders', "
         "'transport.connectAttemptTimeout', 'transport.hbGracePeriodMultiplier', 'transport.heartBeat', "
-        "'transport.maxPendingOutput', 'transport.frameTimeout', 'maximumConnections', "
+        "'transport.minHeartBeat', 'transport.maxPendingOutput', 'transport.frameTimeout', 'maximumConnections', "
         "'maximumConsumersAllowedPerConnection', 'maximumTransactionsPerConnection', "
         "'maximumUnacknowledgedPerConnection')");
   struct Case {
@@ -221,6 +221,9 @@ TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") 
        "transport.hbGracePeriodMultiplier must be a number from 1.0 to 10.0, got '0.5'"},
       {"transport.heartBeat=-1", "transport.heartBeat must be a whole number of milliseconds from 0 to 3600000, got '-1'"},
       {"transport.maxPendingOutput=100", "transport.maxPendingOutput must be a size from 1 kb to 4 gb, got '100'"},
+      {"transport.minHeartBeat=5", "transport.minHeartBeat must be a whole number of milliseconds from 10 to 3600000, got '5'"},
+      {"transport.heartBeat=1000&transport.minHeartBeat=2000",
+       "transport.minHeartBeat (2000 ms) must not exceed transport.heartBeat (1000 ms)"},
       {"wireFormat.maxFrameSize=1 kb&wireFormat.maxHeaderSize=2 kb",
        "wireFormat.maxHeaderSize (2 kb) must not exceed wireFormat.maxFrameSize (1 kb)"},
   };
