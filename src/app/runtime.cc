@@ -51,6 +51,7 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   o.connect_timeout_ms = c.stomp.connect_timeout_ms;
   o.heart_beat_grace = c.stomp.heart_beat_grace;
   o.heart_beat_ms = c.stomp.server_heart_beat_ms;
+  o.min_heart_beat_ms = c.stomp.min_heart_beat_ms;
   o.max_pending_output = c.stomp.max_pending_output;
   o.frame_timeout_ms = c.stomp.frame_timeout_ms;
   o.max_connections = c.stomp.max_connections;

@@ -28,7 +28,8 @@ struct StompOptions {
   std::size_t max_headers = 1000;                // wireFormat.maxHeaders
   std::uint32_t connect_timeout_ms = 30000;      // transport.connectAttemptTimeout: CONNECT must arrive within
   double heart_beat_grace = 1.5;                 // transport.hbGracePeriodMultiplier
-  std::uint32_t server_heart_beat_ms = 10000;    // what we offer (sx, sy) in CONNECTED
+  std::uint32_t server_heart_beat_ms = 10000;    // transport.heartBeat: the most we offer (sx, sy) in CONNECTED
+  std::uint32_t min_heart_beat_ms = 100;         // transport.minHeartBeat: the least, however fast a client asks
   std::size_t max_pending_output = 64u << 20;    // a consumer further behind than this is closed
   // What one client may take (README "Configuration reference", stomp:// query options).
   std::uint32_t frame_timeout_ms = 60000;        // transport.frameTimeout: a begun frame must end within

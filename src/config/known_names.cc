@@ -80,7 +80,7 @@ constexpr ElementSpec kElements[] = {
 constexpr std::string_view kStompUriOptions[] = {
     "wireFormat.maxFrameSize",         "wireFormat.maxHeaderSize", "wireFormat.maxHeaders",
     "transport.connectAttemptTimeout", "transport.hbGracePeriodMultiplier",
-    "transport.heartBeat",             "transport.maxPendingOutput",
+    "transport.heartBeat",             "transport.minHeartBeat",  "transport.maxPendingOutput",
     "transport.frameTimeout",          "maximumConnections",
     "maximumConsumersAllowedPerConnection", "maximumTransactionsPerConnection",
     "maximumUnacknowledgedPerConnection"};

@@ -22,6 +22,7 @@ std::vector<OptionProblem> apply_stomp_options(std::span<const std::pair<std::st
                                                StompOptions& out) {
   std::vector<OptionProblem> problems;
   bool header_size_given = false;
+  bool min_heart_beat_given = false;
   auto report = [&](const std::string& key, const std::string& value, const ValueProblem& p) {
     problems.push_back({value_message(key, value, p), {}});
   };
@@ -44,6 +45,10 @@ std::vector<OptionProblem> apply_stomp_options(std::span<const std::pair<std::st
       else report(key, value, v.error());
     } else if (key == "transport.heartBeat") {
       if (auto v = parse_uint(value, 0, kMaxMs, "milliseconds")) store(out.server_heart_beat_ms, *v);
+      else report(key, value, v.error());
+    } else if (key == "transport.minHeartBeat") {
+      min_heart_beat_given = true;
+      if (auto v = parse_uint(value, 10, kMaxMs, "milliseconds")) store(out.min_heart_beat_ms, *v);
       else report(key, value, v.error());
     } else if (key == "transport.maxPendingOutput") {
       if (auto v = parse_size_in(value, kKb, 4 * kGb)) store(out.max_pending_output, *v);
@@ -75,6 +80,13 @@ std::vector<OptionProblem> apply_stomp_options(std::span<const std::pair<std::st
   if (out.max_header_section > out.max_frame_size)
     problems.push_back({"wireFormat.maxHeaderSize (" + format_size(out.max_header_section) +
                             ") must not exceed wireFormat.maxFrameSize (" + format_size(out.max_frame_size) + ")",
+                        {}});
+  // The floor a fast client gets and the most the broker offers: a floor above the
+  // ceiling would mean nothing (the ceiling wins), so writing both that way is a mistake.
+  if (min_heart_beat_given && out.server_heart_beat_ms != 0 && out.min_heart_beat_ms > out.server_heart_beat_ms)
+    problems.push_back({"transport.minHeartBeat (" + std::to_string(out.min_heart_beat_ms) +
+                            " ms) must not exceed transport.heartBeat (" + std::to_string(out.server_heart_beat_ms) +
+                            " ms)",
                         {}});
   return problems;
 }

@@ -39,8 +39,8 @@ Result<Seq> Session::handle_connect(const Frame& frame) {
   version_ = *version;
   parser_.set_version(version_);
   // 1.0 has no heart-beating: only offer it to 1.1+ clients.
-  const HeartBeat ours{version_ == Version::v1_0 ? 0u : opts.heart_beat_ms,
-                       version_ == Version::v1_0 ? 0u : opts.heart_beat_ms};
+  const HeartBeat ours =
+      version_ == Version::v1_0 ? HeartBeat{} : offer_heart_beat(opts.heart_beat_ms, opts.min_heart_beat_ms, theirs);
   heart_beat_ = version_ == Version::v1_0 ? HeartBeatPlan{} : plan_heart_beat(ours, theirs);
 
   const auto client_id = frame.header("client-id").value_or("");

@@ -71,6 +71,15 @@ Result<HeartBeat> parse_heart_beat(std::string_view text) {
   return hb;
 }
 
+HeartBeat offer_heart_beat(std::uint32_t configured_ms, std::uint32_t floor_ms, HeartBeat theirs) {
+  if (configured_ms == 0) return HeartBeat{};
+  auto follow = [&](std::uint32_t asked) {
+    return asked == 0 ? configured_ms : std::min(configured_ms, std::max(asked, floor_ms));
+  };
+  // sx answers the client's cy (how often it wants to hear from us), sy its cx.
+  return HeartBeat{follow(theirs.want_recv_ms), follow(theirs.can_send_ms)};
+}
+
 HeartBeatPlan plan_heart_beat(HeartBeat ours, HeartBeat theirs) {
   HeartBeatPlan plan;
   if (ours.can_send_ms != 0 && theirs.want_recv_ms != 0) {

@@ -34,4 +34,11 @@ struct HeartBeatPlan {
 // every max(cx, sy) if both non-zero. `ours` is what this side offers.
 HeartBeatPlan plan_heart_beat(HeartBeat ours, HeartBeat theirs);
 
+// What the broker offers in CONNECTED: the client's own rate where it asked for one,
+// never below `floor_ms` (transport.minHeartBeat) and never above `configured_ms`
+// (transport.heartBeat), so a client asking "400,400" gets 400 ms both ways instead of
+// the broker's 10 s, and can notice a frozen broker in about a second (ActiveMQ and
+// RabbitMQ follow the client the same way). configured_ms == 0 offers none at all.
+HeartBeat offer_heart_beat(std::uint32_t configured_ms, std::uint32_t floor_ms, HeartBeat theirs);
+
 }  // namespace twinmq::stomp

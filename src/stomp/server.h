@@ -42,7 +42,8 @@ struct ServerOptions {
   ParserLimits limits{.strict_command_line = true};
   std::uint32_t connect_timeout_ms = 30000;
   double heart_beat_grace = 1.5;       // multiplier on the interval we expect beats
-  std::uint32_t heart_beat_ms = 10000; // what we offer in CONNECTED (sx and sy)
+  std::uint32_t heart_beat_ms = 10000; // the most we offer in CONNECTED (sx and sy)
+  std::uint32_t min_heart_beat_ms = 100;  // the least, however fast a client asks (negotiate.h)
   std::size_t max_pending_output = 64u << 20;
   // What one client may take (stomp:// options; README "Configuration reference").
   std::uint32_t max_connections = 10000;     // maximumConnections: past it a new socket is closed at once

@@ -102,3 +102,39 @@ TEST_CASE("05 heartbeat: a client that wants no heart-beats is not dropped for s
   CHECK(quiet.request("SEND", {{"destination", "/topic/hb.z"}})["receipt-id"].starts_with("rcpt-"));
   CHECK(v10.request("SEND", {{"destination", "/topic/hb.z"}})["receipt-id"].starts_with("rcpt-"));
 }
+
+TEST_CASE("05 heartbeat: the broker follows a fast client's rate, down to transport.minHeartBeat") {
+  BrokerConfig cfg;
+  cfg.set("transport.heartBeat", "10000");  // the default offer: a client asking for less gets less
+  BrokerProcess broker(cfg);
+  RawStomp both(broker.port());
+  CHECK(both.connect("1.2", {{"heart-beat", "400,400"}})["heart-beat"] == "400,400");
+  // A client that only wants to hear from us (it sends no beats, so the broker does not
+  // drop it while this test reads): 400 ms agreed, and beats arrive (a broker that
+  // offered 10 s would send none within the 5 s bound).
+  RawStomp fast(broker.port());
+  CHECK(fast.connect("1.2", {{"heart-beat", "0,400"}})["heart-beat"] == "400,10000");
+  CHECK(await_heartbeats(fast, 3, Ms(5000)));
+  RawStomp faster(broker.port());
+  CHECK(faster.connect("1.2", {{"heart-beat", "10,10"}})["heart-beat"] == "100,100");  // the default floor
+
+  BrokerConfig floor_cfg;
+  floor_cfg.set("transport.heartBeat", "10000");
+  floor_cfg.set("transport.minHeartBeat", "250");
+  BrokerProcess floored(floor_cfg);
+  RawStomp c(floored.port());
+  CHECK(c.connect("1.2", {{"heart-beat", "100,100"}})["heart-beat"] == "250,250");
+}
+
+TEST_CASE("05 heartbeat: a client that asked for 400 ms and falls silent is dropped in about a second, not 15 s") {
+  BrokerConfig cfg;
+  cfg.set("transport.heartBeat", "10000");
+  BrokerProcess broker(cfg);
+  RawStomp silent(broker.port());
+  silent.connect("1.2", {{"heart-beat", "400,0"}});
+  // Expected after 400 ms x 1.5 of silence; the 5 s bound only limits a failure (with the
+  // old fixed 10 s offer it would take 15 s).
+  auto f = silent.next_frame(Ms(5000));
+  REQUIRE_MESSAGE(f.has_value(), "no ERROR for a silent client (" << silent.close_reason() << ")");
+  check_error(f, "heart", {});
+}

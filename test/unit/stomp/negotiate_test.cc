@@ -113,3 +113,38 @@ TEST_CASE("plan_heart_beat follows the spec's max-of-both rule") {
 
 }  // namespace
 }  // namespace twinmq::stomp
+
+using namespace twinmq::stomp;
+
+TEST_CASE("offer_heart_beat follows the client's rate between transport.minHeartBeat and transport.heartBeat") {
+  // theirs = client (cx, cy); the offer is (sx, sy).
+  SUBCASE("a fast client gets its own rate both ways, not the broker's 10 s") {
+    const HeartBeat o = offer_heart_beat(10000, 100, {400, 400});
+    CHECK(o.can_send_ms == 400);
+    CHECK(o.want_recv_ms == 400);
+    const HeartBeatPlan p = plan_heart_beat(o, {400, 400});
+    CHECK(p.send_every_ms == 400);
+    CHECK(p.expect_every_ms == 400);
+  }
+  SUBCASE("faster than the floor: the floor") {
+    const HeartBeat o = offer_heart_beat(10000, 100, {20, 50});
+    CHECK(o.can_send_ms == 100);
+    CHECK(o.want_recv_ms == 100);
+  }
+  SUBCASE("slower than the configured rate: the configured rate (the spec's max does the rest)") {
+    const HeartBeat o = offer_heart_beat(300, 100, {1500, 60000});
+    CHECK(o.can_send_ms == 300);
+    CHECK(o.want_recv_ms == 300);
+    CHECK(plan_heart_beat(o, {1500, 60000}).expect_every_ms == 1500);
+  }
+  SUBCASE("a direction the client did not ask for keeps the configured offer") {
+    const HeartBeat o = offer_heart_beat(10000, 100, {0, 400});
+    CHECK(o.can_send_ms == 400);
+    CHECK(o.want_recv_ms == 10000);
+  }
+  SUBCASE("transport.heartBeat=0 offers none, whatever the client asks") {
+    const HeartBeat o = offer_heart_beat(0, 100, {400, 400});
+    CHECK(o.can_send_ms == 0);
+    CHECK(o.want_recv_ms == 0);
+  }
+}
