@@ -23,6 +23,7 @@ TEST_CASE("admin: the `twinmq status` text keeps its lines and keys") {
         "sent: 42\n"
         "applied by slave: 40\n"
         "lag: 2\n"
+        "clients paused for the slave: 0 times, 0.0 s in all\n"
         "in sync: yes\n"
         "client connectors: open stomp=61613\n"
         "journal: /var/lib/twinmq/journal, durable up to seq 41\n");
