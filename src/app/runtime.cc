@@ -9,6 +9,8 @@
 
 #include "app/exit_codes.h"
 #include "app/status_memory.h"
+#include "base/assert.h"
+#include "base/printable.h"
 #include "config/uri.h"
 #include "base/clock.h"
 #include "replication/pair_marker.h"
@@ -40,7 +42,7 @@ const config::TransportConnector* replication_connector(const config::Config& c)
   return nullptr;
 }
 
-stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c) {
+stomp::ServerOptions server_options(const config::TransportConnector& c) {
   stomp::ServerOptions o;
   o.name = c.name;
   o.host = c.endpoint.host;
@@ -60,8 +62,35 @@ stomp::ServerOptions server_options(const config::Config& config, const config::
   o.max_unacked = c.stomp.max_unacked;
   o.send_fail_if_no_space = config.system_usage.send_fail_if_no_space;
   o.send_fail_if_no_space_after_timeout_ms = config.system_usage.send_fail_if_no_space_after_timeout_ms;
-  for (const auto& u : config.users) o.users.emplace_back(u.username, u.password);
   return o;
+}
+
+std::unique_ptr<auth::Security> make_security(const config::Config& config) {
+  auth::SecurityOptions o;
+  for (const auto& u : config.users) {
+    auto stored = auth::StoredPassword::parse(u.password);
+    TWINMQ_ASSERT(stored.has_value(), "the configuration checked every password");
+    if (!stored->hashed())
+      spdlog::warn("[event=plaintext_password] user '{}' has a plain-text password in {}: anyone who can read the "
+                   "file can log in as it. Replace it with the output of `twinmq hash-password`",
+                   shown(u.username), config.source_file);
+    o.users.push_back(auth::UserAccount{u.username, std::move(*stored), auth::split_groups(u.groups)});
+  }
+  o.anonymous_allowed = config.security.anonymous_access_allowed;
+  o.authorization = config.security.authorization;
+  o.replication_group = config.security.replication_group;
+  o.max_failed_logins = config.security.max_failed_logins;
+  o.failed_login_window_ms = config.security.failed_login_window_ms;
+  if (config.users.empty() || config.security.anonymous_access_allowed) {
+    for (const auto& c : config.connectors) {
+      const bool loopback = c.endpoint.host == "localhost" || c.endpoint.host.starts_with("127.") || c.endpoint.host == "::1";
+      if (c.endpoint.scheme == "stomp" && !loopback)
+        spdlog::warn("[event=anonymous_access] connector '{}' on {} accepts clients without credentials "
+                     "(anonymousAccessAllowed=\"true\"), as user '{}'",
+                     c.name, c.endpoint.host, auth::kAnonymousUser);
+    }
+  }
+  return std::make_unique<auth::Security>(std::move(o));
 }
 
 Runtime::Runtime(config::Config config, RuntimeFlags flags) : config_(std::move(config)), flags_(flags) {}
@@ -106,6 +135,7 @@ void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
 
 bool Runtime::start() {
   started_ms_ = mono_ms();
+  security_ = make_security(config_);
   if (!open_store()) return false;
   make_broker(journal_ ? std::optional(journal_->identity()) : std::nullopt);
   if (journal_) {
@@ -195,6 +225,13 @@ bool Runtime::start_slave() {
                       flags_.rejoin_user);
         return false;
       }
+      if (u->hashed) {
+        spdlog::error("--rejoin-user {}: that user's password is a hash in this configuration, and the rejoining "
+                      "broker must present the password itself: use a user whose <authenticationUser password> is "
+                      "plain text here (and hashed on the broker that took over, if you like)",
+                      flags_.rejoin_user);
+        return false;
+      }
       o.password = u->password;
     }
     spdlog::warn("replication: REJOINING {} as its slave (this broker's own client connectors and replication "
@@ -219,7 +256,7 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
   o.broker_name = config_.broker_name;
   o.host = c.endpoint.host;
   o.port = c.endpoint.port;
-  for (const auto& u : config_.users) o.users.emplace_back(u.username, u.password);
+  o.security = security_.get();
   o.shutdown_on_slave_failure = rep.shutdown_on_slave_failure;
   o.minimum_replicas = rep.minimum_replicas;
   o.heart_beat_ms = rep.heart_beat_ms;
@@ -316,8 +353,9 @@ bool Runtime::open_connectors(const std::string& why) {
   }
   for (const auto& c : config_.connectors) {
     if (c.endpoint.scheme != "stomp") continue;
-    stomp::ServerOptions options = server_options(config_, c);
+    stomp::ServerOptions options = server_options(c);
     options.write_guard = witness_.get();
+    options.security = security_.get();
     auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, std::move(options));
     if (auto r = server->open(); !r) {
       spdlog::error("cannot open connector '{}' ({}): {}", c.name, c.uri, r.error().message);

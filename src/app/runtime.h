@@ -104,6 +104,9 @@ class Runtime final : private replication::SlaveHost {
   config::Config config_;
   const RuntimeFlags flags_;
   net::Loop loop_;
+  // Users, rights, failed-login counts: shared by the STOMP servers and the master link,
+  // which hold pointers to it, so it is declared before (and outlives) them.
+  std::unique_ptr<auth::Security> security_;
   std::unique_ptr<store::Journal> journal_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<replication::MasterLink> master_;
@@ -132,6 +135,11 @@ class Runtime final : private replication::SlaveHost {
 const config::TransportConnector* replication_connector(const config::Config& config);
 
 // ServerOptions for one STOMP connector of the configuration.
-stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c);
+stomp::ServerOptions server_options(const config::TransportConnector& c);
+
+// The auth module's view of the configuration's users, <authorizationPlugin> and
+// replicationGroup; logs a warning for each plain-text password and for anonymous
+// access on a connector other hosts can reach.
+std::unique_ptr<auth::Security> make_security(const config::Config& config);
 
 }  // namespace twinmq::app

@@ -165,6 +165,15 @@ void Broker::detach(ConnId id) {
 
 std::size_t Broker::connection_count() const { return impl_->conns.size(); }
 
+bool Broker::destination_exists(std::string_view destination) const {
+  switch (classify_destination(destination)) {
+    case DestKind::queue: return impl_->queues.find(destination) != impl_->queues.end();
+    case DestKind::topic: return impl_->topics.find(destination) != impl_->topics.end();
+    case DestKind::invalid: break;
+  }
+  return false;
+}
+
 Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
   Impl& im = *impl_;
   Connection& c = im.conn(id);

@@ -254,6 +254,9 @@ class Broker {
   // `destination`'s duplicate-detection window, oldest first (tests, verify tools).
   std::vector<std::string> duplicate_window(std::string_view destination) const;
   std::size_t connection_count() const;
+  // Whether a SEND or SUBSCRIBE to `destination` would find it (false: it would create
+  // it, which the STOMP connector's authorization counts as the admin right).
+  bool destination_exists(std::string_view destination) const;
   // What one connection holds, for the per-connection limits the STOMP connector
   // enforces (stomp/session.h): live subscriptions, open transactions, and deliveries
   // not yet acknowledged (a transacted ACK counts until its COMMIT).

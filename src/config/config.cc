@@ -1,7 +1,7 @@
 // config/config.cc — the lookups other modules make on a loaded Config.
 #include "config/config.h"
 
-#include "config/wildcard.h"
+#include "base/wildcard.h"
 
 namespace twinmq::config {
 

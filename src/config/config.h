@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/authorization.h"  // AuthorizationEntry
 #include "broker/broker.h"  // DestinationPolicy
 
 namespace twinmq::config {
@@ -61,8 +62,19 @@ struct JournalConfig {
 
 struct User {
   std::string username;
-  std::string password;
+  std::string password;  // plain text, or a crypt(3) hash (auth/password.h): checked when read
   std::string groups;
+  bool hashed = false;   // password is a crypt(3) hash
+};
+
+// <plugins>: <simpleAuthenticationPlugin> and <authorizationPlugin> (README "Security").
+struct SecurityConfig {
+  bool authentication_plugin = false;      // <simpleAuthenticationPlugin> is present
+  bool anonymous_access_allowed = false;   // anonymousAccessAllowed
+  std::uint32_t max_failed_logins = 5;     // maximumFailedLogins (per address, per window; 0 = off)
+  std::uint32_t failed_login_window_ms = 60'000;  // failedLoginWindow
+  std::vector<auth::AuthorizationEntry> authorization;  // <authorizationEntry> in file order
+  std::string replication_group;           // <broker replicationGroup>: who may attach as slave
 };
 
 struct ReplicationConfig {
@@ -127,6 +139,7 @@ struct Config {
   std::vector<PolicyEntry> policies;   // first match wins, in file order
   JournalConfig journal;
   std::vector<User> users;
+  SecurityConfig security;
   ReplicationConfig replication;
   std::optional<WitnessConfig> witness;
   std::optional<ManagementConfig> management;

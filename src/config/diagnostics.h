@@ -24,6 +24,7 @@ class Diagnostics {
   void warning(int line, const std::string& text) { warnings_.emplace_back(line, locate(line, text)); }
 
   const std::string& file() const { return file_; }
+  std::size_t error_count() const { return errors_.size(); }
   std::vector<std::string> take_errors() { return take(errors_); }
   std::vector<std::string> take_warnings() { return take(warnings_); }
 

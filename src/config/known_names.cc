@@ -16,7 +16,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "brokerName",          "dataDirectory",          "persistent",
     "masterConnectorURI",  "shutdownOnMasterFailure", "waitForSlave",
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
-    "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "xmlns"};
+    "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "replicationGroup", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness",
                                                 "systemUsage", "managementContext"};
@@ -31,7 +31,13 @@ constexpr std::string_view kPolicyEntryAttrs[] = {"queue",         "topic",     
                                                   "producerFlowControl"};
 constexpr std::string_view kPersistenceAdapterChildren[] = {"journal"};
 constexpr std::string_view kJournalAttrs[] = {"directory", "syncOnWrite", "maxSegmentSize"};
-constexpr std::string_view kPluginsChildren[] = {"simpleAuthenticationPlugin"};
+constexpr std::string_view kPluginsChildren[] = {"simpleAuthenticationPlugin", "authorizationPlugin"};
+constexpr std::string_view kSimpleAuthAttrs[] = {"anonymousAccessAllowed", "maximumFailedLogins", "failedLoginWindow"};
+constexpr std::string_view kAuthorizationPluginChildren[] = {"map"};
+constexpr std::string_view kMapChildren[] = {"authorizationMap"};
+constexpr std::string_view kAuthorizationMapChildren[] = {"authorizationEntries"};
+constexpr std::string_view kAuthorizationEntriesChildren[] = {"authorizationEntry"};
+constexpr std::string_view kAuthorizationEntryAttrs[] = {"queue", "topic", "read", "write", "admin"};
 constexpr std::string_view kSimpleAuthChildren[] = {"users"};
 constexpr std::string_view kUsersChildren[] = {"authenticationUser"};
 constexpr std::string_view kAuthenticationUserAttrs[] = {"username", "password", "groups"};
@@ -62,7 +68,12 @@ constexpr ElementSpec kElements[] = {
     {"persistenceAdapter", "broker", false, {}, kPersistenceAdapterChildren},
     {"journal", "persistenceAdapter", false, kJournalAttrs, {}},
     {"plugins", "broker", false, {}, kPluginsChildren},
-    {"simpleAuthenticationPlugin", "plugins", false, {}, kSimpleAuthChildren},
+    {"simpleAuthenticationPlugin", "plugins", false, kSimpleAuthAttrs, kSimpleAuthChildren},
+    {"authorizationPlugin", "plugins", false, {}, kAuthorizationPluginChildren},
+    {"map", "authorizationPlugin", false, {}, kMapChildren},
+    {"authorizationMap", "map", false, {}, kAuthorizationMapChildren},
+    {"authorizationEntries", "authorizationMap", false, {}, kAuthorizationEntriesChildren},
+    {"authorizationEntry", "authorizationEntries", true, kAuthorizationEntryAttrs, {}},
     {"users", "simpleAuthenticationPlugin", false, {}, kUsersChildren},
     {"authenticationUser", "users", true, kAuthenticationUserAttrs, {}},
     {"services", "broker", false, {}, kServicesChildren},

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "auth/authorization.h"
 #include "config/uri.h"
 
 namespace twinmq::config {
@@ -141,10 +142,65 @@ void check_users(const Config& config, const Marks& marks, Diagnostics& diag) {
                  "duplicate authenticationUser '" + u.username + "' (first at " + at_line(it->second) + ")");
   }
   // Without users the broker would run with authentication off: refuse, rather
-  // than open a broker the file says is protected.
-  if (marks.auth_plugin_line != 0 && config.users.empty())
+  // than open a broker the file says is protected, unless the file says it is open.
+  if (marks.auth_plugin_line != 0 && config.users.empty() && !config.security.anonymous_access_allowed)
     diag.error(marks.auth_plugin_line,
-               "<simpleAuthenticationPlugin> has no <authenticationUser>; add users or remove the plugin");
+               "<simpleAuthenticationPlugin> has no <authenticationUser>; add users, remove the plugin, or say "
+               "anonymousAccessAllowed=\"true\"");
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
+// Who may connect without credentials (README "Security"): a listener anyone on the
+// network can reach needs users, unless the file says anonymous access is meant.
+// It judges what the broker would expose once the file is right, so it runs only on a
+// file with no other error: a typo in a connector is not buried under a policy message.
+void check_open_listeners(const Config& config, const Marks& marks, Diagnostics& diag) {
+  if (!config.users.empty() || diag.error_count() != 0) return;
+  for (std::size_t i = 0; i < config.connectors.size(); ++i) {
+    const TransportConnector& c = config.connectors[i];
+    if (!marks.connector_uri_ok[i] || is_loopback_host(c.endpoint.host)) continue;
+    const std::string where = "transportConnector '" + c.name + "' listens on " + c.endpoint.host;
+    if (c.endpoint.scheme == "tcp")
+      diag.error(c.line, where +
+                             " (not loopback) and no <authenticationUser> is configured: any host that reaches it "
+                             "could attach as the slave and receive a copy of every message. Add users "
+                             "(<plugins><simpleAuthenticationPlugin><users>) and a replicationGroup, or listen on "
+                             "127.0.0.1");
+    else if (c.endpoint.scheme == "stomp" && !config.security.anonymous_access_allowed)
+      diag.error(c.line, where +
+                             " (not loopback) and no <authenticationUser> is configured: anyone on the network "
+                             "could connect. Add users, listen on 127.0.0.1, or allow it explicitly with "
+                             "<plugins><simpleAuthenticationPlugin anonymousAccessAllowed=\"true\"/></plugins>");
+  }
+}
+
+void check_replication_group(const Config& config, const Marks& marks, Diagnostics& diag) {
+  const std::string& group = config.security.replication_group;
+  if (group.empty() || marks.replication_group_line == 0) return;
+  bool listener = false;
+  for (const TransportConnector& c : config.connectors) listener = listener || c.endpoint.scheme == "tcp";
+  if (!listener) {
+    diag.error(marks.replication_group_line,
+               "replicationGroup names who may attach as slave, but this broker has no replication listener "
+               "(<transportConnector name=\"replication\" uri=\"tcp://...\"/>)");
+    return;
+  }
+  bool member = false;
+  for (const User& u : config.users)
+    for (const std::string& g : auth::split_groups(u.groups)) member = member || g == group;
+  if (!member)
+    diag.error(marks.replication_group_line,
+               "replicationGroup '" + group + "': no <authenticationUser> is in that group, so no slave could "
+               "attach (add it to the groups of the user the slave logs in as)");
+}
+
+void check_authorization(const Config& config, const Marks& marks, Diagnostics& diag) {
+  if (marks.authorization_plugin_line != 0 && config.security.authorization.empty())
+    diag.error(marks.authorization_plugin_line,
+               "<authorizationPlugin> has no <authorizationEntry>; add entries or remove the plugin");
 }
 
 }  // namespace
@@ -155,6 +211,9 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_replication_timing(config, marks, diag);
   check_witness(config, marks, diag);
   check_users(config, marks, diag);
+  check_open_listeners(config, marks, diag);
+  check_replication_group(config, marks, diag);
+  check_authorization(config, marks, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)
     diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");

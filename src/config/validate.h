@@ -25,6 +25,8 @@ struct Marks {
   int link_timeout_line = 0;
   int persistence_adapter_line = 0;
   int auth_plugin_line = 0;
+  int authorization_plugin_line = 0;
+  int replication_group_line = 0;
   int witness_line = 0;
   std::vector<bool> connector_uri_ok;  // parallel to Config::connectors
   std::vector<int> user_lines;         // parallel to Config::users

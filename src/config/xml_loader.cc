@@ -26,6 +26,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "auth/password.h"
 #include "config/diagnostics.h"
 #include "config/element_reader.h"
 #include "config/known_names.h"
@@ -33,7 +34,7 @@
 #include "config/substitution.h"
 #include "config/uri.h"
 #include "config/validate.h"
-#include "config/wildcard.h"
+#include "base/wildcard.h"
 #include "witness/etcd_client.h"
 
 namespace twinmq::config {
@@ -143,6 +144,12 @@ class Loader {
     r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
     r.read_size("maxTransactionSize", config_.max_transaction_size, 4 * kKb, broker::kMaxTransactionBytes);
     config_.system_usage.memory_limit = physical_memory() / 100 * kDefaultMemoryPercent;
+    if (r.read_string("replicationGroup", config_.security.replication_group)) {
+      marks_.replication_group_line = r.line_of("replicationGroup");
+      if (auth::split_groups(config_.security.replication_group).size() != 1 ||
+          config_.security.replication_group.find(',') != std::string::npos)
+        r.bad_value("replicationGroup", {"one group name (a group of <authenticationUser groups>)", {}});
+    }
 
     r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
       if (spec.name == "persistenceAdapter") marks_.persistence_adapter_line = child.GetLineNum();
@@ -163,10 +170,12 @@ class Loader {
   // Elements that only group others: no attributes, children dispatched by name.
   void read_container(const XMLElement& el, const ElementSpec& spec) {
     ElementReader r(el, spec, diag_, variables_);
-    if (spec.name == "simpleAuthenticationPlugin") marks_.auth_plugin_line = r.line();
+    if (spec.name == "simpleAuthenticationPlugin") read_authentication_plugin(r);
+    if (spec.name == "authorizationPlugin") marks_.authorization_plugin_line = r.line();
     r.for_each_child([&](const XMLElement& child, const ElementSpec& child_spec) {
       const std::string_view name = child_spec.name;
       if (name == "transportConnector") read_connector(child, child_spec);
+      else if (name == "authorizationEntry") read_authorization_entry(child, child_spec);
       else if (name == "policyEntry") read_policy_entry(child, child_spec);
       else if (name == "journal") read_journal(child, child_spec);
       else if (name == "authenticationUser") read_user(child, child_spec);
@@ -362,10 +371,51 @@ class Loader {
     User u;
     if (r.read_required("username", u.username) && u.username.empty())
       r.bad_value("username", {"a non-empty name", {}});
-    r.read_required("password", u.password);
+    if (r.read_required("password", u.password)) {
+      auto stored = auth::StoredPassword::parse(u.password);
+      if (!stored)
+        r.error_at("password", "<authenticationUser> '" + u.username + "': password " + stored.error().message);
+      else
+        u.hashed = stored->hashed();
+    }
     r.read_string("groups", u.groups);
     config_.users.push_back(std::move(u));
     marks_.user_lines.push_back(r.line());
+  }
+
+  // <simpleAuthenticationPlugin anonymousAccessAllowed maximumFailedLogins failedLoginWindow>
+  void read_authentication_plugin(ElementReader& r) {
+    SecurityConfig& s = config_.security;
+    marks_.auth_plugin_line = r.line();
+    s.authentication_plugin = true;
+    r.read_bool("anonymousAccessAllowed", s.anonymous_access_allowed);
+    r.read_uint("maximumFailedLogins", s.max_failed_logins, 0, 1'000'000);
+    r.read_uint("failedLoginWindow", s.failed_login_window_ms, 1000, 86'400'000, "milliseconds");
+  }
+
+  // <authorizationEntry queue|topic="pattern" read="groups" write="groups" admin="groups"/>
+  void read_authorization_entry(const XMLElement& el, const ElementSpec& spec) {
+    ElementReader r(el, spec, diag_, variables_);
+    r.expect_no_children();
+    auth::AuthorizationEntry entry;
+    const bool queue = r.has("queue"), topic = r.has("topic");
+    if (queue == topic) {
+      diag_.error(r.line(), queue ? "<authorizationEntry> has both queue and topic (write one entry for each)"
+                                  : "<authorizationEntry> needs a queue=\"...\" or topic=\"...\" pattern");
+      return;
+    }
+    const char* attribute = queue ? "queue" : "topic";
+    entry.is_topic = topic;
+    if (!r.read_string(attribute, entry.pattern)) return;
+    if (auto problem = wildcard_problem(entry.pattern)) {
+      r.error_at(attribute, "<authorizationEntry> " + std::string(attribute) + " pattern '" + entry.pattern + "' " + *problem);
+      return;
+    }
+    std::string groups;
+    if (r.read_string("read", groups)) entry.read = auth::split_groups(groups);
+    if (r.read_string("write", groups)) entry.write = auth::split_groups(groups);
+    if (r.read_string("admin", groups)) entry.admin = auth::split_groups(groups);
+    config_.security.authorization.push_back(std::move(entry));
   }
 
   void read_witness(const XMLElement& el, const ElementSpec& spec) {

@@ -5,17 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "base/printable.h"
+
 namespace twinmq::replication {
 
 namespace {
-
-// Compares without returning early on the first difference (a password check).
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const std::size_t n = std::min(a.size(), b.size());
-  for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 Decision reject(fbr::RejectReason reason, std::string message) {
   return Decision{false, reason, std::move(message), Seq{0}};
@@ -45,22 +39,32 @@ Decision decide(const HelloInfo& h, const MasterView& m) {
                               "version on both brokers",
                               h.protocol_version, m.name, kProtocolVersion));
   // 2. Credentials.
-  if (!m.users.empty()) {
-    bool ok = false;
-    for (const auto& [user, password] : m.users)
-      if (user == h.user_name && same_secret(password, h.password)) ok = true;
-    if (!ok) {
-      if (h.user_name.empty())
-        return reject(R::bad_credentials,
-                      fmt::format("master '{}' requires credentials but the slave sent none: configure "
-                                  "<services><masterConnector remoteURI=\"...\" userName=\"...\" password=\"...\"/>"
-                                  "</services> on the slave with a user of the master's <users>",
-                                  m.name));
+  switch (m.credentials) {
+    case Credentials::not_required:
+    case Credentials::accepted:
+      break;
+    case Credentials::missing:
+      return reject(R::bad_credentials,
+                    fmt::format("master '{}' requires credentials but the slave sent none: configure "
+                                "<services><masterConnector remoteURI=\"...\" userName=\"...\" password=\"...\"/>"
+                                "</services> on the slave with a user of the master's <users>",
+                                m.name));
+    case Credentials::wrong:
       return reject(R::bad_credentials,
                     fmt::format("master '{}' does not accept user '{}' with that password: set userName and "
                                 "password of the slave's <masterConnector> to a user of the master's <users>",
-                                m.name, h.user_name));
-    }
+                                m.name, shown(h.user_name)));
+    case Credentials::not_in_group:
+      return reject(R::bad_credentials,
+                    fmt::format("master '{}' accepts only members of group '{}' as its slave (replicationGroup), and "
+                                "user '{}' is not one: add the group to that user's groups on the master, or log "
+                                "in as a user who has it",
+                                m.name, m.replication_group, shown(h.user_name)));
+    case Credentials::rate_limited:
+      return reject(R::bad_credentials,
+                    fmt::format("master '{}' refused the login without checking it: too many failed logins from "
+                                "the slave's address; fix the slave's <masterConnector> credentials",
+                                m.name));
   }
   // 3. One slave at a time.
   if (m.attached_slave)

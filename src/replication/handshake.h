@@ -2,8 +2,10 @@
 //
 // A pure function of the Hello and what the master knows about itself, so every
 // decision is unit-tested without sockets. In order:
-//  1. protocol version;  2. credentials (against the master's users; none configured =
-//  anyone, with a warning logged by the caller);  3. one slave at a time;  4. the master
+//  1. protocol version;  2. credentials (the master checks the password before it calls
+//  decide(), on a worker when it is a hash — auth/password_check.h — and passes the
+//  verdict; with no users configured anyone passes, with a warning logged by the caller;
+//  with replicationGroup only a member of that group);  3. one slave at a time;  4. the master
 //  is not shutting down;  5. both sides persist, or neither, and both fsync before
 //  confirming, or neither (what a receipt means must not depend on which side you ask);
 //  6. the stores: an empty
@@ -56,10 +58,20 @@ namespace twinmq::replication {
 // How the master's journal answers "your record at seq S, is its payload CRC C?".
 enum class RecordMatch { match, mismatch, unavailable };
 
+// What the master found of the slave's credentials.
+enum class Credentials {
+  not_required,  // the master has no users
+  accepted,      // a user of the master, with the right password, in replicationGroup if one is set
+  missing,       // the master has users and the slave sent no user name
+  wrong,         // unknown user or wrong password (the slave is not told which)
+  not_in_group,  // a valid user, but not in replicationGroup
+  rate_limited,  // too many failed logins from the slave's address (auth/login_limiter.h)
+};
+
 struct MasterView {
   std::string name;
-  // Users a slave may authenticate as (name, password); empty = accept anyone.
-  std::vector<std::pair<std::string, std::string>> users;
+  Credentials credentials = Credentials::not_required;
+  std::string replication_group;  // named in the not_in_group message
   // Set when another slave is attached: "'name' from ip:port".
   std::optional<std::string> attached_slave;
   bool shutting_down = false;

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/crc32c.h"
 #include "net/tcp_connection.h"
+#include "auth/password_check.h"
 #include "replication/handshake.h"
 #include "replication/pair_marker.h"
 #include "store/record_format.h"
@@ -56,6 +57,7 @@ class MasterLink::Peer final : public net::ConnectionHandler {
     if (link_ != nullptr && !closing_) link_->on_drained(*this);
   }
   void on_close(int status) override {
+    if (check_ != nullptr) check_->cancel();  // its answer then finds nobody to tell
     if (link_ != nullptr) link_->on_peer_closed(*this, status);
     delete this;
   }
@@ -77,6 +79,9 @@ class MasterLink::Peer final : public net::ConnectionHandler {
   std::string name_;
   bool hello_seen_ = false;
   bool closing_ = false;
+  // While its password is checked on a worker: the Hello, and the check (self-owned).
+  HelloInfo hello_;
+  auth::PasswordCheck* check_ = nullptr;
   std::int64_t connected_ms_;
   std::int64_t last_received_ms_;
   std::int64_t last_sent_ms_;
@@ -133,9 +138,12 @@ Result<void> MasterLink::open() {
     hold_receipts(broker_.event_log().last());
     spdlog::warn("replication: minimumReplicas=\"1\": receipts for persistent work are held until a slave is in sync");
   }
-  if (options_.users.empty())
+  if (options_.security == nullptr || !options_.security->users_configured())
     spdlog::warn("replication: no users are configured: any slave that reaches {} is accepted without credentials",
                  listener_->address());
+  else if (options_.security->replication_group().empty())
+    spdlog::warn("replication: no replicationGroup is configured: any user of <users> may attach as the slave and "
+                 "receive a copy of every message (set replicationGroup on <broker>)");
   return {};
 }
 
@@ -206,9 +214,57 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
     peer.close_after_flush();
     return;
   }
+  auth::Security* security = options_.security;
+  if (security == nullptr || !security->users_configured()) {
+    decide_hello(peer, hello, Credentials::not_required);
+    return;
+  }
+  if (security->limiter().blocked_for(auth::peer_host(peer.conn_->peer()), mono_ms()) > 0) {
+    decide_hello(peer, hello, Credentials::rate_limited);
+    return;
+  }
+  if (hello.user_name.empty()) {
+    security->limiter().failed(auth::peer_host(peer.conn_->peer()), mono_ms());
+    decide_hello(peer, hello, Credentials::missing);
+    return;
+  }
+  // A wrong user name costs what a wrong password costs (auth/security.h: the decoy).
+  const auth::UserAccount* account = security->find(hello.user_name);
+  const auth::StoredPassword& stored = account != nullptr ? account->password : security->decoy();
+  if (!stored.hashed()) {
+    credentials_checked(peer, hello, account != nullptr && stored.verify(hello.password));
+    return;
+  }
+  // A hash takes tens of milliseconds to check: on a worker, never on the loop.
+  peer.hello_ = hello;
+  peer.check_ = auth::PasswordCheck::start(loop_, stored, hello.password,
+                                           [this, &peer, known = account != nullptr](bool ok) {
+                                             peer.check_ = nullptr;
+                                             if (peer.link_ == nullptr || peer.closing_) return;
+                                             credentials_checked(peer, peer.hello_, known && ok);
+                                           });
+}
+
+void MasterLink::credentials_checked(Peer& peer, const HelloInfo& hello, bool valid) {
+  auth::Security& security = *options_.security;
+  const std::string_view address = auth::peer_host(peer.conn_->peer());
+  if (!valid) {
+    security.limiter().failed(address, mono_ms());
+    decide_hello(peer, hello, Credentials::wrong);
+    return;
+  }
+  security.limiter().succeeded(address);
+  const std::string& group = security.replication_group();
+  const auth::UserAccount* account = security.find(hello.user_name);
+  const bool member = group.empty() || (account != nullptr && auth::in_group(account->groups, group));
+  decide_hello(peer, hello, member ? Credentials::accepted : Credentials::not_in_group);
+}
+
+void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials credentials) {
   MasterView view;
   view.name = options_.broker_name;
-  view.users = options_.users;
+  view.credentials = credentials;
+  if (options_.security != nullptr) view.replication_group = options_.security->replication_group();
   if (slave_ != nullptr) view.attached_slave = slave_->describe();
   view.shutting_down = state_ == State::stopped;
   view.persistent = journal_ != nullptr;

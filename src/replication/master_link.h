@@ -68,6 +68,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/security.h"
 #include "base/ids.h"
 #include "base/result.h"
 #include "broker/broker.h"
@@ -90,8 +91,9 @@ struct MasterOptions {
   std::string broker_name;
   std::string host = "0.0.0.0";  // the replication connector
   std::uint16_t port = 62001;
-  // Users a slave may authenticate as; empty = any slave (a warning is logged).
-  std::vector<std::pair<std::string, std::string>> users;
+  // Users and replicationGroup (auth/security.h); nullptr or no users = any slave (a
+  // warning is logged). Shared with the STOMP connectors (one failed-login count). Not owned.
+  auth::Security* security = nullptr;
   bool shutdown_on_slave_failure = false;
   int minimum_replicas = 0;
   std::uint32_t heart_beat_ms = 500;
@@ -157,6 +159,9 @@ class MasterLink final : public broker::EventSink {
 
   void accept(net::TcpListener& listener);
   void on_hello(Peer& peer, const HelloInfo& hello);
+  // After the password check (inline for plain text, a worker for a hash).
+  void credentials_checked(Peer& peer, const HelloInfo& hello, bool valid);
+  void decide_hello(Peer& peer, const HelloInfo& hello, Credentials credentials);
   RecordMatch record_at(Seq seq, std::uint32_t crc) const;
   void on_applied(Seq seq);
   void become_in_sync();

@@ -43,6 +43,8 @@ std::string_view protocol_error_summary(ProtocolErrc code) {
     case ProtocolErrc::frame_timeout: return "frame timeout";
     case ProtocolErrc::memory_limit_reached: return "memory limit reached";
     case ProtocolErrc::store_limit_reached: return "store limit reached";
+    case ProtocolErrc::access_denied: return "access denied";
+    case ProtocolErrc::login_rate_limited: return "too many failed logins";
   }
   return "protocol error";
 }

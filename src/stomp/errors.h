@@ -54,6 +54,9 @@ enum class ProtocolErrc {
   // producer waits
   memory_limit_reached,    // memoryUsage or a destination's memoryLimit
   store_limit_reached,     // storeUsage (persistent SENDs)
+  // authorization (auth/; README "Security")
+  access_denied,           // SEND/SUBSCRIBE without the read, write or admin right on the destination
+  login_rate_limited,      // too many failed logins from this address: refused without a check
 };
 
 // Short text for the ERROR frame's `message` header ("frame too large", ...).

@@ -155,6 +155,7 @@ FrameParser::FrameParser(ParserLimits limits) : limits_(limits) {}
 std::size_t FrameParser::buffered() const { return partial_.size(); }
 
 Result<void> FrameParser::feed(std::string_view bytes, FrameSink& sink) {
+  left_unparsed_ = 0;
   if (failed_) return std::unexpected(dead_);
 
   // 1. Finish the frame split across reads, copying only its own bytes.
@@ -176,7 +177,10 @@ Result<void> FrameParser::feed(std::string_view bytes, FrameSink& sink) {
     // Released, not cleared: an idle connection between frames holds no buffer.
     std::string().swap(partial_);
     state_ = State::awaiting_frame;
-    if (!keep_going) return {};
+    if (!keep_going) {
+      left_unparsed_ = bytes.size();
+      return {};
+    }
   }
 
   // 2. Parse the rest in place.
@@ -203,7 +207,10 @@ Result<void> FrameParser::feed(std::string_view bytes, FrameSink& sink) {
     }
     state_ = State::awaiting_frame;
     if (*progress == Progress::frame) {
-      if (!deliver(frame_bytes.substr(0, frame_size_), sink)) return {};
+      if (!deliver(frame_bytes.substr(0, frame_size_), sink)) {
+        left_unparsed_ = bytes.size() - pos - frame_size_;
+        return {};
+      }
     } else {
       sink.on_heartbeat();
     }

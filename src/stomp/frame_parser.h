@@ -84,6 +84,9 @@ class FrameParser {
 
   // Bytes held for a frame split across reads (0 when between frames).
   std::size_t buffered() const;
+  // How many bytes at the end of the last feed() were not parsed because the sink
+  // returned false (a session that must wait before it reads on keeps them).
+  std::size_t left_unparsed() const { return left_unparsed_; }
 
  private:
   // What the current frame waits for, as in NATS parser.go. A frame only moves
@@ -130,6 +133,7 @@ class FrameParser {
   std::vector<Header> headers_;     // refs_ as views, built just before delivery
   Error dead_;                      // the first error, once failed
   bool failed_ = false;
+  std::size_t left_unparsed_ = 0;
 
   // Scan position in the current frame; all offsets count from its first byte.
   State state_ = State::awaiting_frame;

@@ -38,6 +38,7 @@ Result<Seq> Session::handle_send(const Frame& frame) {
   auto destination = required_header(frame, "destination");
   if (!destination) return std::unexpected(destination.error());
   if (auto ok = check_destination_bytes(*destination); !ok) return std::unexpected(ok.error());
+  if (auto ok = authorize(*destination, auth::Right::write, "send to"); !ok) return std::unexpected(ok.error());
 
   broker::SendRequest req;
   req.destination = *destination;

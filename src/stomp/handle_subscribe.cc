@@ -9,6 +9,7 @@ Result<Seq> Session::handle_subscribe(const Frame& frame) {
   auto destination = required_header(frame, "destination");
   if (!destination) return std::unexpected(destination.error());
   if (auto ok = check_destination_bytes(*destination); !ok) return std::unexpected(ok.error());
+  if (auto ok = authorize(*destination, auth::Right::read, "subscribe to"); !ok) return std::unexpected(ok.error());
 
   broker::SubscribeRequest req;
   req.destination = *destination;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "auth/security.h"
 #include "base/result.h"
 #include "broker/broker.h"
 #include "net/loop.h"
@@ -55,8 +56,9 @@ struct ServerOptions {
   bool send_fail_if_no_space = false;              // sendFailIfNoSpace: an ERROR at once
   std::uint32_t send_fail_if_no_space_after_timeout_ms = 0;  // ...or after waiting this long (0 = wait)
   std::string server_name = "twinmq";  // CONNECTED server header
-  // Users allowed to connect (username, password); empty = anyone may connect.
-  std::vector<std::pair<std::string, std::string>> users;
+  // Users, rights and failed-login counts, shared by every connector (auth/security.h).
+  // nullptr or no users: anyone may connect, as user "anonymous". Not owned.
+  auth::Security* security = nullptr;
   // With a witness: every session's writes must pass it (net/write_guard.h). Not owned.
   const net::WriteGuard* write_guard = nullptr;
 };

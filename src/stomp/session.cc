@@ -25,6 +25,10 @@ Session::Session(StompServer& server, std::uint64_t number, net::TcpConnection* 
 
 void Session::on_data(std::string_view bytes) {
   if (state_ == State::closing) return;
+  if (state_ == State::awaiting_login) {  // reading is paused; a read already under way lands here
+    held_after_connect_.append(bytes);
+    return;
+  }
   last_read_ms_ = mono_ms();
   const std::uint64_t ended_before = frames_in_ + heart_beats_in_;
   if (auto r = parser_.feed(bytes, *this); !r && state_ != State::closing) {
@@ -32,6 +36,11 @@ void Session::on_data(std::string_view bytes) {
     return;
   }
   if (state_ == State::closing) return;
+  if (state_ == State::awaiting_login) {
+    // The CONNECT's password is being checked: what followed it waits, unparsed.
+    held_after_connect_.assign(bytes.substr(bytes.size() - parser_.left_unparsed()));
+    return;
+  }
   // A frame left unfinished began in this read if it is the first unfinished one or if
   // an earlier frame ended in this read; otherwise it is still the one that began before.
   if (parser_.buffered() == 0) {
@@ -60,7 +69,7 @@ Session::Outcome Session::process(const Frame& frame) {
     return Outcome::closing;
   }
   if (*seq > last_seq_) last_seq_ = *seq;
-  if (state_ == State::closing) return Outcome::closing;
+  if (state_ == State::closing || state_ == State::awaiting_login) return Outcome::closing;
   switch (frame.command) {
     case Command::ack:
     case Command::nack:
@@ -109,6 +118,10 @@ void Session::set_paused(std::uint8_t reason, bool on) {
 
 void Session::on_close(int status) {
   conn_ = nullptr;
+  if (password_check_ != nullptr) {
+    password_check_->cancel();  // the worker's answer then finds nobody to tell
+    password_check_ = nullptr;
+  }
   if (conn_id_) {
     broker_.reply_gate().forget(conn_id_);
     broker_.detach(conn_id_);
@@ -226,6 +239,8 @@ void Session::check_deadlines(std::int64_t now_ms) {
   }
   // Not reading is our choice, not the client's silence (set_paused restarts the clocks).
   if (paused_ != 0) return;
+  const auto& opts = server_.options();
+  if (state_ == State::awaiting_login) return;  // the worker answers soon; nothing is read meanwhile
   if (state_ == State::awaiting_connect) {
     if (now_ms - opened_ms_ >= static_cast<std::int64_t>(opts.connect_timeout_ms)) {
       spdlog::info("connection {} from {}: no CONNECT within {} ms, closing", number_, peer_,

@@ -28,8 +28,16 @@
 //    tried again when the broker reports room; ACK/NACK frames keep being processed
 //    meanwhile, and reading stops once 256 KiB of other frames wait behind it.
 //
+//  - Login (README "Security"): a CONNECT whose password is a crypt(3) hash is checked on
+//    libuv's thread pool (auth/password_check.h); meanwhile the session is in
+//    awaiting_login, reads nothing, and keeps the bytes that came after the CONNECT in
+//    held_after_connect_, to parse them once CONNECTED is sent (their escaping depends on the version
+//    the CONNECT negotiated). A refused SEND or SUBSCRIBE (auth/authorization.h) is an
+//    ERROR and a close, like every other ERROR of this connector.
+//
 // States: awaiting_connect (only CONNECT/STOMP accepted; dropped after the connect
-// timeout) → connected → closing (terminal: nothing is processed any more).
+// timeout) → awaiting_login (a password check is running; nothing read) → connected →
+// closing (terminal: nothing is processed any more).
 //
 // Lifecycle: created by StompServer on accept; self-owned; freed in on_close() when
 // its TcpConnection is gone (after detaching from the broker). Loop thread only.
@@ -41,6 +49,8 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/password_check.h"
+#include "auth/security.h"
 #include "base/ids.h"
 #include "base/result.h"
 #include "broker/broker.h"
@@ -64,9 +74,10 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   // net::ConnectionHandler
   void on_data(std::string_view bytes) override;
   void on_drained() override;
-  // Why this connection is not read: its own output is above the high watermark, or
-  // the server holds every connection (the slave is behind: StompServer::hold_reading).
-  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2, kFlowControl = 4 };
+  // Why this connection is not read: its own output is above the high watermark, the
+  // server holds every connection (the slave is behind: StompServer::hold_reading), flow
+  // control, or its CONNECT's password is being checked on a worker (awaiting_login).
+  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2, kFlowControl = 4, kLoginCheck = 8 };
   void set_paused(std::uint8_t reason, bool on);
   void on_close(int status) override;
 
@@ -89,7 +100,14 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   bool fence(std::string_view why);
 
  private:
-  enum class State { awaiting_connect, connected, closing };
+  enum class State { awaiting_connect, awaiting_login, connected, closing };
+  // What a CONNECT asked for, kept while its password is checked.
+  struct ConnectRequest {
+    Version version = Version::v1_0;
+    HeartBeat theirs{};
+    std::string client_id;
+    std::string login;
+  };
   enum class ReplyKind : std::uint8_t { receipt, disconnect };
   struct PendingReply {
     Seq seq;
@@ -120,6 +138,13 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   void fail(const Error& error, const Frame* frame);
   // handle_*.cc
   Result<Seq> handle_connect(const Frame& frame);
+  // handle_connect.cc: the end of a login, now or when the worker answers.
+  Result<Seq> finish_connect(const ConnectRequest& request, std::string user, std::vector<std::string> groups);
+  void on_password_checked(bool known_user, bool password_ok);
+  void login_failed(std::string_view reason);
+  // authorize.cc: an error when this connection's user lacks `right` (or the admin
+  // right, when the destination does not exist yet) on `destination`.
+  Result<void> authorize(std::string_view destination, auth::Right right, std::string_view command);
   Result<Seq> handle_send(const Frame& frame);
   Result<Seq> handle_subscribe(const Frame& frame);
   Result<Seq> handle_unsubscribe(const Frame& frame);
@@ -175,6 +200,12 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   std::int64_t waiting_since_ms_ = 0;
   Error waiting_error_;          // why the front frame waits (the broker's words)
   std::int64_t wait_logged_ms_ = 0;
+  // Login: who this connection is (set at CONNECTED), and the check in flight.
+  std::string user_;
+  std::vector<std::string> groups_;
+  ConnectRequest connect_request_;
+  auth::PasswordCheck* password_check_ = nullptr;  // owned by itself; cancelled in on_close
+  std::string held_after_connect_;  // bytes read after a CONNECT whose login is being checked
 };
 
 }  // namespace twinmq::stomp

@@ -50,7 +50,7 @@ TEST_CASE("the table: every child element is known and names its parent") {
       todo.push_back(c);
     }
   }
-  CHECK(count == 23);
+  CHECK(count == 28);
   CHECK(find_element("beans") == nullptr);
 }
 

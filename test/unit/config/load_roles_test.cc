@@ -14,7 +14,7 @@ using test::errors_of;
 
 namespace {
 const std::string kStomp = "<transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:61613\"/>\n";    // line 3
-const std::string kReplication = "<transportConnector name=\"replication\" uri=\"tcp://0.0.0.0:62001\"/>\n";
+const std::string kReplication = "<transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:62001\"/>\n";
 }  // namespace
 
 TEST_CASE("connectors: names and addresses are unique") {
@@ -137,9 +137,11 @@ TEST_CASE("users: unique names; a plugin without users is refused") {
                             "</users></simpleAuthenticationPlugin></plugins>\n")) ==
         "conf/broker.xml:5: duplicate authenticationUser 'a' (first at line 3)");
   CHECK(error_of(broker("", "<plugins>\n<simpleAuthenticationPlugin/>\n</plugins>\n")) ==
-        "conf/broker.xml:3: <simpleAuthenticationPlugin> has no <authenticationUser>; add users or remove the plugin");
+        "conf/broker.xml:3: <simpleAuthenticationPlugin> has no <authenticationUser>; add users, remove the plugin, or say "
+        "anonymousAccessAllowed=\"true\"");
   CHECK(error_of(broker("", "<plugins>\n<simpleAuthenticationPlugin><users/></simpleAuthenticationPlugin>\n</plugins>\n")) ==
-        "conf/broker.xml:3: <simpleAuthenticationPlugin> has no <authenticationUser>; add users or remove the plugin");
+        "conf/broker.xml:3: <simpleAuthenticationPlugin> has no <authenticationUser>; add users, remove the plugin, or say "
+        "anonymousAccessAllowed=\"true\"");
 }
 
 TEST_CASE("witness: an etcd key for a pair, in whole seconds, with a store") {

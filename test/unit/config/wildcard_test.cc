@@ -2,7 +2,7 @@
 #include <doctest.h>
 
 #include "config/config.h"
-#include "config/wildcard.h"
+#include "base/wildcard.h"
 #include "helpers.h"
 
 namespace twinmq::config {
@@ -71,7 +71,7 @@ TEST_CASE("policy_for: first matching entry of the destination's kind, else defa
 
 TEST_CASE("stomp_connector: the first stomp:// connector") {
   Config c = test::load_ok(test::broker("", test::connectors(
-      "<transportConnector name=\"replication\" uri=\"tcp://0.0.0.0:62001\"/>\n"
+      "<transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:62001\"/>\n"
       "<transportConnector name=\"stomp-v4\" uri=\"stomp://127.0.0.1:61613\"/>\n"
       "<transportConnector name=\"stomp-v6\" uri=\"stomp://[::1]:61613\"/>\n")));
   REQUIRE(c.stomp_connector() != nullptr);

@@ -58,7 +58,7 @@ TEST_CASE("protocol version, then credentials, then one slave at a time") {
   HelloInfo h = hello();
   MasterView m = master();
   h.protocol_version = 99;
-  m.users = {{"replica", "pw"}};
+  m.credentials = Credentials::missing;
   m.attached_slave = "'other' at 1.2.3.4:5";
   Decision d = decide(h, m);
   CHECK(d.reason == R::protocol_version);
@@ -70,16 +70,34 @@ TEST_CASE("protocol version, then credentials, then one slave at a time") {
   CHECK(contains(d.message, "<masterConnector"));
   h.user_name = "replica";
   h.password = "wrong";
+  m.credentials = Credentials::wrong;
   d = decide(h, m);
   CHECK(d.reason == R::bad_credentials);
   CHECK(contains(d.message, "user 'replica'"));
-  h.password = "pw";
+  m.credentials = Credentials::accepted;
   d = decide(h, m);
   CHECK(d.reason == R::another_slave);
   CHECK(contains(d.message, "'other' at 1.2.3.4:5"));
   CHECK(is_transient(d.reason));
   m.attached_slave.reset();
   CHECK(decide(h, m).accepted);
+}
+
+TEST_CASE("a valid user outside replicationGroup, and a rate-limited address, are refused with the reason") {
+  HelloInfo h = hello();
+  h.user_name = "system";
+  MasterView m = master();
+  m.credentials = Credentials::not_in_group;
+  m.replication_group = "replicas";
+  Decision d = decide(h, m);
+  CHECK(d.reason == R::bad_credentials);
+  CHECK(contains(d.message, "group 'replicas'"));
+  CHECK(contains(d.message, "user 'system'"));
+  CHECK_FALSE(is_transient(d.reason));
+  m.credentials = Credentials::rate_limited;
+  d = decide(h, m);
+  CHECK(d.reason == R::bad_credentials);
+  CHECK(contains(d.message, "too many failed logins"));
 }
 
 TEST_CASE("without users any credentials pass") {

@@ -138,9 +138,19 @@ TEST_CASE("a second slave is refused while the first is attached, and keeps retr
   CHECK(p.in_sync(p.slaves[0]));
 }
 
+namespace {
+auth::SecurityOptions one_user(std::string name, std::string password, std::string groups = "") {
+  auth::SecurityOptions o;
+  o.users.push_back(auth::UserAccount{std::move(name), *auth::StoredPassword::parse(std::move(password)),
+                                      auth::split_groups(groups)});
+  return o;
+}
+}  // namespace
+
 TEST_CASE("bad credentials: the slave exits with code 5 and the reason") {
+  auth::Security security(one_user("replica", "right"));
   PairOptions o;
-  o.master.users = {{"replica", "right"}};
+  o.master.security = &security;
   o.slave.user_name = "replica";
   o.slave.password = "wrong";
   Pair p(o);
@@ -150,6 +160,36 @@ TEST_CASE("bad credentials: the slave exits with code 5 and the reason") {
   CHECK(*s.host->exit_code == kExitRejected);
   CHECK(s.host->exit_reason.find("does not accept user 'replica'") != std::string::npos);
   CHECK(s.host->discards == 0);  // its store was left alone
+}
+
+TEST_CASE("a hashed password is checked on a worker and the slave attaches") {
+  auth::SecurityOptions so = one_user("replica", *auth::hash_password("right"), "replicas");
+  so.replication_group = "replicas";
+  auth::Security security(std::move(so));
+  PairOptions o;
+  o.master.security = &security;
+  o.slave.user_name = "replica";
+  o.slave.password = "right";
+  Pair p(o);
+  p.open_master();
+  auto& s = p.add_slave();
+  REQUIRE(run_until(p.loop, [&] { return p.in_sync(s); }, 5000));
+}
+
+TEST_CASE("a valid user outside replicationGroup is refused: exit code 5, and the group is named") {
+  auth::SecurityOptions so = one_user("system", *auth::hash_password("manager"), "admins");
+  so.replication_group = "replicas";
+  auth::Security security(std::move(so));
+  PairOptions o;
+  o.master.security = &security;
+  o.slave.user_name = "system";
+  o.slave.password = "manager";
+  Pair p(o);
+  p.open_master();
+  auto& s = p.add_slave();
+  REQUIRE(run_until(p.loop, [&] { return s.host->exit_code.has_value(); }, 5000));
+  CHECK(*s.host->exit_code == kExitRejected);
+  CHECK(s.host->exit_reason.find("group 'replicas'") != std::string::npos);
 }
 
 TEST_CASE("a slave whose store belongs to another broker is refused; its data is left alone") {

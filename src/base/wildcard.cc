@@ -1,7 +1,7 @@
-// config/wildcard.cc — segment-by-segment matching of ActiveMQ wildcards.
-#include "config/wildcard.h"
+// base/wildcard.cc — segment-by-segment matching of ActiveMQ wildcards.
+#include "base/wildcard.h"
 
-namespace twinmq::config {
+namespace twinmq {
 namespace {
 
 // Splits off the first dot-separated segment of `s` (consumed from the front).
@@ -48,4 +48,4 @@ std::optional<std::string> wildcard_problem(std::string_view pattern) {
   }
 }
 
-}  // namespace twinmq::config
+}  // namespace twinmq

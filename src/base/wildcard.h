@@ -1,4 +1,4 @@
-// config/wildcard.h — ActiveMQ destination wildcards, as used by policyEntry.
+// base/wildcard.h — ActiveMQ destination wildcards, as used by policyEntry and authorizationEntry.
 //
 // A pattern is dot-separated segments matched against a destination name without
 // its /queue/ or /topic/ prefix:
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace twinmq::config {
+namespace twinmq {
 
 bool wildcard_matches(std::string_view pattern, std::string_view name);
 
@@ -20,4 +20,4 @@ bool wildcard_matches(std::string_view pattern, std::string_view name);
 // a destination prefix written into it), or nothing if it is fine.
 std::optional<std::string> wildcard_problem(std::string_view pattern);
 
-}  // namespace twinmq::config
+}  // namespace twinmq
