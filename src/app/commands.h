@@ -6,6 +6,7 @@
 //   twinmq compare-stores --history DIR      (the history of DIR, to compare on another machine)
 //   twinmq salvage --from DIR --fork-seq N --out FILE      cmd_salvage.cc (app/salvage_file.h)
 //   twinmq replay FILE --to URI [--skip N] [--user U --password P]   cmd_replay.cc
+//   twinmq hash-password                     cmd_hash_password.cc (auth/password.h)
 //
 // Each takes the arguments after its own name and returns the process exit code:
 // 0 done (compare-stores: B holds nothing after the fork), 1 the thing asked for did not
@@ -27,5 +28,6 @@ inline constexpr int kCommandUsage = 2;
 int run_compare_stores(const Args& args);
 int run_salvage(const Args& args);
 int run_replay(const Args& args);
+int run_hash_password(const Args& args);
 
 }  // namespace twinmq::app

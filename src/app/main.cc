@@ -52,6 +52,9 @@ constexpr const char* kUsage =
     "      write the messages DIR's store enqueued after seq N and still holds to FILE (STOMP frames)\n"
     "  twinmq replay FILE --to URI [--skip N] [--user NAME --password SECRET]\n"
     "      send a salvage file's messages to a broker or failover:(...) pair, each with a receipt\n"
+    "  twinmq hash-password\n"
+    "      print a crypt(3) yescrypt hash for <authenticationUser password=\"...\">; the password is read\n"
+    "      from the terminal (no echo) or the first line of standard input, never from the command line\n"
     "  twinmq status --config FILE [-Dname=value ...]\n"
     "      ask the broker running with this configuration (over <dataDirectory>/status.sock) for its\n"
     "      role, peer, replication link state, positions, lag and whether the pair is in sync;\n"
@@ -172,6 +175,7 @@ int main(int argc, char** argv) {
     if (command == "compare-stores") return app::run_compare_stores(rest);
     if (command == "salvage") return app::run_salvage(rest);
     if (command == "replay") return app::run_replay(rest);
+    if (command == "hash-password") return app::run_hash_password(rest);
   }
   CommandLine cl;
   if (int rc = parse(argc, argv, cl); rc >= 0) return rc;

@@ -49,6 +49,16 @@ Result<StoredPassword> StoredPassword::parse(std::string text) {
                             (check == CRYPT_SALT_METHOD_LEGACY ? " (a legacy method)" : "") +
                             ": use `twinmq hash-password` (yescrypt, $y$), or $2b$, $6$, $gy$, $7$");
     }
+    // crypt_checksalt reads only the method: a cut or mistyped hash would pass it and
+    // then lock its user out in silence. Hashing once with it as the setting finds that
+    // at start-up (one hash per hashed user, tens of milliseconds each).
+    auto scratch = std::make_unique<CryptScratch>();
+    const char* out = crypt_rn("", text.c_str(), &scratch->data, sizeof scratch->data);
+    if (out == nullptr || out[0] == '*' || std::strlen(out) != text.size())
+      return make_error(PasswordErrc::unsupported_hash,
+                        "looks like a crypt(3) hash ('" + std::string(*prefix) +
+                            "...') but libcrypt cannot use it (cut short, or a typo?): paste the whole output of "
+                            "`twinmq hash-password`");
     p.hashed_ = true;
   }
   p.text_ = std::move(text);

@@ -7,7 +7,8 @@
 //
 // A stored value that looks like a hash (`$id$...`) but that libcrypt does not accept
 // (a typo, or `$argon2id$`, which this libcrypt does not implement) is a configuration
-// error, never silently a plain-text password.
+// error, never silently a plain-text password; so is a hash that is cut short or
+// mistyped (parse() hashes once with it to find out).
 //
 // Cost: verify() of a hash is slow by design (yescrypt: tens of milliseconds). It is
 // a blocking call for a worker thread (auth/password_check.h), never the loop.

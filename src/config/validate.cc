@@ -197,8 +197,8 @@ void check_replication_group(const Config& config, const Marks& marks, Diagnosti
                "attach (add it to the groups of the user the slave logs in as)");
 }
 
-void check_authorization(const Config& config, const Marks& marks, Diagnostics& diag) {
-  if (marks.authorization_plugin_line != 0 && config.security.authorization.empty())
+void check_authorization(const Marks& marks, Diagnostics& diag) {
+  if (marks.authorization_plugin_line != 0 && marks.authorization_entries == 0)
     diag.error(marks.authorization_plugin_line,
                "<authorizationPlugin> has no <authorizationEntry>; add entries or remove the plugin");
 }
@@ -213,7 +213,7 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_users(config, marks, diag);
   check_open_listeners(config, marks, diag);
   check_replication_group(config, marks, diag);
-  check_authorization(config, marks, diag);
+  check_authorization(marks, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)
     diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");

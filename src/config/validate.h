@@ -26,6 +26,7 @@ struct Marks {
   int persistence_adapter_line = 0;
   int auth_plugin_line = 0;
   int authorization_plugin_line = 0;
+  int authorization_entries = 0;  // <authorizationEntry> elements written, valid or not
   int replication_group_line = 0;
   int witness_line = 0;
   std::vector<bool> connector_uri_ok;  // parallel to Config::connectors

@@ -148,7 +148,10 @@ class Loader {
       marks_.replication_group_line = r.line_of("replicationGroup");
       if (auth::split_groups(config_.security.replication_group).size() != 1 ||
           config_.security.replication_group.find(',') != std::string::npos)
+      {
         r.bad_value("replicationGroup", {"one group name (a group of <authenticationUser groups>)", {}});
+        config_.security.replication_group.clear();
+      }
     }
 
     r.for_each_child([&](const XMLElement& child, const ElementSpec& spec) {
@@ -397,6 +400,7 @@ class Loader {
   void read_authorization_entry(const XMLElement& el, const ElementSpec& spec) {
     ElementReader r(el, spec, diag_, variables_);
     r.expect_no_children();
+    ++marks_.authorization_entries;
     auth::AuthorizationEntry entry;
     const bool queue = r.has("queue"), topic = r.has("topic");
     if (queue == topic) {
