@@ -202,8 +202,12 @@ std::string ReplicaPair::master_xml() const {
   x += "  </transportConnectors>\n";
   if (!spec_.users.empty()) {
     x += "  <plugins><simpleAuthenticationPlugin><users>\n";
-    for (const auto& [u, p] : spec_.users)
-      x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
+    for (const auto& [u, p] : spec_.users) {
+      std::string groups;
+      for (const auto& [name, g] : spec_.user_groups)
+        if (name == u) groups = " groups=\"" + g + "\"";
+      x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"" + groups + "/>\n";
+    }
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
   if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
@@ -233,8 +237,12 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
   x += "  </transportConnectors>\n";
   if (!spec_.users.empty()) {
     x += "  <plugins><simpleAuthenticationPlugin><users>\n";
-    for (const auto& [u, p] : spec_.users)
-      x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
+    for (const auto& [u, p] : spec_.users) {
+      std::string groups;
+      for (const auto& [name, g] : spec_.user_groups)
+        if (name == u) groups = " groups=\"" + g + "\"";
+      x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"" + groups + "/>\n";
+    }
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
   if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";

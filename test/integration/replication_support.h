@@ -80,6 +80,7 @@ struct PairSpec {
   KeyValues master_attrs;  // extra <broker> attributes of the master
   KeyValues slave_attrs;   // extra <broker> attributes of the slave
   KeyValues users;         // the master's users (clients and slave log in)
+  KeyValues user_groups;   // groups="..." of the users named here (user, groups)
   // When set, the slave names its master with <masterConnector userName password>.
   std::optional<std::pair<std::string, std::string>> slave_credentials;
   std::uint32_t heart_beat_ms = 100;

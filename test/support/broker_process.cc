@@ -101,12 +101,20 @@ std::string BrokerConfig::to_xml(const std::filesystem::path& data_dir) const {
     if (!topic_policy.empty()) x += "    <policyEntry topic=\">\"" + attributes(topic_policy) + "/>\n";
     x += "  </policyEntries></policyMap></destinationPolicy>\n";
   }
-  if (!users.empty()) {
-    x += "  <plugins><simpleAuthenticationPlugin><users>\n";
-    for (const auto& [u, p] : users) {
-      x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"/>\n";
+  if (!users.empty() || !auth_attributes.empty() || !plugins_xml.empty()) {
+    x += "  <plugins>\n";
+    if (!users.empty() || !auth_attributes.empty()) {
+      x += "  <simpleAuthenticationPlugin" + attributes(auth_attributes) + "><users>\n";
+      for (const auto& [u, p] : users) {
+        std::string groups;
+        for (const auto& [name, g] : user_groups)
+          if (name == u) groups = " groups=\"" + xml_escape(g) + "\"";
+        x += "    <authenticationUser username=\"" + u + "\" password=\"" + p + "\"" + groups + "/>\n";
+      }
+      x += "  </users></simpleAuthenticationPlugin>\n";
     }
-    x += "  </users></simpleAuthenticationPlugin></plugins>\n";
+    x += plugins_xml;
+    x += "  </plugins>\n";
   }
   x += extra_xml;
   if (admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";

@@ -63,6 +63,12 @@ struct BrokerConfig {
   // <managementContext uri="http://127.0.0.1:0"/>: the admin endpoint on a port the OS
   // picks (port("admin") once wait_listening("admin", ...) saw its line).
   bool admin = false;
+  // groups="..." of the users named here (user, groups).
+  KeyValues user_groups;
+  // Attributes of <simpleAuthenticationPlugin> (e.g. anonymousAccessAllowed).
+  KeyValues auth_attributes;
+  // More elements inside <plugins>, written as-is (e.g. an <authorizationPlugin>).
+  std::string plugins_xml;
 
   BrokerConfig& set(std::string name, std::string value);  // stomp option
   BrokerConfig& queue(std::string name, std::string value);
