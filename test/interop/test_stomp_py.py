@@ -521,6 +521,36 @@ class Authentication(InteropCase):
         brec.wait_for(lambda: brec.disconnected, "close after the refused CONNECT")
 
 
+class HashedAuthentication(InteropCase):
+    """A password given as the yescrypt hash `twinmq hash-password` prints (README "Security")."""
+
+    @classmethod
+    def setUpClass(cls):
+        out = subprocess.run([twinmq_binary(), "hash-password"], input=b"s3cret\n", capture_output=True,
+                             timeout=30, check=True)
+        cls.hash = out.stdout.decode().strip()
+        cls.broker = Broker(users=[("carol", cls.hash)])
+
+    def test_hashed_password_logs_in_and_the_hash_itself_does_not(self):
+        self.assertTrue(self.hash.startswith("$y$"), self.hash)
+        conn = stomp.Connection12([("127.0.0.1", self.broker.port)], reconnect_attempts_max=1)
+        rec = Recorder()
+        conn.set_listener("r", rec)
+        self.conns.append(conn)
+        conn.connect("carol", "s3cret", wait=False)
+        rec.wait_for(lambda: rec.connected is not None or rec.errors, "CONNECTED")
+        self.assertIsNotNone(rec.connected)
+
+        bad = stomp.Connection12([("127.0.0.1", self.broker.port)], reconnect_attempts_max=1)
+        brec = Recorder()
+        bad.set_listener("r", brec)
+        self.conns.append(bad)
+        bad.connect("carol", self.hash, wait=False)
+        brec.wait_for(lambda: brec.errors or brec.connected is not None, "an answer to CONNECT")
+        self.assertIsNone(brec.connected)
+        self.assertEqual(brec.errors[0].headers.get("message"), "not authorized")
+
+
 if __name__ == "__main__":
     if not os.access(twinmq_binary(), os.X_OK):
         sys.stderr.write("no twinmq binary at %s (set TWINMQ_BUILD)\n" % twinmq_binary())
