@@ -42,7 +42,7 @@ const config::TransportConnector* replication_connector(const config::Config& c)
   return nullptr;
 }
 
-stomp::ServerOptions server_options(const config::TransportConnector& c) {
+stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c) {
   stomp::ServerOptions o;
   o.name = c.name;
   o.host = c.endpoint.host;
@@ -353,7 +353,7 @@ bool Runtime::open_connectors(const std::string& why) {
   }
   for (const auto& c : config_.connectors) {
     if (c.endpoint.scheme != "stomp") continue;
-    stomp::ServerOptions options = server_options(c);
+    stomp::ServerOptions options = server_options(config_, c);
     options.write_guard = witness_.get();
     options.security = security_.get();
     auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, std::move(options));

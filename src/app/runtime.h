@@ -135,7 +135,7 @@ class Runtime final : private replication::SlaveHost {
 const config::TransportConnector* replication_connector(const config::Config& config);
 
 // ServerOptions for one STOMP connector of the configuration.
-stomp::ServerOptions server_options(const config::TransportConnector& c);
+stomp::ServerOptions server_options(const config::Config& config, const config::TransportConnector& c);
 
 // The auth module's view of the configuration's users, <authorizationPlugin> and
 // replicationGroup; logs a warning for each plain-text password and for anonymous

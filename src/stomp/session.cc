@@ -239,7 +239,6 @@ void Session::check_deadlines(std::int64_t now_ms) {
   }
   // Not reading is our choice, not the client's silence (set_paused restarts the clocks).
   if (paused_ != 0) return;
-  const auto& opts = server_.options();
   if (state_ == State::awaiting_login) return;  // the worker answers soon; nothing is read meanwhile
   if (state_ == State::awaiting_connect) {
     if (now_ms - opened_ms_ >= static_cast<std::int64_t>(opts.connect_timeout_ms)) {
