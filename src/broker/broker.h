@@ -213,7 +213,7 @@ class Broker {
   Snapshot take_snapshot() const;
   // Whether take_snapshot() would hold a non-persistent message (a journal cannot carry
   // those: the replication link decides copy or catch-up on it). Walks the messages
-  // without copying anything and stops at the first non-persistent one.
+  // without copying anything (the walk take_snapshot makes).
   bool holds_non_persistent() const;
   // A promoted slave: every message it holds may have been delivered by the old
   // master (which consumer held what is not mirrored), so each is flagged redelivered.

@@ -75,33 +75,34 @@ struct Builder {
   }
 };
 
-}  // namespace
-
-std::uint64_t Broker::next_message_id() const { return impl_->next_message_id; }
-
-bool Broker::holds_non_persistent() const {
-  Impl& im = *impl_;
-  bool found = false;
-  auto visit = [&](QueueEntry& e) { found = found || !e.msg->persistent(); };
-  for (const auto& [name, q] : im.queues) {
-    q->for_each_ready(visit);
-    if (found) return true;
-  }
-  for (const auto& [key, q] : im.durables) {
-    q->for_each_ready(visit);
-    if (found) return true;
-  }
+// Every message a snapshot carries, with the queue (or durable backlog) it belongs to:
+// ready entries, and deliveries consumers still hold (still in the store). One walk for
+// take_snapshot and holds_non_persistent, so the two cannot disagree on what is held.
+// (`Im` is Broker::Impl, deduced: the name is private to Broker.)
+template <class Im, class F>
+void for_each_held(Im& im, F&& visit) {
+  for (const auto& [name, q] : im.queues) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
+  for (const auto& [key, q] : im.durables) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
   for (const auto& [id, c] : im.conns) {
     for (const auto& [sid, sub] : c->subs) {
       if (sub->kind() == SubKind::topic || sub->queue == nullptr) continue;
       Ring<Unacked>& held = sub->unacked();
       for (std::size_t i = 0; i < held.size(); ++i) {
         const Unacked& u = held[i];
-        if (u.state != DeliveryState::done && u.msg && !u.msg->persistent()) return true;
+        if (u.state != DeliveryState::done && u.msg) visit(*sub->queue, u.msg);
       }
     }
   }
-  return false;
+}
+
+}  // namespace
+
+std::uint64_t Broker::next_message_id() const { return impl_->next_message_id; }
+
+bool Broker::holds_non_persistent() const {
+  bool found = false;
+  for_each_held(*impl_, [&](Queue&, const MessageRef& m) { found = found || !m->persistent(); });
+  return found;
 }
 
 Snapshot Broker::take_snapshot() const {
@@ -131,19 +132,7 @@ Snapshot Broker::take_snapshot() const {
     else
       b.add_queue_message(q, m);
   };
-  for (const auto& [name, q] : im.queues) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
-  for (const auto& [key, q] : im.durables) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
-  // Deliveries still held by consumers are still in the store.
-  for (const auto& [id, c] : im.conns) {
-    for (const auto& [sid, sub] : c->subs) {
-      if (sub->kind() == SubKind::topic || sub->queue == nullptr) continue;
-      Ring<Unacked>& held = sub->unacked();
-      for (std::size_t i = 0; i < held.size(); ++i) {
-        const Unacked& u = held[i];
-        if (u.state != DeliveryState::done && u.msg) visit(*sub->queue, u.msg);
-      }
-    }
-  }
+  for_each_held(im, visit);
 
   // In id order; the durable backlogs of a topic message's topic that lack it get a
   // MessageRemoved after its MessageEnqueued.
