@@ -172,7 +172,7 @@ TEST_CASE("20 replication: shutdownOnMasterFailure — the slave exits 3, never 
   CHECK(e->code == 3);
   pair.slave().wait_output_eof(Ms(2000));
   CHECK(pair.slave().stdout_text().find("listening stomp") == std::string::npos);
-  CHECK(pair.slave().log_text().find("shutdownOnMasterFailure") != std::string::npos);
+  CHECK(pair.slave().wait_for_output("shutdownOnMasterFailure", Ms(5000), true));
   auto verify = BrokerProcess::spawn({"verify-store", pair.journal("slave").string()});
   auto v = verify->wait_exit(Ms(10'000));
   verify->wait_output_eof(Ms(2000));
@@ -247,9 +247,9 @@ TEST_CASE("20 replication: a restarted slave catches up from where it stopped (n
   REQUIRE_MESSAGE(again->wait_for_output("IN SYNC", Ms(10'000), true), again->log_tail());
   // Its store is the master's history up to where it stopped: the missed events come
   // out of the master's journal, nothing is copied.
-  CHECK(again->log_text().find("catching up from seq") != std::string::npos);
+  CHECK(again->wait_for_output("catching up from seq", Ms(5000), true));
   CHECK(again->log_text().find("initial sync from master") == std::string::npos);
-  CHECK(pair.master().log_text().find("CATCHES UP") != std::string::npos);
+  CHECK(pair.master().wait_for_output("CATCHES UP", Ms(5000), true));
   pair.master().kill(SIGKILL);
   REQUIRE(again->wait_listening("stomp", Ms(5000)));
   auto got = bodies_of(drain_until(port, "/queue/r", sent));
@@ -419,7 +419,7 @@ TEST_CASE("20 replication: a restarted slave gets the full copy when the master 
   const std::uint16_t port = pair.slave_stomp();
   auto again = pair.start_config("slave.xml", pair.slave_xml("slave", pair.replication_port(), port));
   REQUIRE_MESSAGE(again->wait_for_output("IN SYNC", Ms(10'000), true), again->log_tail());
-  CHECK(again->log_text().find("initial sync from master complete") != std::string::npos);
+  CHECK(again->wait_for_output("initial sync from master complete", Ms(5000), true));
   const std::string master_log = pair.master().log_text();
   CHECK_MESSAGE(master_log.find("(a full copy: events after seq") != std::string::npos, master_log);
   pair.master().kill(SIGKILL);
@@ -438,8 +438,8 @@ TEST_CASE("20 replication: a slave that does not fsync is refused by a master th
   auto exit = slave->wait_exit(Ms(10'000));
   REQUIRE_MESSAGE(exit.has_value(), slave->log_tail());
   CHECK(exit->code == 5);
-  CHECK(slave->log_text().find("sync_mismatch") != std::string::npos);
-  CHECK(slave->log_text().find("configure <journal syncOnWrite> alike on both") != std::string::npos);
+  CHECK(slave->wait_for_output("sync_mismatch", Ms(5000), true));
+  CHECK(slave->wait_for_output("configure <journal syncOnWrite> alike on both", Ms(5000), true));
 }
 
 TEST_CASE("20 replication: events during a copy come back out of the journal, not the master's memory") {
@@ -469,7 +469,7 @@ TEST_CASE("20 replication: events during a copy come back out of the journal, no
   pair.start_slave();
   stop = true;
   producer.join();
-  CHECK(pair.master().log_text().find("read back from the journal") != std::string::npos);
+  CHECK(pair.master().wait_for_output("read back from the journal", Ms(5000), true));
   pair.master().kill(SIGKILL);
   REQUIRE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value());
   CHECK(drain(pair.slave_stomp(), "/queue/copy", 20001).size() == 20001);
@@ -490,7 +490,7 @@ TEST_CASE("20 replication: waitForSlaveTimeout — a master that waits for a sla
   auto e = m.wait_exit(Ms(10'000));
   REQUIRE_MESSAGE(e.has_value(), m.log_tail());
   CHECK(e->code == 1);
-  CHECK(m.log_text().find("no slave was in sync within waitForSlaveTimeout (500 ms)") != std::string::npos);
+  CHECK(m.wait_for_output("no slave was in sync within waitForSlaveTimeout (500 ms)", Ms(5000), true));
   CHECK(m.stdout_text().find("listening stomp") == std::string::npos);
 }
 

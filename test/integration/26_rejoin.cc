@@ -156,8 +156,8 @@ TEST_CASE("26 rejoin: without a witness a tail that may have been confirmed stop
   auto exit = refused->wait_exit(Ms(15'000));
   REQUIRE_MESSAGE(exit.has_value(), refused->log_tail());
   CHECK(exit->code == 5);
-  CHECK(refused->log_text().find("NOT rejoining") != std::string::npos);
-  CHECK(refused->log_text().find("/queue/rj: 5 enqueued after the fork") != std::string::npos);
+  CHECK(refused->wait_for_output("NOT rejoining", Ms(5000), true));
+  CHECK(refused->wait_for_output("/queue/rj: 5 enqueued after the fork", Ms(5000), true));
   const auto files = salvage_files(pair.data("master"));
   REQUIRE(files.size() == 1);
 

@@ -60,8 +60,8 @@ TEST_CASE("28 authentication: wrong password and unknown user get an ERROR; both
   CHECK(c->wait_closed());
   CHECK(b.wait_for_output("[event=login_failed reason=wrong_password] connection", Ms(5000), true));
   CHECK(b.wait_for_output("login failed for user 'nobody'", Ms(5000), true));
-  CHECK(b.log_text().find("[event=login_failed reason=unknown_user]") != std::string::npos);
-  CHECK(b.log_text().find("from 127.0.0.1:") != std::string::npos);
+  CHECK(b.wait_for_output("[event=login_failed reason=unknown_user]", Ms(5000), true));
+  CHECK(b.wait_for_output("from 127.0.0.1:", Ms(5000), true));
   REQUIRE(connect_as(b, "system", "manager", c)->command == "CONNECTED");
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("28 authentication: a plain-text password works and logs a warning nam
   BrokerProcess b(cfg);
   std::unique_ptr<RawStomp> c;
   REQUIRE(connect_as(b, "plainuser", "pw", c)->command == "CONNECTED");
-  CHECK(b.log_text().find("[event=plaintext_password] user 'plainuser'") != std::string::npos);
+  CHECK(b.wait_for_output("[event=plaintext_password] user 'plainuser'", Ms(5000), true));
 }
 
 TEST_CASE("28 authentication: a hashed password from `twinmq hash-password` logs in; frames sent with the CONNECT wait for it") {
@@ -186,11 +186,10 @@ TEST_CASE("28 authorization: read, write and admin, granted and denied, with wil
   alice->send_frame("SUBSCRIBE", {{"destination", "/queue/billing"}, {"id", "1"}});
   check_error(alice->next_frame(), "access denied", {"no read right", "/queue/billing"});
 
-  CHECK(b.wait_for_output("[event=access_denied right=write] connection", Ms(5000), true));
-  const std::string log = b.log_text();
-  CHECK(log.find("user 'bob' may not send to /queue/orders.eu: no admin right") != std::string::npos);
-  CHECK(log.find("[event=access_denied right=read]") != std::string::npos);
-  CHECK(log.find("user 'alice' may not subscribe to /queue/billing") != std::string::npos);
+  // The log lines may trail the ERROR frames the clients saw: wait (bounded) for each one.
+  CHECK(b.wait_for_output("user 'bob' may not send to /queue/orders.eu: no admin right", Ms(5000), true));
+  CHECK(b.wait_for_output("[event=access_denied right=read]", Ms(5000), true));
+  CHECK(b.wait_for_output("user 'alice' may not subscribe to /queue/billing", Ms(5000), true));
 }
 
 TEST_CASE("28 authentication: failed logins are rate-limited per address; the password is not even checked") {
@@ -203,7 +202,7 @@ TEST_CASE("28 authentication: failed logins are rate-limited per address; the pa
   const auto refused = connect_as(b, "system", "manager", c);  // right, but too late
   check_error(refused, "too many failed logins", {"retry in"});
   CHECK(b.wait_for_output("[event=login_failed reason=rate_limited]", Ms(5000), true));
-  CHECK(b.log_text().find("too many failed logins from 127.0.0.1") != std::string::npos);
+  CHECK(b.wait_for_output("too many failed logins from 127.0.0.1", Ms(5000), true));
 }
 
 TEST_CASE("28 replication: a slave with a wrong (hashed) password, and one outside replicationGroup, are refused") {
@@ -221,7 +220,7 @@ TEST_CASE("28 replication: a slave with a wrong (hashed) password, and one outsi
     REQUIRE_MESSAGE(e.has_value(), s.log_tail());
     CHECK(e->code == 5);
     s.wait_output_eof(Ms(2000));
-    CHECK(s.log_text().find("does not accept user 'replica'") != std::string::npos);
+    CHECK(s.wait_for_output("does not accept user 'replica'", Ms(5000), true));
     CHECK(pair.master().wait_for_output("[event=slave_refused]", Ms(5000), true));
   }
   {
@@ -237,7 +236,7 @@ TEST_CASE("28 replication: a slave with a wrong (hashed) password, and one outsi
     REQUIRE_MESSAGE(e.has_value(), s.log_tail());
     CHECK(e->code == 5);
     s.wait_output_eof(Ms(2000));
-    CHECK(s.log_text().find("accepts only members of group 'replicas'") != std::string::npos);
+    CHECK(s.wait_for_output("accepts only members of group 'replicas'", Ms(5000), true));
     CHECK(pair.master().wait_for_output("user 'system' is not one", Ms(5000), true));
   }
   {

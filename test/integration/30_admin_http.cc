@@ -342,6 +342,6 @@ TEST_CASE("30 admin: an admin port already in use stops the start-up with FILE:L
   p->wait_output_eof(Ms(2000));
   CHECK(e->code == 1);
   INFO(p->log_text());
-  CHECK(p->log_text().find("broker.xml:3") != std::string::npos);
-  CHECK(p->log_text().find("admin endpoint cannot listen") != std::string::npos);
+  CHECK(p->wait_for_output("broker.xml:3", Ms(5000), true));
+  CHECK(p->wait_for_output("admin endpoint cannot listen", Ms(5000), true));
 }
