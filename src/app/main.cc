@@ -7,6 +7,8 @@
 //   twinmq salvage --from DIR --fork-seq N --out FILE              save DIR's forked tail (app/commands.h)
 //   twinmq replay FILE --to URI [--skip N]                         send a salvage file to a broker or pair
 //   twinmq status --config FILE [-Dname=value ...]                 ask the running broker for its role and link
+//   twinmq switchover --config FILE [--to tcp://HOST:PORT] [--rejoin-user USER] [--timeout S]
+//                                                               hand the master role to the in-sync slave
 //   twinmq --version
 //
 // ${twinmq.base} defaults to the directory above the config file's directory (so
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "app/exit_codes.h"
 #include "app/runtime.h"
 #include "app/status_server.h"
+#include "app/switchover.h"
 #include "base/log.h"
 #include "config/xml_loader.h"
 #include "store/verify.h"
@@ -59,19 +63,30 @@ constexpr const char* kUsage =
     "      ask the broker running with this configuration (over <dataDirectory>/status.sock) for its\n"
     "      role, peer, replication link state, positions, lag and whether the pair is in sync;\n"
     "      exit 1 if it cannot be reached\n"
+    "  twinmq switchover --config FILE [-Dname=value ...] [--to tcp://HOST:PORT] [--rejoin-user USER]\n"
+    "                    [--timeout S]\n"
+    "      the broker running with this configuration hands the master role to its in-sync slave\n"
+    "      (a planned stop: nothing confirmed is lost; clients fail over) and restarts as that\n"
+    "      broker's slave, rejoining it at its replication listener (--to overrides where; the\n"
+    "      slave tells its master otherwise); waits up to S seconds (default 60, 0: do not wait)\n"
+    "      until it is in sync again; exit 0 done, 1 refused or not in sync in time\n"
     "  twinmq --version\n"
     "\n"
     "  LEVEL is trace, debug, info (default), warn, error or off.\n"
     "  -Dname=value sets ${name} in the configuration (wins over the environment).\n";
 
 struct CommandLine {
-  enum class Mode { none, run, check_config, verify_store, status, version, help } mode = Mode::none;
+  enum class Mode { none, run, check_config, verify_store, status, switchover, version, help } mode = Mode::none;
   std::string config_file;
   std::string store_dir;
   bool json = false;
   config::Defines defines;
   std::string log_level = "info";
   app::RuntimeFlags flags;
+  // switchover
+  std::string switchover_to;
+  std::string switchover_user;
+  int switchover_timeout_s = 60;
 };
 
 int usage_error(const std::string& message) {
@@ -90,8 +105,9 @@ int parse(int argc, char** argv, CommandLine& cl) {
     return -1;
   }
   const bool status = !args.empty() && args[0] == "status";
-  if (status) args.erase(args.begin());
-  const int shift = status ? 1 : 0;
+  const bool switchover = !args.empty() && args[0] == "switchover";
+  if (status || switchover) args.erase(args.begin());
+  const int shift = status || switchover ? 1 : 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     auto value = [&](std::string_view flag) -> const char* {
@@ -127,6 +143,20 @@ int parse(int argc, char** argv, CommandLine& cl) {
       cl.flags.claim_witness = true;
     } else if (a == "--discard-forked-tail") {
       cl.flags.discard_forked_tail = true;
+    } else if (switchover && (a == "--to" || a == "--rejoin-user" || a == "--timeout")) {
+      const char* v = value(a);
+      if (!v) return usage_error("switchover " + std::string(a) + " needs a value");
+      if (a == "--to") {
+        cl.switchover_to = v;
+      } else if (a == "--rejoin-user") {
+        cl.switchover_user = v;
+      } else {
+        char* end = nullptr;
+        const long t = std::strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || t < 0 || t > 86'400)
+          return usage_error("switchover --timeout needs whole seconds from 0 to 86400, not '" + std::string(v) + "'");
+        cl.switchover_timeout_s = static_cast<int>(t);
+      }
     } else if (a == "--rejoin" || a == "--rejoin-user") {
       const char* v = value(a);
       if (!v) return usage_error(std::string(a) + (a == "--rejoin" ? " needs tcp://host:port" : " needs a user name"));
@@ -139,9 +169,13 @@ int parse(int argc, char** argv, CommandLine& cl) {
       return usage_error("unknown argument '" + std::string(a) + "'");
     }
   }
-  if (status) {
-    if (cl.mode != CommandLine::Mode::run) return usage_error("status needs --config FILE");
-    cl.mode = CommandLine::Mode::status;
+  if (status || switchover) {
+    if (cl.mode != CommandLine::Mode::run)
+      return usage_error(std::string(status ? "status" : "switchover") + " needs --config FILE");
+    if (!cl.flags.rejoin_uri.empty() || !cl.flags.rejoin_user.empty() || cl.flags.claim_witness ||
+        cl.flags.discard_forked_tail)
+      return usage_error(std::string(status ? "status" : "switchover") + " takes no broker start-up flags");
+    cl.mode = status ? CommandLine::Mode::status : CommandLine::Mode::switchover;
   }
   if (cl.mode == CommandLine::Mode::none) return usage_error("nothing to do");
   return -1;
@@ -194,6 +228,12 @@ int main(int argc, char** argv) {
       if (!result.ok()) return app::kExitConfigError;
       return app::run_status(result.config.data_directory, cl.config_file);
     }
+    case CommandLine::Mode::switchover: {
+      auto result = load(cl);
+      if (!result.ok()) return app::kExitConfigError;
+      return app::run_switchover(result.config.data_directory, cl.config_file, cl.switchover_to, cl.switchover_user,
+                                 cl.switchover_timeout_s);
+    }
     case CommandLine::Mode::check_config: {
       auto result = load(cl);
       if (!result.ok()) {
@@ -221,6 +261,13 @@ int main(int argc, char** argv) {
   }
   if ((cl.flags.discard_forked_tail || !cl.flags.rejoin_user.empty()) && cl.flags.rejoin_uri.empty())
     return usage_error("--discard-forked-tail and --rejoin-user go with --rejoin");
-  app::Runtime runtime(std::move(result.config), cl.flags);
-  return runtime.run();
+  std::optional<app::RestartAsSlave> restart;
+  int rc = 0;
+  {
+    app::Runtime runtime(std::move(result.config), cl.flags);
+    rc = runtime.run();
+    restart = runtime.restart_as_slave();
+  }  // every handle, the journal and the data directory's lock are let go here
+  if (restart && rc == app::kExitClean) return app::restart_as_slave(argc, argv, *restart);
+  return rc;
 }

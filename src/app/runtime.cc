@@ -101,6 +101,7 @@ Runtime::~Runtime() {
   slave_.reset();
   if (witness_) witness_->close();
   status_.reset();
+  control_.reset();
   admin_.reset();
   if (journal_) journal_->close();
   loop_.shutdown();
@@ -185,6 +186,12 @@ bool Runtime::start() {
   } else {
     spdlog::warn("`twinmq status` is not available: {}", s.error().message);
   }
+  const std::string control = config_.data_directory + "/" + kControlSocketName;
+  if (auto c = ControlServer::listen(loop_, control, [this](std::string_view r) { return on_control(r); }); c) {
+    control_ = std::move(*c);
+  } else {
+    spdlog::warn("`twinmq switchover` is not available: {}", c.error().message);
+  }
   if (!open_admin_endpoint()) return false;
   spdlog::info("broker '{}' started (twinmq {})", config_.broker_name, TWINMQ_VERSION);
   return true;
@@ -244,6 +251,11 @@ bool Runtime::start_slave() {
   o.link_timeout_ms = rep.link_timeout_ms;
   o.witness = witness_.get();
   o.sync_on_write = config_.journal.sync_on_write;
+  if (const auto* own = replication_connector(config_); own != nullptr && own->endpoint.port != 0) {
+    const std::string& h = own->endpoint.host;
+    o.replication_listener =
+        "tcp://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(own->endpoint.port);
+  }
   replication::SlaveHost& host = *this;
   slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
   slave_->start();
@@ -479,6 +491,7 @@ void Runtime::finish_shutdown() {
   tick_.reset();
   give_up_.reset();
   status_.reset();
+  control_.reset();
   if (admin_) admin_->close();
   sigint_.reset();
   sigterm_.reset();

@@ -34,6 +34,7 @@
 
 #include "admin/admin_endpoint.h"
 #include "admin/status_model.h"
+#include "app/control_server.h"
 #include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
@@ -62,6 +63,13 @@ struct RuntimeFlags {
   bool discard_forked_tail = false;
 };
 
+// After a planned switchover (runtime_switchover.cc) the process restarts as the slave
+// of the broker it handed over to: main() execs itself with these instead of exiting.
+struct RestartAsSlave {
+  std::string rejoin_uri;   // --rejoin URI; empty: the configuration names the master
+  std::string rejoin_user;  // --rejoin-user; empty: none
+};
+
 class Runtime final : private replication::SlaveHost {
  public:
   explicit Runtime(config::Config config, RuntimeFlags flags = RuntimeFlags{});
@@ -71,6 +79,8 @@ class Runtime final : private replication::SlaveHost {
 
   // Starts, runs until a signal asks to stop, stops. Returns the process exit code.
   int run();
+  // Set when run() ended in a switchover: restart as this broker's new master's slave.
+  const std::optional<RestartAsSlave>& restart_as_slave() const { return restart_; }
 
  private:
   bool start();
@@ -86,6 +96,8 @@ class Runtime final : private replication::SlaveHost {
   // admin endpoint serves it as JSON, metrics and a page.
   admin::BrokerStatus status_model();
   std::string status_text();
+  // A request on the control socket (app/control_server.h); runtime_switchover.cc.
+  std::string on_control(std::string_view request);
   bool open_admin_endpoint();
   void start_tick();
   void begin_shutdown(const std::string& reason, int exit_code = 0);
@@ -116,6 +128,8 @@ class Runtime final : private replication::SlaveHost {
   std::vector<std::unique_ptr<stomp::StompServer>> servers_;
   bool clients_held_ = false;  // the master link asks: the slave is behind (MasterLink "Back-pressure")
   net::HandlePtr<StatusServer> status_;
+  net::HandlePtr<ControlServer> control_;
+  std::optional<RestartAsSlave> restart_;
   std::unique_ptr<admin::AdminEndpoint> admin_;  // <managementContext>; null without one
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;

@@ -86,6 +86,8 @@ void Broker::Impl::apply_event(const Event& event) {
           apply_durable_removed(e);
         } else if constexpr (std::is_same_v<T, DuplicateIdsRecorded>) {
           apply_duplicate_ids(e);
+        } else {
+          static_assert(std::is_same_v<T, Handover>);  // a marker in the log: no state
         }
       },
       event);

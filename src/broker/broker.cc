@@ -252,6 +252,8 @@ void Broker::resume(ConnId id) {
 
 void Broker::set_persistence_refusal(std::string reason) { impl_->refusal = std::move(reason); }
 
+Seq Broker::record_handover(std::string_view from, std::string_view to) { return impl_->emit(Handover{from, to}); }
+
 void Broker::set_next_message_id(std::uint64_t next) { impl_->next_message_id = next; }
 
 void Broker::notify_released() {

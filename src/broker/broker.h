@@ -197,6 +197,10 @@ class Broker {
   // with persistence_unavailable carrying this reason, until cleared with "".
   void set_persistence_refusal(std::string reason);
 
+  // A planned switchover: records a Handover event (no state changes; see
+  // broker/event.h) and returns its seq.
+  Seq record_handover(std::string_view from, std::string_view to);
+
   // --- recovery and the slave -------------------------------------------------
   // Applies an event decided elsewhere (replayed from the journal, or streamed by the
   // master) without appending it to the log. Messages applied this way are available

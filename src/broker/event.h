@@ -94,10 +94,17 @@ struct DuplicateIdsRecorded {
   bool persistent = true;            // the journal keeps it
 };
 
+// The master role passes on purpose (a switchover): no state changes. It makes the
+// handing-over master's last event a record both journals hold (schemas/event.fbs).
+struct Handover {
+  std::string_view from;
+  std::string_view to;
+};
+
 using Event = std::variant<MessageEnqueued, MessageRemoved, MessageDeadLettered,
                            TransactionCommitted, DestinationAdded, DestinationRemoved,
                            DurableSubscriptionAdded, DurableSubscriptionRemoved,
-                           DuplicateIdsRecorded>;
+                           DuplicateIdsRecorded, Handover>;
 
 // Whether the event carries persistent state (the journal writes only those).
 bool is_persistent(const Event& e);

@@ -21,6 +21,21 @@ namespace {
 
 // Snapshot bytes queued per pump, and never while the output is above its high mark.
 constexpr std::size_t kSnapshotBudget = 256u << 10;
+
+// The slave's own replication listener as this master can reach it: a wildcard host
+// ("tcp://0.0.0.0:62001") is the address the slave's connection comes from.
+std::string listener_as_seen(const std::string& listener, std::string_view peer_address) {
+  constexpr std::string_view scheme = "tcp://";
+  if (!listener.starts_with(scheme)) return listener;
+  const std::string_view rest = std::string_view(listener).substr(scheme.size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos) return listener;
+  const std::string_view host = rest.substr(0, colon);
+  if (host != "0.0.0.0" && host != "::" && host != "[::]" && !host.empty()) return listener;
+  std::string seen(auth::peer_host(peer_address));
+  if (seen.find(':') != std::string::npos) seen = "[" + seen + "]";
+  return std::string(scheme) + seen + std::string(rest.substr(colon));
+}
 // The slave connection's watermarks: above kBacklogHigh queued the master stops reading
 // clients (MasterLink "Back-pressure"), below kBacklogLow (on_drained) it reads again.
 constexpr std::size_t kBacklogHigh = 4u << 20;
@@ -300,6 +315,7 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
     return;
   }
   slave_ = &peer;
+  slave_facts_ = SlaveFacts{peer.describe(), hello.takes_over, listener_as_seen(hello.replication_listener, peer.conn_->peer())};
   ++slave_generation_;
   naming_ = false;
   attached_ms_ = mono_ms();
@@ -775,6 +791,11 @@ void MasterLink::close() {
   }
   peers_.clear();
   slave_ = nullptr;
+}
+
+std::optional<MasterLink::SlaveFacts> MasterLink::slave_facts() const {
+  if (slave_ == nullptr) return std::nullopt;
+  return slave_facts_;
 }
 
 LinkStatus MasterLink::status() const {

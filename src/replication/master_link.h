@@ -138,6 +138,15 @@ class MasterLink final : public broker::EventSink {
   void on_event(Seq seq, const broker::Event& event) override;
 
   bool in_sync() const { return state_ == State::streaming; }
+  // What the attached slave said about itself in its Hello (nullopt: no slave). For a
+  // planned switchover: does it take over when told Shutdown, and where does its own
+  // replication listener wait for this broker to rejoin it.
+  struct SlaveFacts {
+    std::string description;          // "'b' at 127.0.0.1:40522"
+    std::optional<bool> takes_over;   // nullopt: an older slave did not say
+    std::string replication_listener; // "tcp://host:port" with a wildcard host resolved; "" = none
+  };
+  std::optional<SlaveFacts> slave_facts() const;
   // The witness gave this broker the right to serve again (after losing it): name the
   // in-sync slave as the replica again, or finish an in-sync step that waited for it.
   void witness_regained();
@@ -193,6 +202,7 @@ class MasterLink final : public broker::EventSink {
   bool sink_ = false;
   std::unordered_set<Peer*> peers_;
   Peer* slave_ = nullptr;
+  SlaveFacts slave_facts_;  // of slave_, from its Hello
 
   store::EventEncoder encoder_;
   EventBatch batch_;

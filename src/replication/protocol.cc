@@ -59,6 +59,8 @@ HelloInfo HelloInfo::from(const fbr::Hello& h) {
   i.applied_seq = Seq{h.applied_seq()};
   if (h.sync_on_write() != 0) i.sync_on_write = h.sync_on_write() == 1;
   i.rejoin = h.rejoin();
+  if (h.on_master_failure() != 0) i.takes_over = h.on_master_failure() == 1;
+  i.replication_listener = str(h.replication_listener());
   return i;
 }
 
@@ -133,9 +135,11 @@ void FrameWriter::hello(const Hello& h, std::string& out) {
   auto user = fbb_.CreateString(h.user_name);
   auto password = fbb_.CreateString(h.password);
   auto id = store_id(h.store_id);
+  auto listener = fbb_.CreateString(h.replication_listener);
   auto body = fbr::CreateHello(fbb_, kProtocolVersion, name, version, user, password, h.persistent, id, h.epoch,
                                h.last_seq.value, h.last_record_seq.value, h.last_record_crc, h.applied_seq.value,
-                               static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2), h.rejoin);
+                               static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2), h.rejoin,
+                               static_cast<std::uint8_t>(h.takes_over ? 1 : 2), listener);
   finish(fbr::Body::Hello, body.Union(), out);
 }
 

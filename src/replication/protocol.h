@@ -102,6 +102,8 @@ struct HelloInfo {
   Seq applied_seq;                     // 0: not sent (an older slave)
   std::optional<bool> sync_on_write;   // nullopt: not sent
   bool rejoin = false;                 // an old master rejoining as the slave
+  std::optional<bool> takes_over;      // nullopt: not sent; false: shutdownOnMasterFailure
+  std::string replication_listener;    // "tcp://host:port" as configured; empty: none known
 
   static HelloInfo from(const fbr::Hello& h);
 };
@@ -162,6 +164,8 @@ class FrameWriter {
     Seq applied_seq;
     bool sync_on_write = true;
     bool rejoin = false;
+    bool takes_over = true;
+    std::string_view replication_listener;
   };
   void hello(const Hello& h, std::string& out);
 

@@ -173,6 +173,8 @@ void SlaveLink::send_hello() {
   h.applied_seq = host_.broker().event_log().last();
   h.sync_on_write = options_.sync_on_write;
   h.rejoin = options_.rejoin;
+  h.takes_over = !options_.shutdown_on_master_failure;
+  h.replication_listener = options_.replication_listener;
   writer_.hello(h, conn_->tcp_->output());
   sent();
 }

@@ -135,6 +135,9 @@ struct SlaveOptions {
   // discard_forked_tail says the operator accepts it; else it stops (kExitRejected).
   bool rejoin = false;
   bool discard_forked_tail = false;
+  // This broker's own replication listener ("tcp://host:port", empty: none or port 0),
+  // told to the master: after a planned switchover the master rejoins it there.
+  std::string replication_listener;
 };
 
 class SlaveLink {

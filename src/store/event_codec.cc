@@ -129,6 +129,10 @@ std::span<const std::byte> EventEncoder::encode(const broker::Event& event, bool
           auto n = fbb_.CreateString(e.name);
           return finish(fb::EventBody::DurableSubscriptionRemoved,
                         fb::CreateDurableSubscriptionRemoved(fbb_, c, n).Union());
+        } else if constexpr (std::is_same_v<T, broker::Handover>) {
+          auto f = fbb_.CreateString(e.from);
+          auto t = fbb_.CreateString(e.to);
+          return finish(fb::EventBody::Handover, fb::CreateHandover(fbb_, f, t).Union());
         } else {
           static_assert(std::is_same_v<T, broker::DuplicateIdsRecorded>);
           // The journal keeps only the ids of persistent SENDs (as it keeps only
@@ -275,6 +279,11 @@ Result<const broker::Event*> EventDecoder::decode(RecordType type, std::span<con
       }
       event_ = broker::DuplicateIdsRecorded{view(e->destination()), ids_, e->id_cache_size(), e->replace(),
                                             e->persistent()};
+      break;
+    }
+    case fb::EventBody::Handover: {
+      const auto* e = ev->body_as_Handover();
+      event_ = broker::Handover{view(e->from()), view(e->to())};
       break;
     }
     default:

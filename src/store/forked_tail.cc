@@ -58,6 +58,7 @@ class TailCollector final : public ReplayTarget {
                    // Duplicate-detection ids are no message of the tail: a salvaged message
                    // keeps its _AMQ_DUPL_ID header, so replaying it where it already is drops it.
                    [&](const broker::DuplicateIdsRecorded&) {},
+                   [&](const broker::Handover&) {},
                },
                e);
   }

@@ -276,9 +276,10 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
             return;
           }
           remove_location(l, seq);
-        } else {
-          static_assert(std::is_same_v<T, broker::DuplicateIdsRecorded>);
+        } else if constexpr (std::is_same_v<T, broker::DuplicateIdsRecorded>) {
           if (e.persistent) windows_.apply(e, /*persistent_only=*/true);
+        } else {
+          static_assert(std::is_same_v<T, broker::Handover>);  // no state: nothing a checkpoint keeps
         }
       },
       event);

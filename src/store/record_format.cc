@@ -27,7 +27,7 @@ T get(const std::byte* p) {
 }  // namespace
 
 // The last event record type (the union's last member in schemas/event.fbs).
-constexpr std::uint16_t kLastEventType = static_cast<std::uint16_t>(RecordType::duplicate_ids_recorded);
+constexpr std::uint16_t kLastEventType = static_cast<std::uint16_t>(RecordType::handover);
 
 bool is_known_record_type(std::uint16_t type) {
   return (type >= 1 && type <= kLastEventType) || type == static_cast<std::uint16_t>(RecordType::skip) ||
@@ -49,6 +49,7 @@ std::string_view record_type_name(RecordType type) {
     case RecordType::durable_subscription_added: return "DurableSubscriptionAdded";
     case RecordType::durable_subscription_removed: return "DurableSubscriptionRemoved";
     case RecordType::duplicate_ids_recorded: return "DuplicateIdsRecorded";
+    case RecordType::handover: return "Handover";
     case RecordType::skip: return "skip";
     case RecordType::checkpoint_end: return "checkpoint_end";
   }

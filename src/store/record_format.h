@@ -44,7 +44,8 @@
 //    100 and up are the journal's own. A reader refuses a type it does not know
 //    (with a valid CRC) rather than skip state it cannot apply. Type 9
 //    (DuplicateIdsRecorded) came with duplicate detection: older readers refuse a
-//    journal that holds one (schemas/event.fbs notes).
+//    journal that holds one (schemas/event.fbs notes). Type 10 (Handover) came with
+//    `twinmq switchover`, likewise.
 //  - `flags` must be 0 in version 1; a future flag that changes meaning bumps the version.
 //  - checkpoint_end payload: u64 next message id, u64 number of records before it.
 //  - The header's reserved word and the padding after a payload are written as zero
@@ -88,6 +89,7 @@ enum class RecordType : std::uint16_t {
   durable_subscription_added = 7,
   durable_subscription_removed = 8,
   duplicate_ids_recorded = 9,
+  handover = 10,
   skip = 100,            // no event; seqs S-K .. S were not journaled
   checkpoint_end = 101,  // last record of a checkpoint file
 };

@@ -34,7 +34,8 @@ bool same(const HelloInfo& a, const HelloInfo& b) {
          a.persistent == b.persistent && a.store_id == b.store_id && a.epoch == b.epoch && a.last_seq == b.last_seq &&
          a.last_record_seq == b.last_record_seq && a.last_record_crc == b.last_record_crc &&
          a.applied_seq == b.applied_seq && a.sync_on_write.value_or(true) == b.sync_on_write.value_or(true) &&
-         a.rejoin == b.rejoin;
+         a.rejoin == b.rejoin && a.takes_over.value_or(true) == b.takes_over.value_or(true) &&
+         a.replication_listener == b.replication_listener;
 }
 
 bool same(const WelcomeInfo& a, const WelcomeInfo& b) {
@@ -73,7 +74,8 @@ void summarise(const fbr::Frame& f, store::EventDecoder& decoder, std::string& o
                  .persistent = info.persistent, .store_id = info.store_id ? &*info.store_id : nullptr,
                  .epoch = info.epoch, .last_seq = info.last_seq, .last_record_seq = info.last_record_seq,
                  .last_record_crc = info.last_record_crc, .applied_seq = info.applied_seq,
-                 .sync_on_write = info.sync_on_write.value_or(true), .rejoin = info.rejoin},
+                 .sync_on_write = info.sync_on_write.value_or(true), .rejoin = info.rejoin,
+                 .takes_over = info.takes_over.value_or(true), .replication_listener = info.replication_listener},
                 again);
         read_back(again, [&](const fbr::Frame& g) {  // 3.
           if (g.body_type() != fbr::Body::Hello || !same(info, HelloInfo::from(*g.body_as_Hello()))) std::abort();

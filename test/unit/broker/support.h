@@ -146,6 +146,8 @@ class RecordingSink final : public EventSink {
               r.ids.emplace_back(d.id);
               r.id_persistent.push_back(d.persistent);
             }
+          } else if constexpr (std::is_same_v<T, Handover>) {
+            r.a = e.from, r.b = e.to;
           } else {
             r.a = e.client_id, r.b = e.name;
           }

@@ -322,3 +322,18 @@ TEST_CASE("duplicate-detection ids: in a message's headers with its window size,
     CHECK(r.error().message.find("persistence flags") != std::string::npos);
   }
 }
+
+TEST_CASE("Handover (a planned switchover's marker) round-trips and is an event record of its own type") {
+  EventEncoder enc;
+  EventDecoder dec;
+  std::unique_ptr<Aligned> keep;
+  const broker::Handover e{"a", "'b' at 10.0.0.2:40522"};
+  CHECK(record_type_of(e) == RecordType::handover);
+  CHECK(is_event_record(RecordType::handover));
+  CHECK(is_known_record_type(static_cast<std::uint16_t>(RecordType::handover)));
+  CHECK(record_type_name(RecordType::handover) == "Handover");
+  CHECK(broker::is_persistent(e));  // journaled: both journals end the term with it
+  const auto& r = round_trip<broker::Handover>(enc, dec, e, keep);
+  CHECK(r.from == "a");
+  CHECK(r.to == "'b' at 10.0.0.2:40522");
+}
