@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <twinmq/failover.h>
@@ -326,4 +327,78 @@ TEST_CASE("24 witness: a master cut off from etcd before its first renewal still
   const auto told = std::chrono::duration_cast<Ms>(Clock::now() - won).count();
   CHECK_MESSAGE(told < 4000, "told after " << told << " ms, the lease is 4000 ms");
   CHECK(connection_refused(pair.master_stomp()));
+}
+
+namespace {
+
+// A link blip of `gap` with events during it: the master gets persistent SENDs (no
+// receipt: it would wait for the slave) until the gap has lasted `gap`, then the link
+// heals and one receipted SEND on the same connection confirms them all (a receipt is
+// released only when the slave has applied everything before it). Returns the bodies.
+std::vector<std::string> blip_with_events(LinkProxy& link, std::uint16_t master_stomp, Ms gap, int max_events) {
+  RawStomp c(master_stomp);
+  c.connect();
+  std::vector<std::string> sent;
+  link.freeze();
+  const auto end = Clock::now() + gap;
+  while (Clock::now() < end && static_cast<int>(sent.size()) < max_events) {
+    sent.push_back("gap-" + std::to_string(sent.size()));
+    c.send_frame("SEND", {{"destination", "/queue/w"}, {"persistent", "true"}}, sent.back());
+  }
+  // The fault's own length (not a wait for something to happen): the link stays cut.
+  std::this_thread::sleep_until(end);
+  link.thaw();
+  sent.push_back("after-gap");
+  c.send("/queue/w", sent.back(), {{"persistent", "true"}});  // waits for its RECEIPT
+  return sent;
+}
+
+}  // namespace
+
+TEST_CASE("24 witness: a 1 s link blip (under replicationLinkTimeout) — nothing is dropped, no takeover, events during it arrive") {
+  EtcdProcess etcd;
+  PairSpec spec = witness_pair(etcd_uri(etcd.client_port()), etcd_uri(etcd.client_port()), "/twinmq/pairs/blip1");
+  spec.link_timeout_ms = 3000;
+  spec.heart_beat_ms = 200;
+  ReplicaPair pair(spec);
+  pair.start_master();
+  LinkProxy link(pair.replication_port());
+  pair.start_slave("slave", link.port());
+  Confirmed before;
+  REQUIRE(send_confirmed(pair.master_stomp(), "before", 10, before).empty());
+  const auto gap = blip_with_events(link, pair.master_stomp(), Ms(1000), 200);
+  // The link rode it out: the slave was never dropped, never copied again, never promoted.
+  const std::string mlog = pair.master().log_text();
+  CHECK(mlog.find("[event=slave_dropped]") == std::string::npos);
+  CHECK(mlog.find("serves ALONE") == std::string::npos);
+  CHECK(pair.slave().log_text().find("PROMOTED") == std::string::npos);
+  CHECK(connection_refused(pair.slave_stomp()));
+  pair.master().kill(SIGKILL);
+  REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
+  std::vector<std::string> all = before.bodies;
+  all.insert(all.end(), gap.begin(), gap.end());
+  check_nothing_lost(pair.slave_stomp(), all);
+}
+
+TEST_CASE("24 witness: a 20 s link blip — the master serves alone, the slave stays closed, then catches up from the journal") {
+  EtcdProcess etcd;
+  ReplicaPair pair(witness_pair(etcd_uri(etcd.client_port()), etcd_uri(etcd.client_port()), "/twinmq/pairs/blip20"));
+  pair.start_master();
+  LinkProxy link(pair.replication_port());
+  pair.start_slave("slave", link.port());
+  Confirmed before;
+  REQUIRE(send_confirmed(pair.master_stomp(), "before", 10, before).empty());
+  const auto gap = blip_with_events(link, pair.master_stomp(), Ms(20'000), 2000);
+  CHECK(pair.master().wait_for_output("now serves ALONE", Ms(5000), true));
+  CHECK(pair.slave().wait_for_output("may NOT take over", Ms(5000), true));
+  // Healed: back in sync out of the master's journal, never promoted meanwhile.
+  REQUIRE_MESSAGE(pair.slave().wait_for_count("IN SYNC", 2, Ms(20'000), true), pair.slave().log_tail());
+  CHECK(pair.slave().wait_for_output("catching up from seq", Ms(5000), true));
+  CHECK(pair.slave().log_text().find("PROMOTED") == std::string::npos);
+  REQUIRE(pair.master().wait_for_count("names 'slave' as the replica", 2, Ms(20'000), true));
+  pair.master().kill(SIGKILL);
+  REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(15'000)).has_value(), pair.slave().log_tail());
+  std::vector<std::string> all = before.bodies;
+  all.insert(all.end(), gap.begin(), gap.end());
+  check_nothing_lost(pair.slave_stomp(), all);
 }
