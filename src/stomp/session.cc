@@ -192,6 +192,13 @@ void Session::queue_reply(Seq seq, bool persistent, ReplyKind kind, std::string_
   }
   pending_.push_back(PendingReply{seq, persistent, kind, std::string(receipt_id)});
   if (conn_id_) gate.wait(conn_id_);
+  if (pending_.size() >= kMaxHeldReplies && (paused_ & kReceiptsHeld) == 0) {
+    ++receipt_pauses_;
+    spdlog::info("[event=receipts_held] connection {} from {}: {} receipts wait for the journal or the slave; not "
+                 "reading it until half of them went out (pause {} of this connection)",
+                 number_, peer_, pending_.size(), receipt_pauses_);
+    set_paused(kReceiptsHeld, true);
+  }
 }
 
 void Session::release_replies() {
@@ -206,6 +213,7 @@ void Session::release_replies() {
     }
   }
   if (!pending_.empty() && conn_id_) gate.wait(conn_id_);
+  if ((paused_ & kReceiptsHeld) != 0 && pending_.size() <= kMaxHeldReplies / 2) set_paused(kReceiptsHeld, false);
 }
 
 void Session::write_receipt(std::string_view receipt_id) {

@@ -76,8 +76,21 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   void on_drained() override;
   // Why this connection is not read: its own output is above the high watermark, the
   // server holds every connection (the slave is behind: StompServer::hold_reading), flow
-  // control, or its CONNECT's password is being checked on a worker (awaiting_login).
-  enum PauseReason : std::uint8_t { kOutputFull = 1, kServerHold = 2, kFlowControl = 4, kLoginCheck = 8 };
+  // control, its CONNECT's password is being checked on a worker (awaiting_login), or it
+  // has kMaxHeldReplies receipts waiting for the journal or the slave.
+  enum PauseReason : std::uint8_t {
+    kOutputFull = 1,
+    kServerHold = 2,
+    kFlowControl = 4,
+    kLoginCheck = 8,
+    kReceiptsHeld = 16
+  };
+  // A producer that pipelines receipted SENDs faster than the journal or the slave
+  // confirms them would otherwise be read without bound, each held receipt kept in
+  // pending_. Past this many the connection is not read (back-pressure, no error)
+  // until half of them went out. A read already taken is still processed, so the
+  // count can pass it by one read's frames.
+  static constexpr std::size_t kMaxHeldReplies = 4096;
   void set_paused(std::uint8_t reason, bool on);
   void on_close(int status) override;
 
@@ -191,6 +204,7 @@ class Session final : public net::ConnectionHandler, public broker::Client, priv
   // When the read that brought the unfinished frame's first byte arrived; 0 between
   // frames (the parser buffers nothing then).
   std::int64_t frame_started_ms_ = 0;
+  std::uint64_t receipt_pauses_ = 0;  // times kReceiptsHeld was set (for its log line)
   std::uint8_t paused_ = 0;  // PauseReason bits: read nothing from the peer while any is set
   // Flow control: the front frame waits for room; the rest arrived behind it.
   std::deque<HeldFrame> held_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common.h"
+#include "replication_support.h"
 
 using namespace twinmq::test;
 
@@ -279,4 +280,44 @@ TEST_CASE("29 memory limits: twinmq status shows memory and store used of their 
   CHECK(status.find("of 1024.0 MiB (0%) live in the journal (storeUsage)") != std::string::npos);
   const std::string line = destination_line(status, "/queue/shown");
   CHECK(line.find("of 1.0 MiB (1%), 10 waiting, 0 in flight") != std::string::npos);
+}
+
+TEST_CASE("29 held receipts: a producer pipelining receipted SENDs is not read past 4,096 waiting receipts") {
+  PairSpec spec;
+  spec.link_timeout_ms = 15'000;  // the frozen link must not drop the slave meanwhile
+  ReplicaPair pair(spec);
+  pair.start_master();
+  LinkProxy link(pair.replication_port());
+  pair.start_slave("slave", link.port());
+  link.freeze();  // receipts now wait for the slave
+  constexpr int kSends = 6000;
+  RawStomp producer(pair.master_stomp());
+  producer.connect();
+  // Written from a thread: once the broker stops reading, the socket fills and a write blocks.
+  std::thread writer([&] {
+    for (int i = 0; i < kSends; ++i)
+      producer.send_frame("SEND", {{"destination", "/queue/held"}, {"persistent", "true"},
+                                   {"receipt", "r" + std::to_string(i)}},
+                          "m" + std::to_string(i));
+  });
+  const bool paused = pair.master().wait_for_output("[event=receipts_held]", Ms(30'000), true);
+  const std::string status = pair.status(pair.master_config());
+  link.thaw();
+  writer.join();
+  REQUIRE_MESSAGE(paused, pair.master().log_tail());
+  // While it was paused the broker had taken about 4,096 SENDs (plus what one read
+  // brought), not all 6,000.
+  const auto at = status.find("last seq: ");
+  REQUIRE(at != std::string::npos);
+  const long last = std::stol(status.substr(at + 10));
+  CHECK(last >= 4096);
+  CHECK_MESSAGE(last < kSends, status);
+  // Healed, every SEND is taken and confirmed, in order; nothing was refused.
+  for (int i = 0; i < kSends; ++i) {
+    const auto f = producer.next_frame(Ms(30'000));
+    REQUIRE(f.has_value());
+    REQUIRE_MESSAGE(f->command == "RECEIPT", f->command << " " << f->body);
+    REQUIRE(f->header("receipt-id") == "r" + std::to_string(i));
+  }
+  CHECK(bodies_of(drain(pair.master_stomp(), "/queue/held", kSends)).size() == kSends);
 }
