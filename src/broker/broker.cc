@@ -211,9 +211,18 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
       return make_error(Errc::unknown_transaction,
                         fmt::format("transaction '{}' is not open on this connection",
                                     shown(req.transaction)));
+    // Held until the commit, so it takes memory now: a full broker makes it wait (or
+    // fail) like any SEND. Its destination's own limit is checked at the commit.
+    if (im.memory.full())
+      return make_error(Errc::memory_full,
+                        fmt::format("the broker's memory limit is reached (systemUsage memoryUsage), counting "
+                                    "open transactions: {:.1f} MiB used of {:.1f} MiB",
+                                    static_cast<double>(im.memory.used) / (1024.0 * 1024.0),
+                                    static_cast<double>(im.memory.limit) / (1024.0 * 1024.0)));
     MessageRef m = im.make_message(req, 0);
     if (auto charged = im.charge_tx(*tx, req.transaction, m->encoded_size_bound(), "SEND"); !charged)
       return std::unexpected(std::move(charged.error()));
+    tx->memory.charge(memory_cost(*m));
     tx->sends.push_back(std::move(m));
     return Seq{0};
   }

@@ -60,6 +60,7 @@ void Broker::Impl::abort_tx(Transaction& tx) {
   tx.acks.clear();
   tx.sends.clear();
   tx.bytes = 0;
+  tx.memory.release(tx.memory.used());
 }
 
 void Broker::Impl::forget_tx_acks(Connection& c, const Subscription& s) {
@@ -81,7 +82,7 @@ Result<Seq> Broker::begin(ConnId id, std::string_view tx) {
   if (c.txs.contains(tx))
     return make_error(Errc::duplicate_transaction,
                       fmt::format("transaction '{}' is already open on this connection", shown(tx)));
-  c.txs.emplace(std::string(tx), Transaction{});
+  c.txs.try_emplace(std::string(tx)).first->second.memory.bind(&im.memory, 0);
   return Seq{0};
 }
 
@@ -111,9 +112,16 @@ Result<Seq> Broker::commit(ConnId id, std::string_view name) {
     for (const MessageRef& m : tx.sends)
       if (m->persistent()) return make_error(Errc::persistence_unavailable, im.refusal);
 
-  // 1b. Room for every send (broker/limits.cc); the transaction stays open if not.
+  // 1b. Room for every send (broker/limits.cc); the transaction stays open if not. Its
+  // own sends, counted since their SEND, do not stand in their way: they move to the
+  // destinations now.
+  const std::uint64_t own = tx.memory.used();
+  tx.memory.release(own);
   for (const MessageRef& m : tx.sends)
-    if (auto room = im.check_room(m->destination(), m->persistent()); !room) return std::unexpected(room.error());
+    if (auto room = im.check_room(m->destination(), m->persistent()); !room) {
+      tx.memory.charge(own);
+      return std::unexpected(room.error());
+    }
 
   // 2.
   Seq last{0};

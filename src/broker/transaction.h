@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "broker/memory_usage.h"
 #include "broker/message.h"
 
 namespace twinmq::broker {
@@ -34,6 +35,10 @@ struct Transaction {
   // What the commit event may take at most (Message::encoded_size_bound of the sends,
   // kAckedMessageBound + queue name of the acks): bounded by maxTransactionSize.
   std::size_t bytes = 0;
+  // The sends' memory (memory_cost each), counted in the broker's memoryUsage from the
+  // SEND until the commit (where the destinations count them instead) or the abort:
+  // open transactions are memory like any other the broker holds for messages.
+  MemoryAccount memory;
 };
 
 // At least what one acknowledged message takes in a TransactionCommitted event, beyond

@@ -186,15 +186,57 @@ TEST_CASE("memory: the broker's memoryUsage refuses every SEND and COMMIT; produ
   CHECK(r.error().message.find("the broker's memory limit is reached (systemUsage memoryUsage)") !=
         std::string::npos);
 
+  // An open transaction's sends are memory too: a full broker refuses them (the session
+  // makes the producer wait), and counts them from the SEND on.
   REQUIRE(f.broker->begin(pid, "tx").has_value());
-  REQUIRE(f.send(pid, "/queue/c", kBody, 4, "tx").has_value());  // counted at COMMIT
-  auto commit = f.broker->commit(pid, "tx");
-  REQUIRE_FALSE(commit.has_value());
-  CHECK(commit.error().code == static_cast<int>(Errc::memory_full));
-  // The transaction stays open: a COMMIT that finds room later goes through.
+  auto in_tx = f.send(pid, "/queue/c", kBody, 4, "tx");
+  REQUIRE_FALSE(in_tx.has_value());
+  CHECK(in_tx.error().code == static_cast<int>(Errc::memory_full));
+  CHECK(in_tx.error().message.find("counting open transactions") != std::string::npos);
   RecordingClient c;
-  f.subscribe_ok(f.attach(c), "s", "/queue/a");
-  CHECK(f.broker->commit(pid, "tx").has_value());
+  f.subscribe_ok(f.attach(c), "s", "/queue/a");  // two messages go
+  const std::uint64_t before = f.broker->memory_stats().used;
+  REQUIRE(f.send(pid, "/queue/c", kBody, 4, "tx").has_value());
+  const std::uint64_t one = f.broker->memory_stats().used - before;
+  CHECK(one > kBody.size());
+  CHECK(sum_of_destinations(*f.broker) == before);  // held by the transaction, not yet by /queue/c
+  REQUIRE(f.broker->commit(pid, "tx").has_value());
+  CHECK(f.broker->memory_stats().used == before + one);  // now /queue/c holds it
+  check_consistent(*f.broker);
+}
+
+TEST_CASE("memory: a transaction's own sends never keep its COMMIT out; ABORT and a closed connection give them back") {
+  Fixture f;
+  f.memory_limit = 3000;
+  f.broker = f.make_broker();
+  RecordingClient p;
+  ConnId pid = f.attach(p);
+  REQUIRE(f.broker->begin(pid, "big").has_value());
+  REQUIRE(f.send(pid, "/queue/a", kBody, 4, "big").has_value());
+  REQUIRE(f.send(pid, "/queue/a", kBody, 4, "big").has_value());
+  REQUIRE(f.send(pid, "/queue/a", kBody, 4, "big").has_value());  // the broker is full of this transaction
+  CHECK(f.broker->memory_stats().used >= 3000);
+  CHECK(sum_of_destinations(*f.broker) == 0);
+  auto fourth = f.send(pid, "/queue/a", kBody, 4, "big");
+  REQUIRE_FALSE(fourth.has_value());
+  CHECK(fourth.error().code == static_cast<int>(Errc::memory_full));
+  REQUIRE(f.broker->commit(pid, "big").has_value());  // its own bytes move to /queue/a
+  check_consistent(*f.broker);
+  CHECK(f.stat("/queue/a").depth == 3);
+
+  RecordingClient drain;
+  f.subscribe_ok(f.attach(drain), "s", "/queue/a");
+  REQUIRE(f.broker->memory_stats().used == 0);
+  REQUIRE(f.broker->begin(pid, "gone").has_value());
+  REQUIRE(f.send(pid, "/queue/b", kBody, 4, "gone").has_value());
+  CHECK(f.broker->memory_stats().used > 0);
+  REQUIRE(f.broker->abort(pid, "gone").has_value());
+  CHECK(f.broker->memory_stats().used == 0);
+  REQUIRE(f.broker->begin(pid, "left").has_value());
+  REQUIRE(f.send(pid, "/queue/b", kBody, 4, "left").has_value());
+  CHECK(f.broker->memory_stats().used > 0);
+  f.broker->detach(pid);
+  CHECK(f.broker->memory_stats().used == 0);
 }
 
 TEST_CASE("memory: a slow topic subscriber drops its oldest pending message when memory is full, and producers carry on") {
