@@ -165,6 +165,7 @@ void Broker::Impl::apply_duplicate_ids(const DuplicateIdsRecorded& e) {
 
 void Broker::Impl::apply_destination_removed(std::string_view name) {
   duplicates.erase(name);
+  if (auto mark = idle.find(name); mark != idle.end()) idle.erase(mark);
   if (classify_destination(name) == DestKind::topic) {
     auto it = topics.find(name);
     // A topic with subscriptions stays: they still refer to it (only a slave, which

@@ -96,6 +96,10 @@ struct DestinationPolicy {
   // (a non-durable topic subscriber's pending list then drops its oldest instead); the
   // broker's memoryUsage and storeUsage limits still do.
   bool producer_flow_control = true;
+  // gcInactiveDestinations / inactiveTimoutBeforeGC (ActiveMQ's names and spelling): the
+  // destination is removed once it has been inactive this long (broker/inactive_gc.cc).
+  bool gc_inactive = false;
+  std::uint32_t inactive_timeout_before_gc_ms = 60'000;
 };
 
 struct BrokerOptions {

@@ -110,6 +110,13 @@ struct Broker::Impl {
   // --- expiry --------------------------------------------------------------------
   Seq sweep_expired(std::int64_t now_ms);
 
+  // --- inactive destinations (inactive_gc.cc) ---------------------------------------
+  void collect_inactive(std::int64_t now_ms);
+  struct IdleMark {
+    std::int64_t since_ms;   // first tick that found it inactive
+    std::uint64_t activity;  // its enqueue (or publish) count then
+  };
+
   Connection& conn(ConnId id);
 
   // --- memory and store limits (broker/memory_usage.h, limits.cc) -------------------
@@ -141,6 +148,9 @@ struct Broker::Impl {
   std::vector<Queue*> dirty;
   std::vector<Queue*> dirty_scratch;
   std::vector<ExpiredMessage> expired_scratch;
+  StringMap<IdleMark> idle;  // destinations found inactive, with a gcInactiveDestinations policy
+  std::vector<std::string> gc_scratch;
+  std::int64_t last_gc_ms = 0;
 };
 
 }  // namespace twinmq::broker

@@ -17,6 +17,7 @@ constexpr std::size_t kSweepBudget = 65536;
 
 void Broker::tick(std::int64_t now_ms) {
   impl_->sweep_expired(now_ms);
+  impl_->collect_inactive(now_ms);
   impl_->run_dispatch();
 }
 

@@ -28,7 +28,8 @@ constexpr std::string_view kPolicyEntriesChildren[] = {"policyEntry"};
 constexpr std::string_view kPolicyEntryAttrs[] = {"queue",         "topic",          "maximumRedeliveries",
                                                   "deadLetterQueue", "queuePrefetch", "topicPrefetch",
                                                   "topicPendingLimit", "idCacheSize", "memoryLimit",
-                                                  "producerFlowControl"};
+                                                  "producerFlowControl", "gcInactiveDestinations",
+                                                  "inactiveTimoutBeforeGC"};
 constexpr std::string_view kPersistenceAdapterChildren[] = {"journal"};
 constexpr std::string_view kJournalAttrs[] = {"directory", "syncOnWrite", "maxSegmentSize"};
 constexpr std::string_view kPluginsChildren[] = {"simpleAuthenticationPlugin", "authorizationPlugin"};

@@ -305,6 +305,8 @@ class Loader {
     r.read_uint("idCacheSize", p.id_cache_size, 0, broker::kMaxIdCacheSize);
     r.read_size("memoryLimit", p.memory_limit, 0, kMaxLimit);
     r.read_bool("producerFlowControl", p.producer_flow_control);
+    r.read_bool("gcInactiveDestinations", p.gc_inactive);
+    r.read_uint("inactiveTimoutBeforeGC", p.inactive_timeout_before_gc_ms, 1000, 604'800'000);
     config_.policies.push_back(std::move(entry));
   }
 

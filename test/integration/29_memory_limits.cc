@@ -3,6 +3,8 @@
 // drains, gets an ERROR with sendFailIfNoSpace(AfterTimeout); persistent SENDs wait at
 // storeUsage; a producer without receipts cannot push the broker past its limit; and
 // `twinmq status` shows what is used of what.
+#include <signal.h>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -320,4 +322,30 @@ TEST_CASE("29 held receipts: a producer pipelining receipted SENDs is not read p
     REQUIRE(f->header("receipt-id") == "r" + std::to_string(i));
   }
   CHECK(bodies_of(drain(pair.master_stomp(), "/queue/held", kSends)).size() == kSends);
+}
+
+TEST_CASE("29 inactive destinations: an idle temporary queue is removed (gcInactiveDestinations), for good") {
+  BrokerConfig cfg;
+  cfg.persistent = true;
+  cfg.queue("gcInactiveDestinations", "true").queue("inactiveTimoutBeforeGC", "1000");
+  BrokerProcess broker(cfg);
+  {
+    RawStomp c(broker.port());
+    c.connect();
+    c.send("/temp-queue/reply-7", "answer");
+    c.subscribe("/temp-queue/reply-7", "1");
+    CHECK(c.message().body == "answer");
+    c.send("/queue/kept", "still queued");
+  }  // the consumer goes with its connection
+  CHECK_MESSAGE(broker.wait_for_output("[event=destination_removed] /temp-queue/reply-7 removed", Ms(15'000), true),
+                broker.log_tail());
+  // Removed for good (the removal is journaled), and only the idle one.
+  broker.kill(SIGTERM);
+  REQUIRE(broker.wait_exit(Ms(10'000)).has_value());
+  CHECK(broker.log_text().find("/queue/kept removed") == std::string::npos);
+  auto again = BrokerProcess::spawn({"--config", broker.config_file().string()});
+  REQUIRE_MESSAGE(again->wait_listening("stomp", Ms(10'000)), again->log_tail());
+  const std::string status = status_of(broker);  // its configuration: the running `again`
+  CHECK_MESSAGE(status.find("destination /queue/kept:") != std::string::npos, status);
+  CHECK_MESSAGE(status.find("reply-7") == std::string::npos, status);
 }
