@@ -14,6 +14,7 @@
 #include "config/uri.h"
 #include "base/clock.h"
 #include "replication/pair_marker.h"
+#include "tls/context.h"
 
 namespace twinmq::app {
 
@@ -368,6 +369,18 @@ bool Runtime::open_connectors(const std::string& why) {
     stomp::ServerOptions options = server_options(config_, c);
     options.write_guard = witness_.get();
     options.security = security_.get();
+    if (c.tls) {
+      // The loader checked the files; they may have changed since (or vanished).
+      TWINMQ_ASSERT(config_.ssl_context.has_value(), "the configuration checked that TLS connectors have an sslContext");
+      auto context = tls::Context::create(tls::Role::server, config_.ssl_context->files, c.client_auth);
+      if (!context) {
+        spdlog::error("cannot open connector '{}' ({}): {}", c.name, c.uri, context.error().message);
+        servers_.clear();
+        begin_shutdown("a client connector cannot open", kExitRuntimeFailure);
+        return false;
+      }
+      options.tls = std::move(*context);
+    }
     auto server = std::make_unique<stomp::StompServer>(loop_, *broker_, std::move(options));
     if (auto r = server->open(); !r) {
       spdlog::error("cannot open connector '{}' ({}): {}", c.name, c.uri, r.error().message);

@@ -12,6 +12,7 @@
 
 #include "auth/authorization.h"  // AuthorizationEntry
 #include "broker/broker.h"  // DestinationPolicy
+#include "tls/context.h"    // ClientAuth
 
 namespace twinmq::config {
 
@@ -43,8 +44,11 @@ struct StompOptions {
 struct TransportConnector {
   std::string name;   // "stomp", "replication", ...
   std::string uri;    // as written (for logs)
-  Endpoint endpoint;
+  Endpoint endpoint;  // scheme "stomp" also for stomp+ssl:// (then tls is set)
   StompOptions stomp; // for stomp:// connectors
+  // stomp+ssl:// (or stomp+nio+ssl://): TLS with the broker's <sslContext>.
+  bool tls = false;
+  tls::ClientAuth client_auth = tls::ClientAuth::none;  // needClientAuth / wantClientAuth
   int line = 0;       // where it was declared
 };
 
@@ -122,6 +126,15 @@ struct SystemUsageConfig {
 // brokers may share a machine with each other and with the page cache the journal needs.
 inline constexpr unsigned kDefaultMemoryPercent = 25;
 
+// <sslContext certificate privateKey trustedCAs/> (or ActiveMQ's nesting
+// <sslContext><sslContext .../></sslContext>): the PEM files of the broker's TLS
+// connectors (README "TLS"). Paths as written (after ${name} substitution and a
+// leading "file:" taken off), relative ones from the working directory.
+struct SslContextConfig {
+  tls::ContextFiles files;
+  int line = 0;  // of the element that holds the attributes
+};
+
 // <managementContext uri="http://127.0.0.1:8162"/>: the HTTP admin endpoint
 // (README "Admin endpoint, metrics and health checks"). Absent = no endpoint.
 struct ManagementConfig {
@@ -143,6 +156,7 @@ struct Config {
   ReplicationConfig replication;
   std::optional<WitnessConfig> witness;
   std::optional<ManagementConfig> management;
+  std::optional<SslContextConfig> ssl_context;
   // maxTransactionSize: what one STOMP transaction may hold (its sends and acks as the
   // commit event encodes them); at most broker::kMaxTransactionBytes.
   std::size_t max_transaction_size = 64u << 20;

@@ -19,7 +19,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "replicationGroup", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness",
-                                                "systemUsage", "managementContext"};
+                                                "systemUsage", "managementContext", "sslContext"};
 constexpr std::string_view kTransportConnectorsChildren[] = {"transportConnector"};
 constexpr std::string_view kTransportConnectorAttrs[] = {"name", "uri"};
 constexpr std::string_view kDestinationPolicyChildren[] = {"policyMap"};
@@ -57,6 +57,13 @@ constexpr std::string_view kStoreUsagePropertyChildren[] = {"storeUsage"};
 constexpr std::string_view kStoreUsageAttrs[] = {"limit", "percentLimit"};
 constexpr std::string_view kWitnessAttrs[] = {"uri", "key", "leaseMillis", "userName", "password"};
 constexpr std::string_view kManagementContextAttrs[] = {"uri"};
+// <sslContext>: PEM files. ActiveMQ writes the bean nested in a property of the same
+// name, <sslContext><sslContext keyStore=.../></sslContext>; both levels take the
+// attributes. The Java keystore attributes are known so that using one gets a precise
+// message (convert to PEM) rather than "unknown attribute".
+constexpr std::string_view kSslContextAttrs[] = {"certificate", "privateKey", "trustedCAs", "keyStore",
+                                                 "keyStorePassword", "trustStore", "trustStorePassword"};
+constexpr std::string_view kSslContextPropertyChildren[] = {"sslContext"};
 
 constexpr ElementSpec kElements[] = {
     {"broker", "", false, kBrokerAttrs, kBrokerChildren},
@@ -87,6 +94,8 @@ constexpr ElementSpec kElements[] = {
     {"storeUsage", "systemUsage", false, {}, kStoreUsagePropertyChildren},
     {"storeUsage", "storeUsage", false, kStoreUsageAttrs, {}},
     {"managementContext", "broker", false, kManagementContextAttrs, {}},
+    {"sslContext", "broker", false, kSslContextAttrs, kSslContextPropertyChildren},
+    {"sslContext", "sslContext", false, kSslContextAttrs, {}},
 };
 
 constexpr std::string_view kStompUriOptions[] = {
@@ -95,9 +104,9 @@ constexpr std::string_view kStompUriOptions[] = {
     "transport.heartBeat",             "transport.minHeartBeat",  "transport.maxPendingOutput",
     "transport.frameTimeout",          "maximumConnections",
     "maximumConsumersAllowedPerConnection", "maximumTransactionsPerConnection",
-    "maximumUnacknowledgedPerConnection"};
+    "maximumUnacknowledgedPerConnection", "needClientAuth", "wantClientAuth"};
 
-constexpr std::string_view kConnectorSchemes[] = {"stomp", "tcp"};
+constexpr std::string_view kConnectorSchemes[] = {"stomp", "stomp+ssl", "stomp+nio+ssl", "tcp"};
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 

@@ -197,6 +197,28 @@ void check_replication_group(const Config& config, const Marks& marks, Diagnosti
                "attach (add it to the groups of the user the slave logs in as)");
 }
 
+// TLS connectors need the broker's <sslContext>; client certificates need its trustedCAs.
+void check_tls(const Config& config, Diagnostics& diag) {
+  bool any_tls = false;
+  for (const TransportConnector& c : config.connectors) {
+    if (!c.tls) continue;
+    any_tls = true;
+    const std::string who = "transportConnector '" + c.name + "' (" + c.uri + ")";
+    if (!config.ssl_context) {
+      diag.error(c.line, who + " speaks TLS but the broker has no usable <sslContext certificate=\"...\" "
+                               "privateKey=\"...\"/> (add one inside <broker>)");
+    } else if (c.client_auth != tls::ClientAuth::none && config.ssl_context->files.trusted_cas.empty()) {
+      diag.error(c.line, who + std::string(c.client_auth == tls::ClientAuth::need ? " needClientAuth" : " wantClientAuth") +
+                             " needs trustedCAs=\"...\" on <sslContext> (line " +
+                             std::to_string(config.ssl_context->line) +
+                             "): the CA certificates client certificates must be signed by");
+    }
+  }
+  if (config.ssl_context && !any_tls)
+    diag.warning(config.ssl_context->line, "<sslContext> is not used: no transportConnector speaks TLS "
+                                           "(stomp+ssl://)");
+}
+
 void check_authorization(const Marks& marks, Diagnostics& diag) {
   if (marks.authorization_plugin_line != 0 && marks.authorization_entries == 0)
     diag.error(marks.authorization_plugin_line,
@@ -214,6 +236,7 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_open_listeners(config, marks, diag);
   check_replication_group(config, marks, diag);
   check_authorization(marks, diag);
+  check_tls(config, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)
     diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");

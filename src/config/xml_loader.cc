@@ -164,6 +164,10 @@ class Loader {
         read_management(child, spec);
         return;
       }
+      if (spec.name == "sslContext") {
+        read_ssl_context(child, spec);
+        return;
+      }
       read_container(child, spec);
     });
     validate(config_, marks_, diag_);
@@ -251,8 +255,32 @@ class Loader {
     }
     c.endpoint = parsed->endpoint;
     bool ok = true;
+    // ActiveMQ's spellings of STOMP over TLS; the nio variant is the same thing to us.
+    if (c.endpoint.scheme == "stomp+ssl" || c.endpoint.scheme == "stomp+nio+ssl") {
+      c.tls = true;
+      c.endpoint.scheme = "stomp";
+    }
     if (c.endpoint.scheme == "stomp") {
-      for (const OptionProblem& p : apply_stomp_options(parsed->options, c.stomp)) {
+      auto options = parsed->options;
+      std::erase_if(options, [&](const auto& option) {
+        const bool need = option.first == "needClientAuth", want = option.first == "wantClientAuth";
+        if (!need && !want) return false;
+        if (!c.tls) {
+          fail(option.first + " applies only to stomp+ssl:// connectors (TLS)");
+          ok = false;
+          return true;
+        }
+        auto on = parse_bool(option.second);
+        if (!on) {
+          fail(value_message(option.first, option.second, on.error()));
+          ok = false;
+        } else if (*on && (need || c.client_auth == tls::ClientAuth::none)) {
+          // needClientAuth wins over wantClientAuth, whichever is written first.
+          c.client_auth = need ? tls::ClientAuth::need : tls::ClientAuth::want;
+        }
+        return true;
+      });
+      for (const OptionProblem& p : apply_stomp_options(options, c.stomp)) {
         fail(p.what, p.hint);
         ok = false;
       }
@@ -471,6 +499,66 @@ class Loader {
     }
     m.endpoint = parsed->endpoint;
     config_.management = std::move(m);
+  }
+
+  // <sslContext certificate privateKey trustedCAs/>, or ActiveMQ's
+  // <sslContext><sslContext .../></sslContext>. The files are opened here, so a missing
+  // file, a file without PEM in it or a key that does not match the certificate stops
+  // the broker at start-up, at this line, instead of failing every handshake later.
+  void read_ssl_context(const XMLElement& el, const ElementSpec& spec) {
+    SslContextConfig ssl;
+    ssl.line = el.GetLineNum();
+    bool given = false;
+    bool ok = true;
+    auto read_attributes = [&](ElementReader& r) {
+      for (const char* java : {"keyStore", "trustStore", "keyStorePassword", "trustStorePassword"}) {
+        if (!r.has(java)) continue;
+        r.error_at(java, std::string("<sslContext> ") + java +
+                             ": twinmq reads PEM files, not Java keystores; convert them (keytool -importkeystore "
+                             "-deststoretype PKCS12, then openssl pkcs12 -nokeys / -nocerts -nodes) and give "
+                             "certificate=\"...\" privateKey=\"...\" trustedCAs=\"...\"");
+        ok = false;
+      }
+      const bool here = r.has("certificate") || r.has("privateKey") || r.has("trustedCAs");
+      if (here && given) {
+        r.error_at("certificate", "<sslContext>: give the attributes on one <sslContext> element, not on both levels");
+        ok = false;
+        return;
+      }
+      if (!here) return;
+      given = true;
+      ssl.line = r.line();
+      read_path(r, "certificate", ssl.files.certificate);
+      read_path(r, "privateKey", ssl.files.private_key);
+      read_path(r, "trustedCAs", ssl.files.trusted_cas);
+    };
+    ElementReader r(el, spec, diag_, variables_);
+    read_attributes(r);
+    r.for_each_child([&](const XMLElement& child, const ElementSpec& child_spec) {
+      ElementReader inner(child, child_spec, diag_, variables_);
+      inner.expect_no_children();
+      read_attributes(inner);
+    });
+    if (!ok) return;
+    if (ssl.files.certificate.empty() || ssl.files.private_key.empty()) {
+      diag_.error(ssl.line, "<sslContext> needs certificate=\"...\" and privateKey=\"...\" (PEM files; "
+                            "trustedCAs=\"...\" too for client certificates)");
+      return;
+    }
+    // Checked as a server context (every file it names must load); the client-auth
+    // and role checks that need the connectors are in check_tls.
+    if (auto context = tls::Context::create(tls::Role::server, ssl.files); !context) {
+      diag_.error(ssl.line, "<sslContext> " + context.error().message);
+      return;
+    }
+    config_.ssl_context = std::move(ssl);
+  }
+
+  // A path attribute; ActiveMQ's "file:" URL prefix is accepted and taken off.
+  void read_path(ElementReader& r, std::string_view attribute, std::string& out) {
+    if (!r.read_string(attribute, out)) return;
+    if (out.starts_with("file:")) out.erase(0, 5);
+    if (out.empty()) r.bad_value(attribute, {"a file path", {}});
   }
 
   static bool is_loopback(std::string_view host) {

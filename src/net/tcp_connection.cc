@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "base/printable.h"
+
 namespace twinmq::net {
 
 namespace {
@@ -64,9 +66,22 @@ void TcpConnection::on_connect(uv_connect_t* req, int status) noexcept {
   if (status == 0) {
     uv_tcp_nodelay(&self->tcp_, 1);
     self->start_reading();
+    if (self->tls_) {
+      // The client speaks first: the ClientHello goes out with this turn's flush.
+      if (self->tls_->handshake()) {
+        self->commit_output();
+      } else {
+        spdlog::warn("TLS handshake with {} failed: {}", shown(self->peer_), shown(self->tls_->failure(), 400));
+        status = UV_EPROTO;
+      }
+    }
   }
   if (self->handler_) self->handler_->on_connected(status);
   if (status != 0 && !self->closing_) self->close_with(status);
+}
+
+void TcpConnection::start_tls(std::unique_ptr<tls::Engine> engine) {
+  tls_ = std::move(engine);
 }
 
 void TcpConnection::start_reading() {
@@ -101,14 +116,85 @@ void TcpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
   if (self->closing_) return;
   if (nread > 0) {
     if (self->close_when_drained_) return;  // no longer listening to this peer
+    if (self->tls_) {
+      self->on_tls_read(buf->base, static_cast<std::size_t>(nread));
+      return;
+    }
     if (self->handler_) self->handler_->on_data(std::string_view(buf->base, static_cast<std::size_t>(nread)));
     return;
   }
   if (nread < 0) self->close_with(static_cast<int>(nread));
 }
 
+void TcpConnection::on_tls_read(const char* data, std::size_t size) {
+  const bool was_done = tls_->handshake_done();
+  // The ciphertext is copied into the engine, so the loop's read buffer is free again
+  // and takes the plaintext: the handler consumes it (or copies a split tail) before
+  // the next SSL_read reuses it, as it does with a plain read.
+  tls_->feed(data, size);
+  char* buffer = loop_.read_buffer();
+  const std::size_t capacity = loop_.read_buffer_size();
+  while (true) {
+    std::size_t n = 0;
+    const auto status = tls_->read(buffer, capacity, n);
+    if (status == tls::Engine::ReadStatus::data) {
+      if (handler_) handler_->on_data(std::string_view(buffer, n));
+      if (closing_ || close_when_drained_) return;
+      continue;
+    }
+    if (status == tls::Engine::ReadStatus::closed) {
+      close_with(UV_EOF);
+      return;
+    }
+    if (status == tls::Engine::ReadStatus::failed) {
+      tls_failed(tls_->handshake_done() ? "session" : "handshake");
+      return;
+    }
+    break;  // want_more
+  }
+  if (!was_done && tls_->handshake_done() && spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("TLS handshake with {} done: {}", shown(peer_), tls_->describe());
+  // Handshake messages to answer, or output that waited for the handshake to end.
+  if (tls_->has_output() || (tls_->handshake_done() && !pending_.empty())) commit_output();
+}
+
+void TcpConnection::tls_failed(const char* when) {
+  std::string why = tls_->failure();
+  // What OpenSSL says about a plain-text client on a TLS port is cryptic; say it plainly.
+  if (why.find("wrong version number") != std::string::npos || why.find("http request") != std::string::npos ||
+      why.find("packet length too long") != std::string::npos || why.find("https proxy request") != std::string::npos)
+    why += " (the peer does not speak TLS: a plain-text client on a TLS port?)";
+  spdlog::warn("TLS {} with {} failed: {}", when, shown(peer_), shown(why, 400));
+  // Send the alert OpenSSL queued (it tells the peer why), then close.
+  tls_->take_output(tls_out_);
+  pending_.clear();
+  if (tls_out_.empty()) {
+    close_with(UV_EPROTO);
+    return;
+  }
+  close_status_ = UV_EPROTO;
+  close_after_flush(1000);
+}
+
+void TcpConnection::encrypt_pending() {
+  if (!pending_.empty() && tls_->handshake_done()) {
+    if (!tls_->write(pending_)) {
+      // Cannot happen with a memory BIO short of running out of memory; no alert
+      // is worth sending then (and flush() is our caller: no nested flush).
+      spdlog::warn("TLS write to {} failed: {}", shown(peer_), shown(tls_->failure(), 400));
+      pending_.clear();
+      close_with(UV_EPROTO);
+      return;
+    }
+    pending_.clear();
+  }
+  tls_->take_output(tls_out_);
+}
+
 void TcpConnection::commit_output() {
-  if (closing_ || pending_.empty()) return;
+  if (closing_ || !has_unsent()) {
+    if (closing_ || !tls_ || !tls_->has_output()) return;
+  }
   (void)above_high_watermark();  // records the crossing, so on_drained() follows
   if (flush_registered_) return;
   flush_registered_ = true;
@@ -117,16 +203,23 @@ void TcpConnection::commit_output() {
 
 void TcpConnection::flush() {
   flush_registered_ = false;
-  if (closing_ || write_in_flight_ || pending_.empty()) return;
+  if (closing_ || write_in_flight_) return;
+  if (tls_) {
+    encrypt_pending();
+    if (closing_) return;
+  }
+  std::string& out = tls_ ? tls_out_ : pending_;
+  if (out.empty()) return;
   if (guard_ != nullptr && !guard_->may_write()) {
     // Past the serving deadline: what was produced is never sent (the owner closes
     // the connection with a reason of its own, unguarded, right after).
+    out.clear();
     pending_.clear();
     maybe_drained();
     return;
   }
-  inflight_.swap(pending_);
-  pending_.clear();
+  inflight_.swap(out);
+  out.clear();
   inflight_off_ = 0;
   // Most writes complete at once on a healthy socket: skip the write request then.
   uv_buf_t b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
@@ -164,11 +257,12 @@ void TcpConnection::after_write(int status) {
   inflight_.clear();
   inflight_off_ = 0;
   release_if_large(inflight_, marks_.high);
-  if (!pending_.empty()) {
+  if (has_unsent()) {
     flush();
     if (closing_) return;
   } else {
     release_if_large(pending_, marks_.high);
+    release_if_large(tls_out_, marks_.high);
   }
   maybe_drained();
   if (close_when_drained_ && queued_bytes() == 0 && !closing_) close_with(close_status_);
@@ -195,6 +289,13 @@ void TcpConnection::close_after_flush(std::uint64_t bound_ms) {
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
+  }
+  if (tls_ && tls_->handshake_done()) {
+    // What is queued, then close_notify: the peer learns the stream ended whole.
+    encrypt_pending();
+    if (closing_) return;
+    tls_->shutdown();
+    tls_->take_output(tls_out_);
   }
   if (queued_bytes() == 0) {
     close_with(0);

@@ -19,6 +19,14 @@
 //    frame must arrive before the socket closes), then closes, bounded by a timer.
 //  - The handler's on_close() is the last callback, made from the close callback just
 //    before this object is freed.
+//  - TLS (start_tls, tls/engine.h): the same object, with an Engine between the socket
+//    and the handler. Reads feed the ciphertext to the engine and hand the handler the
+//    plaintext, decrypted into the same loop read buffer; flush() encrypts pending_
+//    into tls_out_ and writes that instead. The handler sees no difference. Output
+//    produced before the handshake ends waits in pending_. A failed handshake is
+//    logged with the peer's address and closes the connection. Without TLS, tls_ is
+//    null and tls_out_ stays empty: the plain path costs one pointer test per read
+//    and per flush, and no copy.
 //
 // Lifecycle: heap object, freed in its close callback (net/handle.h). The handler
 // holds a raw pointer to it until on_close(). Loop thread only.
@@ -28,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +45,7 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "net/write_guard.h"
+#include "tls/engine.h"
 
 namespace twinmq::net {
 
@@ -73,10 +83,16 @@ class TcpConnection final : public HandleBase, private Flushable {
   // output queued when it refuses is dropped. nullptr = unguarded (the default).
   void set_write_guard(const WriteGuard* guard) { guard_ = guard; }
   void set_watermarks(Watermarks w) { marks_ = w; }
+  // Speak TLS through `engine` from now on. Call right after accept() or connect(),
+  // in the same callback, before any byte was read or written.
+  void start_tls(std::unique_ptr<tls::Engine> engine);
+  bool tls() const { return tls_ != nullptr; }
 
   std::string& output() { return pending_; }
   void commit_output();
-  std::size_t queued_bytes() const { return pending_.size() + (inflight_.size() - inflight_off_); }
+  std::size_t queued_bytes() const {
+    return pending_.size() + tls_out_.size() + (inflight_.size() - inflight_off_);
+  }
   // True above the high watermark. Whoever sees "true" is promised an on_drained()
   // later, so crossing is recorded here, whichever path observed it first.
   bool above_high_watermark() const {
@@ -104,6 +120,10 @@ class TcpConnection final : public HandleBase, private Flushable {
   void flush() override;
   void after_write(int status);
   void maybe_drained();
+  void on_tls_read(const char* data, std::size_t size);
+  void tls_failed(const char* when);
+  void encrypt_pending();
+  bool has_unsent() const { return !pending_.empty() || !tls_out_.empty(); }
 
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -121,6 +141,8 @@ class TcpConnection final : public HandleBase, private Flushable {
   Watermarks marks_;
   std::string peer_;
   HandlePtr<Timer> close_timer_;
+  std::unique_ptr<tls::Engine> tls_;  // null: plain TCP
+  std::string tls_out_;               // ciphertext waiting for the socket (TLS only)
   int close_status_ = 0;
   bool write_in_flight_ = false;
   bool flush_registered_ = false;

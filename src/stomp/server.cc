@@ -49,7 +49,7 @@ Result<void> StompServer::open() {
     timer_->start(kHousekeepingMs, kHousekeepingMs, [this] { housekeeping(); });
     timer_->unref();
   }
-  spdlog::info("connector '{}' listening on {}", options_.name, listener_->address());
+  spdlog::info("connector '{}' listening on {}{}", options_.name, listener_->address(), options_.tls ? " (TLS)" : "");
   // The machine-readable readiness line (README "Operations"): tools and tests wait
   // for it instead of polling the port.
   std::printf("twinmq: listening %s %s\n", options_.name.c_str(), listener_->address().c_str());
@@ -73,6 +73,7 @@ void StompServer::accept(net::TcpListener& listener) {
     return;
   }
   ++accepted_total_;
+  if (options_.tls) conn->start_tls(tls::Engine::create(*options_.tls));
   conn->set_write_guard(options_.write_guard);
   auto* session = new Session(*this, next_session_++, conn);
   sessions_.insert(session);

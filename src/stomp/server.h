@@ -13,11 +13,15 @@
 //    closed at once, before a Session (or any buffer) exists for it. Accepting it (rather
 //    than leaving it in the backlog) is what lets the listener keep serving the others.
 //    The first refusal is logged at once, later ones as one line per 10 s with a count.
+//  - TLS (stomp+ssl://) is the connection's business: accept() gives it an engine and
+//    the session never knows. A client that never finishes its handshake is closed by
+//    the same connect timeout as one that never sends CONNECT.
 //
 // Lifecycle: owned by app::Runtime; loop thread only. close_all() before destruction.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -31,6 +35,7 @@
 #include "net/timer.h"
 #include "net/write_guard.h"
 #include "stomp/frame_parser.h"
+#include "tls/context.h"
 
 namespace twinmq::stomp {
 
@@ -61,6 +66,9 @@ struct ServerOptions {
   auth::Security* security = nullptr;
   // With a witness: every session's writes must pass it (net/write_guard.h). Not owned.
   const net::WriteGuard* write_guard = nullptr;
+  // stomp+ssl://: every accepted connection speaks TLS with this server context
+  // (net/tcp_connection.h "TLS"); null = plain TCP.
+  std::shared_ptr<tls::Context> tls;
 };
 
 class StompServer {
