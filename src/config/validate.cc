@@ -198,14 +198,15 @@ void check_replication_group(const Config& config, const Marks& marks, Diagnosti
 }
 
 // TLS connectors need the broker's <sslContext>; client certificates need its trustedCAs.
-void check_tls(const Config& config, Diagnostics& diag) {
+void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
   bool any_tls = false;
   for (const TransportConnector& c : config.connectors) {
     if (!c.tls) continue;
     any_tls = true;
     const std::string who = "transportConnector '" + c.name + "' (" + c.uri + ")";
     if (!config.ssl_context) {
-      diag.error(c.line, who + " speaks TLS but the broker has no usable <sslContext certificate=\"...\" "
+      if (marks.ssl_context_line == 0)
+        diag.error(c.line, who + " speaks TLS but the broker has no <sslContext certificate=\"...\" "
                                "privateKey=\"...\"/> (add one inside <broker>)");
     } else if (c.client_auth != tls::ClientAuth::none && config.ssl_context->files.trusted_cas.empty()) {
       diag.error(c.line, who + std::string(c.client_auth == tls::ClientAuth::need ? " needClientAuth" : " wantClientAuth") +
@@ -236,7 +237,7 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_open_listeners(config, marks, diag);
   check_replication_group(config, marks, diag);
   check_authorization(marks, diag);
-  check_tls(config, diag);
+  check_tls(config, marks, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)
     diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");

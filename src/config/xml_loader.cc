@@ -508,6 +508,7 @@ class Loader {
   void read_ssl_context(const XMLElement& el, const ElementSpec& spec) {
     SslContextConfig ssl;
     ssl.line = el.GetLineNum();
+    marks_.ssl_context_line = ssl.line;
     bool given = false;
     bool ok = true;
     auto read_attributes = [&](ElementReader& r) {

@@ -80,9 +80,15 @@ Result<std::shared_ptr<Context>> Context::create(Role role, const ContextFiles& 
                        "no PEM certificate in it (" + take_openssl_errors() + ")");
     if (auto why = unreadable(files.private_key); !why.empty())
       return file_fail(ContextErrc::private_key, "private key file", files.private_key, why);
-    if (SSL_CTX_use_PrivateKey_file(ctx, files.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, files.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      // OpenSSL compares the key with the certificate as it loads it.
+      const std::string why = take_openssl_errors();
+      if (why.find("key values mismatch") != std::string::npos)
+        return fail(ContextErrc::key_mismatch, "private key '" + files.private_key + "' does not match certificate '" +
+                                                   files.certificate + "' (" + why + ")");
       return file_fail(ContextErrc::private_key, "private key file", files.private_key,
-                       "no unencrypted PEM private key in it (" + take_openssl_errors() + ")");
+                       "no unencrypted PEM private key in it (" + why + ")");
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
       return fail(ContextErrc::key_mismatch, "private key '" + files.private_key + "' does not match certificate '" +
                                                  files.certificate + "' (" + take_openssl_errors() + ")");

@@ -79,7 +79,7 @@ BrokerConfig& BrokerConfig::user(std::string name, std::string password) {
 }
 
 std::string BrokerConfig::uri() const {
-  std::string u = "stomp://" + host + ":" + port;
+  std::string u = scheme + "://" + host + ":" + port;
   char sep = '?';
   for (const auto& [k, v] : stomp_options) {
     u += sep + k + "=" + v;

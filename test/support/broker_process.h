@@ -48,6 +48,8 @@ struct BrokerConfig {
   bool persistent = false;
   std::string host = "127.0.0.1";
   std::string port = "0";
+  // The stomp connector's scheme: "stomp+ssl" for TLS (then extra_xml holds an <sslContext>).
+  std::string scheme = "stomp";
   // Query options of the stomp:// URI, in order (set() replaces an existing one).
   KeyValues stomp_options = {{"transport.connectAttemptTimeout", "2000"},
                              {"transport.heartBeat", "300"}};

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -107,6 +109,61 @@ struct RawStomp::ParserBox final : stomp::FrameSink {
   stomp::FrameParser parser_;
 };
 
+struct RawStomp::TlsBox {
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  ~TlsBox() {
+    if (ssl != nullptr) SSL_free(ssl);
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+  }
+};
+
+std::string RawStomp::tls_failure(int ret) {
+  const int e = SSL_get_error(tls_->ssl, ret);
+  std::string out;
+  while (const unsigned long code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  if (out.empty()) out = e == SSL_ERROR_SYSCALL ? "connection closed or reset" : "SSL error " + std::to_string(e);
+  const long verify = SSL_get_verify_result(tls_->ssl);
+  if (verify != X509_V_OK) out += std::string(": ") + X509_verify_cert_error_string(verify);
+  return out;
+}
+
+void RawStomp::start_tls(const TlsClientFiles& files, Ms timeout) {
+  tls_ = std::make_unique<TlsBox>();
+  tls_->ctx = SSL_CTX_new(TLS_client_method());
+  auto fail = [&](const std::string& what) { throw StompFailure("RawStomp TLS: " + what); };
+  if (tls_->ctx == nullptr) fail("SSL_CTX_new failed");
+  if (SSL_CTX_load_verify_locations(tls_->ctx, files.trusted_cas.c_str(), nullptr) != 1)
+    fail("cannot load trusted CAs " + files.trusted_cas);
+  if (!files.certificate.empty() &&
+      (SSL_CTX_use_certificate_chain_file(tls_->ctx, files.certificate.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(tls_->ctx, files.private_key.c_str(), SSL_FILETYPE_PEM) != 1))
+    fail("cannot load client certificate " + files.certificate);
+  SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
+  tls_->ssl = SSL_new(tls_->ctx);
+  SSL_set_fd(tls_->ssl, fd_);
+  SSL_set_mode(tls_->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (!files.verify_host.empty()) {
+    if (files.verify_host.find_first_not_of("0123456789.") == std::string::npos)
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_->ssl), files.verify_host.c_str());
+    else
+      SSL_set1_host(tls_->ssl, files.verify_host.c_str());
+  }
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const int ret = SSL_connect(tls_->ssl);
+    if (ret == 1) return;
+    const int e = SSL_get_error(tls_->ssl, ret);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) fail("handshake failed: " + tls_failure(ret));
+    pollfd p{fd_, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    if (ms_left(deadline) <= 0 || ::poll(&p, 1, ms_left(deadline)) <= 0) fail("handshake timed out");
+  }
+}
+
 RawStomp::RawStomp(std::uint16_t port, RawStompOptions options)
     : parser_(std::make_unique<ParserBox>(*this)) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -137,9 +194,20 @@ RawStomp::RawStomp(std::uint16_t port, RawStompOptions options)
                               "connect to 127.0.0.1:" + std::to_string(port));
     }
   }
+  if (options.tls) {
+    try {
+      start_tls(*options.tls, options.connect_timeout);
+    } catch (...) {
+      tls_.reset();
+      ::close(fd_);
+      fd_ = -1;
+      throw;
+    }
+  }
 }
 
 RawStomp::~RawStomp() {
+  tls_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -156,12 +224,28 @@ void RawStomp::feed(std::string_view bytes) {
 bool RawStomp::read_some(int timeout_ms) {
   if (closed_) return false;
   pollfd p{fd_, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, timeout_ms);
-  } while (rc < 0 && errno == EINTR);
+  int rc = 1;
+  // OpenSSL may hold decrypted bytes the socket no longer shows.
+  if (!tls_ || SSL_pending(tls_->ssl) == 0) {
+    do {
+      rc = ::poll(&p, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+  }
   if (rc <= 0) return false;
   char buf[65536];
+  if (tls_) {
+    std::size_t got = 0;
+    const int ret = SSL_read_ex(tls_->ssl, buf, sizeof buf, &got);
+    if (ret == 1) {
+      feed(std::string_view(buf, got));
+      return true;
+    }
+    const int e = SSL_get_error(tls_->ssl, ret);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+    closed_ = true;
+    close_reason_ = e == SSL_ERROR_ZERO_RETURN ? "closed by the broker (TLS close_notify)" : "TLS: " + tls_failure(ret);
+    return false;
+  }
   const ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
   if (got > 0) {
     feed(std::string_view(buf, static_cast<std::size_t>(got)));
@@ -176,12 +260,28 @@ bool RawStomp::read_some(int timeout_ms) {
 bool RawStomp::send_raw(std::string_view bytes, Ms timeout) {
   const auto deadline = Clock::now() + timeout;
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-      continue;
+    if (tls_) {
+      if (closed_) return false;
+      std::size_t written = 0;
+      const int ret = SSL_write_ex(tls_->ssl, bytes.data(), bytes.size(), &written);
+      if (ret == 1) {
+        bytes.remove_prefix(written);
+        continue;
+      }
+      const int e = SSL_get_error(tls_->ssl, ret);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        closed_ = true;
+        close_reason_ = "TLS: " + tls_failure(ret);
+        return false;
+      }
+    } else {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return false;  // EPIPE, ECONNRESET
     }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return false;  // EPIPE, ECONNRESET
     if (Clock::now() >= deadline) return false;
     pollfd p{fd_, static_cast<short>(POLLOUT | (closed_ ? 0 : POLLIN)), 0};
     if (::poll(&p, 1, ms_left(deadline)) > 0 && (p.revents & POLLIN) && !closed_) {

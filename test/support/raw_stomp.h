@@ -60,9 +60,22 @@ struct StompFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// TLS for a stomp+ssl:// connector (OpenSSL over the same non-blocking socket).
+struct TlsClientFiles {
+  std::string trusted_cas;   // PEM: the CA the broker's certificate must chain to
+  std::string certificate;   // PEM: our certificate (needClientAuth), "" = none
+  std::string private_key;   // PEM: its key
+  std::string verify_host = "127.0.0.1";  // the name or address the broker's certificate must carry
+};
+
 struct RawStompOptions {
   int receive_buffer = 0;  // SO_RCVBUF before connect (0 = system default); small = slow consumer
   Ms connect_timeout{5000};
+  // Set: the handshake runs in the constructor (bounded by connect_timeout), which
+  // throws StompFailure saying why when the client's side fails it. A broker that
+  // refuses our certificate may let the handshake end first (TLS 1.3) and close
+  // right after: closed() and close_reason() tell then.
+  std::optional<TlsClientFiles> tls;
 };
 
 class RawStomp {
@@ -132,7 +145,13 @@ class RawStomp {
   bool read_some(int timeout_ms);
   void feed(std::string_view bytes);
 
+  void start_tls(const TlsClientFiles& files, Ms timeout);
+  // One OpenSSL call's failure, as text ("tlsv13 alert certificate required").
+  std::string tls_failure(int ret);
+
   int fd_ = -1;
+  struct TlsBox;
+  std::unique_ptr<TlsBox> tls_;
   struct ParserBox;
   std::unique_ptr<ParserBox> parser_;
   std::deque<ReceivedFrame> inbox_;

@@ -50,7 +50,7 @@ TEST_CASE("the table: every child element is known and names its parent") {
       todo.push_back(c);
     }
   }
-  CHECK(count == 28);
+  CHECK(count == 30);
   CHECK(find_element("beans") == nullptr);
 }
 

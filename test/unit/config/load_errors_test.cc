@@ -110,7 +110,7 @@ TEST_CASE("unknown, misplaced and duplicated elements, stray text") {
         "conf/broker.xml:2: unknown element <transportConectors> in <broker> (did you mean <transportConnectors>?)");
   CHECK(error_of(broker("", "<networkConnectors/>\n")) ==
         "conf/broker.xml:2: unknown element <networkConnectors> in <broker> (expected one of: <transportConnectors>, "
-        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>, <systemUsage>, <managementContext>)");
+        "<destinationPolicy>, <persistenceAdapter>, <plugins>, <services>, <witness>, <systemUsage>, <managementContext>, <sslContext>)");
   CHECK(error_of(broker("", "<transportConnector name=\"x\" uri=\"stomp://h:2\"/>\n")) ==
         "conf/broker.xml:2: <transportConnector> belongs inside <transportConnectors>, not <broker>");
   CHECK(error_of(broker("", "<persistenceAdapter><kahaDB directory=\"x\"/></persistenceAdapter>\n")) ==
@@ -187,7 +187,7 @@ TEST_CASE("<transportConnector> required attributes and URI problems") {
         "(did you mean 'stomp'?)");
   CHECK(error_of(broker("", stomp_at("amqp://0.0.0.0:5672"))) ==
         "conf/broker.xml:3: transportConnector 'stomp': scheme 'amqp' is not supported in uri 'amqp://0.0.0.0:5672' "
-        "(expected one of: 'stomp', 'tcp')");
+        "(expected one of: 'stomp', 'stomp+ssl', 'stomp+nio+ssl', 'tcp')");
 }
 
 TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") {
@@ -203,7 +203,7 @@ TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") 
         "'transport.connectAttemptTimeout', 'transport.hbGracePeriodMultiplier', 'transport.heartBeat', "
         "'transport.minHeartBeat', 'transport.maxPendingOutput', 'transport.frameTimeout', 'maximumConnections', "
         "'maximumConsumersAllowedPerConnection', 'maximumTransactionsPerConnection', "
-        "'maximumUnacknowledgedPerConnection')");
+        "'maximumUnacknowledgedPerConnection', 'needClientAuth', 'wantClientAuth')");
   struct Case {
     const char* query;
     const char* message;
