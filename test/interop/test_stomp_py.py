@@ -33,7 +33,7 @@ WAIT = 5.0  # seconds: bounds a failure, never a timing assertion
 class Broker:
     """One twinmq process on 127.0.0.1:0 with a config in a private temp dir."""
 
-    def __init__(self, stomp_options=None, users=()):
+    def __init__(self, stomp_options=None, users=(), scheme="stomp", extra_xml=""):
         self.dir = tempfile.mkdtemp(prefix="twinmq-interop-")
         options = {"transport.connectAttemptTimeout": "2000", "transport.heartBeat": "300"}
         options.update(stomp_options or {})
@@ -47,13 +47,14 @@ class Broker:
         with open(self.config, "w") as f:
             f.write('<broker brokerName="interop" dataDirectory="%s/data" persistent="false">\n'
                     '  <transportConnectors>\n'
-                    '    <transportConnector name="stomp" uri="stomp://127.0.0.1:0?%s"/>\n'
+                    '    <transportConnector name="stomp" uri="%s://127.0.0.1:0?%s"/>\n'
                     '  </transportConnectors>\n'
                     '  <destinationPolicy><policyMap><policyEntries>\n'
                     '    <policyEntry queue="&gt;" maximumRedeliveries="2" deadLetterQueue="/queue/DLQ"/>\n'
                     '  </policyEntries></policyMap></destinationPolicy>\n'
                     '  %s\n'
-                    '</broker>\n' % (self.dir, query, plugins))
+                    '  %s\n'
+                    '</broker>\n' % (self.dir, scheme, query, plugins, extra_xml))
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
         self.proc = subprocess.Popen([twinmq_binary(), "--config", self.config],
                                      stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL)
@@ -549,6 +550,86 @@ class HashedAuthentication(InteropCase):
         brec.wait_for(lambda: brec.errors or brec.connected is not None, "an answer to CONNECT")
         self.assertIsNone(brec.connected)
         self.assertEqual(brec.errors[0].headers.get("message"), "not authorized")
+
+
+def make_ca(directory, name):
+    """A throwaway CA in `directory` with the openssl command line: returns (cert, key)."""
+    cert, key = os.path.join(directory, name + "-ca.pem"), os.path.join(directory, name + "-ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=%s test CA" % name],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def issue(directory, ca, common_name):
+    """A certificate for localhost / 127.0.0.1 signed by `ca`: returns (cert, key)."""
+    cert = os.path.join(directory, common_name + ".pem")
+    key = os.path.join(directory, common_name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + common_name,
+                    "-CA", ca[0], "-CAkey", ca[1], "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-addext", "basicConstraints=critical,CA:FALSE"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+class OverTls(InteropCase):
+    """stomp.py's own TLS (Python's ssl module) against a stomp+ssl:// connector with needClientAuth."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = tempfile.mkdtemp(prefix="twinmq-interop-pki-")
+        cls.ca = make_ca(cls.pki, "good")
+        cls.rogue_ca = make_ca(cls.pki, "rogue")
+        server = issue(cls.pki, cls.ca, "broker")
+        cls.client_cert = issue(cls.pki, cls.ca, "client")
+        cls.rogue_cert = issue(cls.pki, cls.rogue_ca, "mallory")
+        ssl_context = ('<sslContext certificate="%s" privateKey="%s" trustedCAs="%s"/>'
+                       % (server[0], server[1], cls.ca[0]))
+        cls.broker = Broker({"needClientAuth": "true"}, scheme="stomp+ssl", extra_xml=ssl_context)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        if not os.environ.get("TWINMQ_KEEP_TMP"):
+            shutil.rmtree(cls.pki, ignore_errors=True)
+
+    def tls_connection(self, cert):
+        conn = stomp.Connection12([("127.0.0.1", self.broker.port)], reconnect_attempts_max=1, heartbeats=(0, 0))
+        conn.set_ssl(for_hosts=[("127.0.0.1", self.broker.port)], ca_certs=self.ca[0],
+                     cert_file=cert[0] if cert else None, key_file=cert[1] if cert else None)
+        rec = Recorder()
+        conn.set_listener("recorder", rec)
+        self.conns.append(conn)
+        return conn, rec
+
+    def test_send_and_receive_over_tls(self):
+        conn, rec = self.tls_connection(self.client_cert)
+        conn.connect(wait=False)
+        rec.wait_for(lambda: rec.connected is not None or rec.errors, "CONNECTED over TLS")
+        self.assertEqual(rec.connected.headers.get("version"), "1.2")
+        q = self.q("tls")
+        self.sync_subscribe(conn, rec, q, "s1")
+        big = "x" * 200000  # several TLS records
+        for body in ("hello over tls", big):
+            self.sync_send(conn, rec, q, body)
+        got = rec.wait_messages(2)
+        self.assertEqual([m.body for m in got], ["hello over tls", big])
+
+    def test_client_certificates_the_broker_does_not_trust_are_refused(self):
+        for name, cert in (("no certificate", None), ("another CA", self.rogue_cert)):
+            with self.subTest(name):
+                conn, rec = self.tls_connection(cert)
+                try:
+                    conn.connect(wait=False)
+                    rec.wait_for(lambda: rec.disconnected or rec.connected is not None or rec.errors,
+                                 "the broker to refuse the handshake")
+                except (stomp.exception.ConnectFailedException, OSError):
+                    pass  # refused during the handshake: what we want
+                self.assertIsNone(rec.connected)
+        log = self.broker.log()
+        self.assertIn("peer did not return a certificate", log)
+        self.assertIn("certificate verify failed", log)
 
 
 if __name__ == "__main__":
