@@ -95,10 +95,11 @@ StompConnection::~StompConnection() {
 }
 
 void StompConnection::open(const sockaddr* addr, const ConnectOptions& options,
-                           std::string_view virtual_host) {
+                           std::string_view virtual_host, const tls::Context* tls) {
   offer_ = {options.heart_beat_send_ms, options.heart_beat_recv_ms};
   tcp_ = net::TcpConnection::connect(loop_, addr, this);
   if (close_info_set_) return;  // connect failed synchronously; on_close follows
+  if (tls != nullptr) tcp_->start_tls(tls::Engine::create(*tls, virtual_host));
   tcp_->set_watermarks(marks_);
   // CONNECT is encoded now, while the options are at hand, and committed when TCP
   // is up; so the connection keeps no copy of login, passcode or extra headers.

@@ -119,7 +119,10 @@ class StompConnection final : private net::ConnectionHandler, private stomp::Fra
   // Dials `addr`, sends CONNECT once TCP is up. `virtual_host` is the `host`
   // header when options.virtual_host is empty. Only the heart-beat offer and the
   // timeout are kept from `options`.
-  void open(const sockaddr* addr, const ConnectOptions& options, std::string_view virtual_host);
+  // `tls`: speak TLS with this client context, checking the server's certificate
+  // names `virtual_host` (twinmq-bench --tls-ca); null = plain TCP.
+  void open(const sockaddr* addr, const ConnectOptions& options, std::string_view virtual_host,
+            const tls::Context* tls = nullptr);
 
   State state() const { return state_; }
   bool is_connected() const { return state_ == State::connected; }

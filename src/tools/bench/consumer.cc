@@ -49,7 +49,7 @@ Consumer::Consumer(Worker& worker, RunState& run, std::uint32_t id)
 }
 
 void Consumer::open() {
-  conn_.open(reinterpret_cast<const sockaddr*>(&run_.address), worker_.connect_options(), opt_.host);
+  conn_.open(reinterpret_cast<const sockaddr*>(&run_.address), worker_.connect_options(), opt_.host, run_.tls.get());
 }
 
 void Consumer::on_connected(client::StompConnection&, const stomp::Frame&) {

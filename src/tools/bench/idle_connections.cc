@@ -15,7 +15,7 @@ IdleConnections::IdleConnections(Worker& worker, RunState& run, std::uint32_t n)
 
 void IdleConnections::open(std::size_t i) {
   conns_[i]->open(reinterpret_cast<const sockaddr*>(&run_.address), worker_.connect_options(),
-                  run_.options.host);
+                  run_.options.host, run_.tls.get());
 }
 
 void IdleConnections::close_all() {

@@ -143,6 +143,11 @@ const std::vector<OptionRow>& table() {
       {"--login", true, "USER", "CONNECT login", string_field(&BenchOptions::login)},
       {"--passcode", true, "PASS", "CONNECT passcode", string_field(&BenchOptions::passcode)},
       {"--vhost", true, "HOST", "CONNECT host header (default: --host)", string_field(&BenchOptions::vhost)},
+      {"--tls-ca", true, "FILE", "speak TLS (a stomp+ssl:// connector); the broker's certificate must chain to "
+       "this PEM CA file and name --host", string_field(&BenchOptions::tls_ca)},
+      {"--tls-cert", true, "FILE", "with --tls-ca: client certificate (PEM), for needClientAuth",
+       string_field(&BenchOptions::tls_cert)},
+      {"--tls-key", true, "FILE", "with --tls-cert: its private key (PEM)", string_field(&BenchOptions::tls_key)},
       {"--drain", false, "", "consumers only: take what is queued (--count in total, else until quiet)",
        flag(&BenchOptions::drain)},
       {"--fill", false, "", "producers only: fill the destination", flag(&BenchOptions::fill)},
@@ -189,6 +194,9 @@ std::string unknown_option(const std::string& name) {
 Result<void> check(BenchOptions& o, const std::vector<std::string>& given) {
   auto was_given = [&](std::string_view n) { return std::ranges::find(given, n) != given.end(); };
   if (o.fill && o.drain) return bad("--fill and --drain exclude each other");
+  if ((!o.tls_cert.empty() || !o.tls_key.empty()) && o.tls_ca.empty())
+    return bad("--tls-cert/--tls-key need --tls-ca (TLS checks the broker's certificate)");
+  if (o.tls_cert.empty() != o.tls_key.empty()) return bad("--tls-cert and --tls-key go together");
   if (o.fill) {
     if (was_given("--consumers") && o.consumers > 0) return bad("--fill runs no consumers; drop --consumers");
     o.consumers = 0;

@@ -22,6 +22,8 @@ struct BenchOptions {
   std::string login;
   std::string passcode;
   std::string vhost;                    // `host` header; empty = --host
+  std::string tls_ca;                   // set: speak TLS (stomp+ssl://), checking the broker against this CA file
+  std::string tls_cert, tls_key;        // client certificate and key (needClientAuth)
   std::uint32_t producers = 1;
   std::uint32_t consumers = 1;
   std::uint32_t size = 1024;            // body bytes

@@ -33,7 +33,7 @@ Producer::Producer(Worker& worker, RunState& run, std::uint32_t id)
 }
 
 void Producer::open() {
-  conn_.open(reinterpret_cast<const sockaddr*>(&run_.address), worker_.connect_options(), opt_.host);
+  conn_.open(reinterpret_cast<const sockaddr*>(&run_.address), worker_.connect_options(), opt_.host, run_.tls.get());
 }
 
 void Producer::start() {

@@ -12,9 +12,11 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "net/async_queue.h"
+#include "tls/context.h"
 #include "tools/bench/options.h"
 
 namespace twinmq::bench {
@@ -63,6 +65,9 @@ struct RunState {
 
   const BenchOptions& options;
   sockaddr_storage address{};
+  // --tls-ca: every connection speaks TLS with this client context (SSL_CTX may be
+  // shared by the worker threads; each connection has its own SSL). Null = plain TCP.
+  std::shared_ptr<tls::Context> tls;
   std::string body;                   // every SEND carries this payload
   std::string run_id;                 // benchRun value of this run
   std::size_t producer_workers = 0;   // how many workers pace the --rate between them

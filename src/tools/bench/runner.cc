@@ -132,6 +132,16 @@ RunResult Runner::run() {
     return r;
   }
   run_.address = *addr;
+  if (!opt_.tls_ca.empty()) {
+    auto context = tls::Context::create(tls::Role::client, {opt_.tls_cert, opt_.tls_key, opt_.tls_ca});
+    if (!context) {
+      RunResult r;
+      r.name = scenario_name(opt_);
+      r.error = context.error().message;
+      return r;
+    }
+    run_.tls = std::move(*context);
+  }
   run_.body = make_body(opt_.size);
   run_.run_id = random_run_id();
   auto events = net::AsyncQueue<WorkerEvent>::create(
