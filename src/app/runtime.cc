@@ -198,8 +198,18 @@ bool Runtime::start() {
   return true;
 }
 
+// The replication link's TLS context: the broker's own certificate either way (mutual
+// TLS), trustedCAs to check the other broker's.
+Result<std::shared_ptr<tls::Context>> Runtime::link_tls_context(tls::Role role) const {
+  if (!config_.ssl_context || config_.ssl_context->files.trusted_cas.empty())
+    return make_error(tls::ContextErrc::trusted_cas,
+                      "the replication link over ssl:// needs <sslContext certificate privateKey trustedCAs>");
+  return tls::Context::create(role, config_.ssl_context->files, tls::ClientAuth::need);
+}
+
 bool Runtime::start_slave() {
   const auto& rep = config_.replication;
+  bool link_tls = rep.master_tls;
   replication::SlaveOptions o;
   o.broker_name = config_.broker_name;
   o.master_uri = rep.master_uri;
@@ -212,11 +222,14 @@ bool Runtime::start_slave() {
   if (!flags_.rejoin_uri.empty()) {
     // An old master rejoining the broker that took over, as its slave.
     auto uri = config::parse_uri(flags_.rejoin_uri);
-    if (!uri || uri->endpoint.scheme != "tcp" || uri->endpoint.port == 0) {
-      spdlog::error("--rejoin {}: give the replication listener of the broker that took over as tcp://host:port",
+    const bool rejoin_tls = uri && uri->endpoint.scheme == "ssl";
+    if (!uri || (uri->endpoint.scheme != "tcp" && !rejoin_tls) || uri->endpoint.port == 0) {
+      spdlog::error("--rejoin {}: give the replication listener of the broker that took over as tcp://host:port "
+                    "(or ssl://host:port)",
                     flags_.rejoin_uri);
       return false;
     }
+    link_tls = rejoin_tls;
     o.master_uri = flags_.rejoin_uri;
     o.master_host = uri->endpoint.host;
     o.master_port = uri->endpoint.port;
@@ -254,8 +267,16 @@ bool Runtime::start_slave() {
   o.sync_on_write = config_.journal.sync_on_write;
   if (const auto* own = replication_connector(config_); own != nullptr && own->endpoint.port != 0) {
     const std::string& h = own->endpoint.host;
-    o.replication_listener =
-        "tcp://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(own->endpoint.port);
+    o.replication_listener = (own->tls ? "ssl://" : "tcp://") + (h.find(':') != std::string::npos ? "[" + h + "]" : h) +
+                             ":" + std::to_string(own->endpoint.port);
+  }
+  if (link_tls) {
+    auto context = link_tls_context(tls::Role::client);
+    if (!context) {
+      spdlog::error("cannot attach to master {}: {}", o.master_uri, context.error().message);
+      return false;
+    }
+    o.tls = std::move(*context);
   }
   replication::SlaveHost& host = *this;
   slave_ = std::make_unique<replication::SlaveLink>(loop_, host, std::move(o));
@@ -277,6 +298,15 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
   o.witness = witness_.get();
   o.sync_on_write = config_.journal.sync_on_write;
   if (const char* bytes = std::getenv("TWINMQ_COPY_MEMORY_BYTES")) o.copy_memory = std::strtoull(bytes, nullptr, 10);
+  if (c.tls) {
+    // ssl://: mutual TLS, the slave must show a certificate signed by trustedCAs.
+    auto context = link_tls_context(tls::Role::server);
+    if (!context) {
+      spdlog::error("cannot open connector 'replication' ({}): {}", c.uri, context.error().message);
+      return false;
+    }
+    o.tls = std::move(*context);
+  }
   replication::MasterLink::Callbacks cb;
   cb.on_in_sync = [this] {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");

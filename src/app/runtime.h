@@ -38,6 +38,7 @@
 #include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
+#include "tls/context.h"
 #include "net/loop.h"
 #include "net/posix_signal.h"
 #include "net/timer.h"
@@ -89,6 +90,7 @@ class Runtime final : private replication::SlaveHost {
   bool start_master(const config::TransportConnector& replication);
   bool open_master_link(const config::TransportConnector& replication);
   bool start_slave();
+  Result<std::shared_ptr<tls::Context>> link_tls_context(tls::Role role) const;
   bool open_connectors(const std::string& why);
   bool start_witness();
   void fence_connectors(const std::string& why);

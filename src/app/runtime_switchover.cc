@@ -84,8 +84,9 @@ std::string Runtime::on_control(std::string_view request) {
                     "configured, or port 0): give the slave a <transportConnector name=\"replication\"> with a "
                     "port, or say where with --to tcp://HOST:PORT");
     auto uri = config::parse_uri(next.rejoin_uri);
-    if (!uri || uri->endpoint.scheme != "tcp" || uri->endpoint.port == 0)
-      return refuse("'" + printable(next.rejoin_uri) + "' is not tcp://host:port (the slave's replication listener)");
+    if (!uri || (uri->endpoint.scheme != "tcp" && uri->endpoint.scheme != "ssl") || uri->endpoint.port == 0)
+      return refuse("'" + printable(next.rejoin_uri) +
+                    "' is not tcp://host:port or ssl://host:port (the slave's replication listener)");
     next.rejoin_user = !user.empty() ? user : flags_.rejoin_user;
     if (next.rejoin_user.empty() && !config_.users.empty())
       return refuse("this pair logs in (<users> are configured): say which user rejoins with --rejoin-user USER "

@@ -44,9 +44,11 @@ struct StompOptions {
 struct TransportConnector {
   std::string name;   // "stomp", "replication", ...
   std::string uri;    // as written (for logs)
-  Endpoint endpoint;  // scheme "stomp" also for stomp+ssl:// (then tls is set)
+  Endpoint endpoint;  // scheme "stomp" also for stomp+ssl://, "tcp" for ssl:// (then tls is set)
   StompOptions stomp; // for stomp:// connectors
-  // stomp+ssl:// (or stomp+nio+ssl://): TLS with the broker's <sslContext>.
+  // stomp+ssl:// (or stomp+nio+ssl://), or ssl:// for the replication listener: TLS
+  // with the broker's <sslContext> (the replication listener then requires the slave's
+  // certificate: mutual TLS).
   bool tls = false;
   tls::ClientAuth client_auth = tls::ClientAuth::none;  // needClientAuth / wantClientAuth
   int line = 0;       // where it was declared
@@ -85,6 +87,7 @@ struct ReplicationConfig {
   // Slave side: masterConnectorURI or <masterConnector remoteURI userName password>.
   std::optional<Endpoint> master;
   std::string master_uri;
+  bool master_tls = false;  // ssl://: mutual TLS with the broker's <sslContext>
   std::string user_name;
   std::string password;
   bool shutdown_on_master_failure = false;

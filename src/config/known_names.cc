@@ -106,7 +106,7 @@ constexpr std::string_view kStompUriOptions[] = {
     "maximumConsumersAllowedPerConnection", "maximumTransactionsPerConnection",
     "maximumUnacknowledgedPerConnection", "needClientAuth", "wantClientAuth"};
 
-constexpr std::string_view kConnectorSchemes[] = {"stomp", "stomp+ssl", "stomp+nio+ssl", "tcp"};
+constexpr std::string_view kConnectorSchemes[] = {"stomp", "stomp+ssl", "stomp+nio+ssl", "tcp", "ssl"};
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 

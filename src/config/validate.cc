@@ -200,10 +200,28 @@ void check_replication_group(const Config& config, const Marks& marks, Diagnosti
 // TLS connectors need the broker's <sslContext>; client certificates need its trustedCAs.
 void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
   bool any_tls = false;
+  // The replication link is mutual TLS: both ends need a certificate and trustedCAs.
+  auto check_link = [&](int line, const std::string& who) {
+    any_tls = true;
+    if (!config.ssl_context) {
+      if (marks.ssl_context_line == 0)
+        diag.error(line, who + " speaks TLS but the broker has no <sslContext certificate=\"...\" privateKey=\"...\" "
+                               "trustedCAs=\"...\"/> (add one inside <broker>)");
+    } else if (config.ssl_context->files.trusted_cas.empty()) {
+      diag.error(line, who + " is mutual TLS and needs trustedCAs=\"...\" on <sslContext> (line " +
+                           std::to_string(config.ssl_context->line) + "): the CA that signed the other broker's "
+                           "certificate");
+    }
+  };
+  if (config.replication.master_tls) check_link(marks.master_tls_line, "the link to the master (" + config.replication.master_uri + ")");
   for (const TransportConnector& c : config.connectors) {
     if (!c.tls) continue;
     any_tls = true;
     const std::string who = "transportConnector '" + c.name + "' (" + c.uri + ")";
+    if (c.endpoint.scheme == "tcp") {
+      check_link(c.line, who);
+      continue;
+    }
     if (!config.ssl_context) {
       if (marks.ssl_context_line == 0)
         diag.error(c.line, who + " speaks TLS but the broker has no <sslContext certificate=\"...\" "
@@ -217,7 +235,7 @@ void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
   }
   if (config.ssl_context && !any_tls)
     diag.warning(config.ssl_context->line, "<sslContext> is not used: no transportConnector speaks TLS "
-                                           "(stomp+ssl://)");
+                                           "(stomp+ssl://, ssl://) and the master is not ssl://");
 }
 
 void check_authorization(const Marks& marks, Diagnostics& diag) {

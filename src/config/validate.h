@@ -29,7 +29,8 @@ struct Marks {
   int authorization_entries = 0;  // <authorizationEntry> elements written, valid or not
   int replication_group_line = 0;
   int witness_line = 0;
-  int ssl_context_line = 0;  // <sslContext>, usable or not (a broken one was reported where it is)
+  int ssl_context_line = 0;
+  int master_tls_line = 0;   // an ssl:// masterConnectorURI or remoteURI  // <sslContext>, usable or not (a broken one was reported where it is)
   std::vector<bool> connector_uri_ok;  // parallel to Config::connectors
   std::vector<int> user_lines;         // parallel to Config::users
 };

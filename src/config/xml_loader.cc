@@ -215,9 +215,15 @@ class Loader {
     if (!r.read_string(attribute, uri)) return;
     auto parsed = parse_uri(uri);
     std::string problem;
+    if (parsed && parsed->endpoint.scheme == "ssl") {
+      parsed->endpoint.scheme = "tcp";
+      config_.replication.master_tls = true;
+      marks_.master_tls_line = r.line_of(attribute);
+    }
     if (!parsed) problem = parsed.error().message;
     else if (parsed->endpoint.scheme != "tcp")
-      problem = "scheme '" + parsed->endpoint.scheme + "' is not supported (the master's replication listener is tcp://)";
+      problem = "scheme '" + parsed->endpoint.scheme + "' is not supported (the master's replication listener is "
+                "tcp://, or ssl:// with TLS)";
     else if (parsed->endpoint.port == 0)
       problem = "port 0 is not allowed (give the master's replication port)";
     else if (!parsed->options.empty())
@@ -259,6 +265,10 @@ class Loader {
     if (c.endpoint.scheme == "stomp+ssl" || c.endpoint.scheme == "stomp+nio+ssl") {
       c.tls = true;
       c.endpoint.scheme = "stomp";
+    } else if (c.endpoint.scheme == "ssl") {
+      // The replication listener over TLS: always mutual (the slave shows a certificate).
+      c.tls = true;
+      c.endpoint.scheme = "tcp";
     }
     if (c.endpoint.scheme == "stomp") {
       auto options = parsed->options;
@@ -286,7 +296,10 @@ class Loader {
       }
     } else if (c.endpoint.scheme == "tcp") {
       for (const auto& option : parsed->options) {
-        fail("tcp:// takes no options, got '" + option.first + "'");
+        fail(std::string(c.tls ? "ssl://" : "tcp://") + " takes no options, got '" + option.first + "'" +
+             (c.tls && option.first == "needClientAuth" ? " (the replication listener always requires the slave's "
+                                                          "certificate)"
+                                                        : ""));
         ok = false;
       }
     } else {

@@ -164,6 +164,11 @@ void TcpConnection::tls_failed(const char* when) {
   if (why.find("wrong version number") != std::string::npos || why.find("http request") != std::string::npos ||
       why.find("packet length too long") != std::string::npos || why.find("https proxy request") != std::string::npos)
     why += " (the peer does not speak TLS: a plain-text client on a TLS port?)";
+  else if (why.find("alert unknown ca") != std::string::npos || why.find("alert bad certificate") != std::string::npos ||
+           why.find("alert certificate unknown") != std::string::npos ||
+           why.find("alert certificate required") != std::string::npos)
+    why += " (the peer refused our certificate, or that we showed none: is it signed by a CA in the peer's "
+           "trustedCAs?)";
   spdlog::warn("TLS {} with {} failed: {}", when, shown(peer_), shown(why, 400));
   // Send the alert OpenSSL queued (it tells the peer why), then close.
   tls_->take_output(tls_out_);

@@ -132,8 +132,8 @@ Result<void> MasterLink::open() {
                                     [this](net::TcpListener& self) { accept(self); });
   if (!l) return std::unexpected(l.error());
   listener_ = std::move(*l);
-  spdlog::info("connector 'replication' listening on {} (heart-beat {} ms, link timeout {} ms)", listener_->address(),
-               options_.heart_beat_ms, options_.link_timeout_ms);
+  spdlog::info("connector 'replication' listening on {}{} (heart-beat {} ms, link timeout {} ms)", listener_->address(),
+               options_.tls ? " (TLS, slave certificate required)" : "", options_.heart_beat_ms, options_.link_timeout_ms);
   std::printf("twinmq: listening replication %s\n", listener_->address().c_str());
   std::fflush(stdout);
 
@@ -165,6 +165,7 @@ Result<void> MasterLink::open() {
 void MasterLink::accept(net::TcpListener& listener) {
   net::TcpConnection* conn = net::TcpConnection::accept(loop_, listener.stream(), nullptr);
   if (conn == nullptr) return;
+  if (options_.tls) conn->start_tls(tls::Engine::create(*options_.tls));
   auto* peer = new Peer(this, conn);
   conn->set_handler(peer);
   conn->set_watermarks(net::Watermarks{kBacklogHigh, kBacklogLow});

@@ -75,6 +75,7 @@
 #include "broker/event_log.h"
 #include "net/loop.h"
 #include "net/tcp_listener.h"
+#include "tls/context.h"
 #include "net/timer.h"
 #include "replication/handshake.h"
 #include "replication/catch_up.h"
@@ -108,6 +109,10 @@ struct MasterOptions {
   // after it instead (when the journal holds them whole), so a copy under load does not
   // grow the master's memory. (Tests lower it through TWINMQ_COPY_MEMORY_BYTES.)
   std::size_t copy_memory = 16u << 20;
+  // ssl:// replication listener: every slave connection speaks TLS with this server
+  // context, which requires a client certificate signed by trustedCAs (mutual TLS;
+  // net/tcp_connection.h "TLS"). Null = plain TCP.
+  std::shared_ptr<tls::Context> tls;
 };
 
 class MasterLink final : public broker::EventSink {

@@ -139,6 +139,7 @@ void SlaveLink::dial() {
   }
   conn_ = new Conn(this);
   conn_->tcp_ = net::TcpConnection::connect(loop_, reinterpret_cast<const sockaddr*>(&*addr), conn_);
+  if (options_.tls) conn_->tcp_->start_tls(tls::Engine::create(*options_.tls, options_.master_host));
 }
 
 void SlaveLink::on_connected(Conn& c, int status) {

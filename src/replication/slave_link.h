@@ -77,6 +77,7 @@
 #include "store/event_codec.h"
 #include "store/identity.h"
 #include "store/journal.h"
+#include "tls/context.h"
 
 namespace twinmq::replication {
 
@@ -135,9 +136,12 @@ struct SlaveOptions {
   // discard_forked_tail says the operator accepts it; else it stops (kExitRejected).
   bool rejoin = false;
   bool discard_forked_tail = false;
-  // This broker's own replication listener ("tcp://host:port", empty: none or port 0),
+  // This broker's own replication listener ("tcp://host:port" or "ssl://...", empty: none or port 0),
   // told to the master: after a planned switchover the master rejoins it there.
   std::string replication_listener;
+  // ssl:// master: the link speaks TLS with this client context (our certificate, and
+  // trustedCAs to check the master's, which must name master_host). Null = plain TCP.
+  std::shared_ptr<tls::Context> tls;
 };
 
 class SlaveLink {

@@ -4,9 +4,11 @@
 // files. Every test makes its own throwaway CAs with the openssl command line
 // (support/test_ca.h): "good" signs the broker's and the trusted clients' certificates,
 // "rogue" is a CA the broker has never heard of.
+#include <csignal>
 #include <filesystem>
 
 #include "common.h"
+#include "replication_support.h"
 #include "support/test_ca.h"
 
 using namespace twinmq::test;
@@ -199,7 +201,7 @@ TEST_CASE("31 tls: bad TLS configuration stops the broker at start with file:lin
        head + ssl("certificate=\"" + pki.broker.private_key.string() + "\" " + key) + connector + "</broker>\n",
        "no PEM certificate in it"},
       {"no sslContext", head + connector + "</broker>\n",
-       "bad.xml:2: transportConnector 'stomp' (stomp+ssl://127.0.0.1:0) speaks TLS but the broker has no usable "
+       "bad.xml:2: transportConnector 'stomp' (stomp+ssl://127.0.0.1:0) speaks TLS but the broker has no "
        "<sslContext"},
       {"needClientAuth without trustedCAs",
        head + ssl(cert + " " + key) +
@@ -211,11 +213,67 @@ TEST_CASE("31 tls: bad TLS configuration stops the broker at start with file:lin
        "bad.xml:2: <sslContext> keyStore: twinmq reads PEM files, not Java keystores"},
   };
   for (const Case& c : cases) {
-    INFO("case: " << c.name);
+    INFO("case: " << std::string(c.name));
     const CliRun r = run_config(pki.dir, c.xml);
     INFO("stderr: " << r.err);
     CHECK(r.exit.code == 2);
     CHECK(r.err.find(c.expected) != std::string::npos);
     CHECK(r.out.find("twinmq: listening") == std::string::npos);
   }
+}
+
+// ---- the replication link over ssl:// (mutual TLS) ----
+
+namespace {
+
+std::string link_ssl_context(const IssuedCertificate& own, const TestCa& trusted) {
+  return "  <sslContext certificate=\"" + own.certificate.string() + "\" privateKey=\"" + own.private_key.string() +
+         "\" trustedCAs=\"" + trusted.certificate().string() + "\"/>\n";
+}
+
+}  // namespace
+
+TEST_CASE("31 tls: the replication link over ssl:// is mutual TLS; a slave with a certificate of the trusted CA "
+          "mirrors, and takes over with what the master receipted") {
+  Pki pki;
+  const auto slave_cert = pki.good.issue("slave");
+  PairSpec spec;
+  spec.tls_link = true;
+  spec.master_extra_xml = link_ssl_context(pki.broker, pki.good);
+  spec.slave_extra_xml = link_ssl_context(slave_cert, pki.good);
+  ReplicaPair pair(spec);
+  pair.start_master();
+  INFO("master log: " << pair.master().log_tail());
+  CHECK(pair.master().log_text().find("(TLS, slave certificate required)") != std::string::npos);
+  pair.start_slave();  // waits for "in sync"
+  {
+    RawStomp producer(pair.master_stomp());
+    producer.connect("1.2");
+    producer.send("/queue/mirrored", "over tls", {{"persistent", "true"}});
+  }
+  const auto since = std::chrono::steady_clock::now();
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.wait_takeover(since, Ms(10'000)).has_value());
+  RawStomp consumer(pair.slave_stomp());
+  consumer.connect("1.2");
+  consumer.subscribe("/queue/mirrored", "s1");
+  CHECK(consumer.message().body == "over tls");
+}
+
+TEST_CASE("31 tls: a slave whose certificate is not signed by the master's trustedCAs is refused; both logs say so") {
+  Pki pki;
+  const auto mallory = pki.rogue.issue("mallory");
+  PairSpec spec;
+  spec.tls_link = true;
+  spec.master_extra_xml = link_ssl_context(pki.broker, pki.good);
+  spec.slave_extra_xml = link_ssl_context(mallory, pki.good);
+  ReplicaPair pair(spec);
+  pair.start_master();
+  auto& slave = pair.start_slave("slave", std::nullopt, /*wait_in_sync=*/false);
+  CHECK(pair.master().wait_for_output("certificate verify failed", Ms(10'000), true));
+  CHECK(slave.wait_for_output("the peer refused our certificate", Ms(10'000), true));
+  INFO("master log: " << pair.master().log_tail() << "\nslave log: " << slave.log_tail());
+  CHECK(pair.master().log_text().find("in sync") == std::string::npos);
+  CHECK(slave.log_text().find("IN SYNC") == std::string::npos);
+  CHECK(pair.master().running());
 }

@@ -198,7 +198,7 @@ std::string ReplicaPair::master_xml() const {
   x += "  <transportConnectors>\n";
   x += "    <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:" + std::to_string(spec_.master_stomp_port) +
        "?transport.connectAttemptTimeout=5000\"/>\n";
-  x += "    <transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:0\"/>\n";
+  x += "    <transportConnector name=\"replication\" uri=\"" + link_scheme() + "://127.0.0.1:0\"/>\n";
   x += "  </transportConnectors>\n";
   if (!spec_.users.empty()) {
     x += "  <plugins><simpleAuthenticationPlugin><users>\n";
@@ -211,6 +211,7 @@ std::string ReplicaPair::master_xml() const {
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
   if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
+  x += spec_.master_extra_xml;
   if (spec_.witness)
     x += "  <witness uri=\"" + spec_.witness->master_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
          std::to_string(spec_.witness->lease_ms) + "\"/>\n";
@@ -219,7 +220,7 @@ std::string ReplicaPair::master_xml() const {
 }
 
 std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master_port, std::uint16_t stomp_port) const {
-  const std::string uri = "tcp://127.0.0.1:" + std::to_string(master_port);
+  const std::string uri = link_scheme() + "://127.0.0.1:" + std::to_string(master_port);
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x += "<broker brokerName=\"" + name + "\" dataDirectory=\"" + (dir_.path() / name).string() + "\" persistent=\"" +
        (spec_.persistent ? "true" : "false") + "\" replicationHeartbeatInterval=\"" +
@@ -233,7 +234,7 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
   x += "    <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:" + std::to_string(stomp_port) +
        "?transport.connectAttemptTimeout=5000\"/>\n";
   if (spec_.slave_replication_listener)
-    x += "    <transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:0\"/>\n";
+    x += "    <transportConnector name=\"replication\" uri=\"" + link_scheme() + "://127.0.0.1:0\"/>\n";
   x += "  </transportConnectors>\n";
   if (!spec_.users.empty()) {
     x += "  <plugins><simpleAuthenticationPlugin><users>\n";
@@ -246,6 +247,7 @@ std::string ReplicaPair::slave_xml(const std::string& name, std::uint16_t master
     x += "  </users></simpleAuthenticationPlugin></plugins>\n";
   }
   if (spec_.admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
+  x += spec_.slave_extra_xml;
   if (spec_.witness)
     x += "  <witness uri=\"" + spec_.witness->slave_uri + "\" key=\"" + spec_.witness->key + "\" leaseMillis=\"" +
          std::to_string(spec_.witness->lease_ms) + "\"/>\n";

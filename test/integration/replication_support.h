@@ -95,6 +95,11 @@ struct PairSpec {
   // Both brokers get <managementContext uri="http://127.0.0.1:0"/>: the admin endpoint
   // on a port the OS picks, read from the "twinmq: listening admin" line.
   bool admin = false;
+  // Raw XML inside each broker's <broker> (e.g. an <sslContext>).
+  std::string master_extra_xml;
+  std::string slave_extra_xml;
+  // The link over TLS: the replication listener and masterConnectorURI are ssl://.
+  bool tls_link = false;
 };
 
 class ReplicaPair {
@@ -124,6 +129,7 @@ class ReplicaPair {
   const TempDir& dir() const { return dir_; }
 
   std::string master_xml() const;
+  std::string link_scheme() const { return spec_.tls_link ? "ssl" : "tcp"; }
   std::string slave_xml(const std::string& name, std::uint16_t master_port, std::uint16_t stomp_port) const;
 
   // Waits until slave `i` has opened its STOMP connector; the time from `since`.

@@ -187,7 +187,7 @@ TEST_CASE("<transportConnector> required attributes and URI problems") {
         "(did you mean 'stomp'?)");
   CHECK(error_of(broker("", stomp_at("amqp://0.0.0.0:5672"))) ==
         "conf/broker.xml:3: transportConnector 'stomp': scheme 'amqp' is not supported in uri 'amqp://0.0.0.0:5672' "
-        "(expected one of: 'stomp', 'stomp+ssl', 'stomp+nio+ssl', 'tcp')");
+        "(expected one of: 'stomp', 'stomp+ssl', 'stomp+nio+ssl', 'tcp', 'ssl')");
 }
 
 TEST_CASE("stomp:// options: unknown ones suggested, each value range-checked") {

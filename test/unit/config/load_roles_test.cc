@@ -73,7 +73,7 @@ TEST_CASE("slave: one way to name the master, tcp:// with a real port") {
         "conf/broker.xml:2: <masterConnector> and masterConnectorURI (line 1) both name the master; give only one");
   CHECK(error_of(broker("masterConnectorURI=\"stomp://m:61613\"", "")) ==
         "conf/broker.xml:1: masterConnectorURI: scheme 'stomp' is not supported (the master's replication listener "
-        "is tcp://) in uri 'stomp://m:61613'");
+        "is tcp://, or ssl:// with TLS) in uri 'stomp://m:61613'");
   CHECK(error_of(broker("masterConnectorURI=\"tcp://m:0\"", "")) ==
         "conf/broker.xml:1: masterConnectorURI: port 0 is not allowed (give the master's replication port) in uri "
         "'tcp://m:0'");

@@ -74,6 +74,27 @@ TEST_CASE("<sslContext>: the Java keystore attributes, missing attributes, both 
         "'privateKey', 'trustedCAs', 'keyStore', 'keyStorePassword', 'trustStore', 'trustStorePassword')");
 }
 
+TEST_CASE("ssl:// for the replication link: listener and masterConnectorURI need <sslContext> with trustedCAs") {
+  const std::string listener = connectors(
+      "<transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:61613\"/>\n"
+      "<transportConnector name=\"replication\" uri=\"ssl://127.0.0.1:62001\"/>\n");
+  CHECK(error_of(broker("", listener)) ==
+        "conf/broker.xml:4: transportConnector 'replication' (ssl://127.0.0.1:62001) speaks TLS but the broker has no "
+        "<sslContext certificate=\"...\" privateKey=\"...\" trustedCAs=\"...\"/> (add one inside <broker>)");
+  CHECK(error_of(broker("masterConnectorURI=\"ssl://10.0.0.1:62001\"", "")) ==
+        "conf/broker.xml:1: the link to the master (ssl://10.0.0.1:62001) speaks TLS but the broker has no "
+        "<sslContext certificate=\"...\" privateKey=\"...\" trustedCAs=\"...\"/> (add one inside <broker>)");
+  CHECK(errors_of(broker("", connectors("<transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:61613\"/>\n"
+                                        "<transportConnector name=\"replication\" "
+                                        "uri=\"ssl://127.0.0.1:62001?needClientAuth=true\"/>\n"))).front() ==
+        "conf/broker.xml:4: transportConnector 'replication': ssl:// takes no options, got 'needClientAuth' (the "
+        "replication listener always requires the slave's certificate) in uri "
+        "'ssl://127.0.0.1:62001?needClientAuth=true'");
+  CHECK(error_of(broker("masterConnectorURI=\"https://10.0.0.1:62001\"", "")) ==
+        "conf/broker.xml:1: masterConnectorURI: scheme 'https' is not supported (the master's replication listener is "
+        "tcp://, or ssl:// with TLS) in uri 'https://10.0.0.1:62001'");
+}
+
 TEST_CASE("an <sslContext> no connector uses is a warning") {
   LoadResult r = load(broker("", "<sslContext certificate=\"/nonexistent/b.pem\" privateKey=\"b.key\"/>\n"));
   // The file is checked anyway (it is wrong): one error, at the element.
