@@ -38,7 +38,7 @@ using namespace twinmq;
 constexpr const char* kUsage =
     "usage:\n"
     "  twinmq --config FILE [-Dname=value ...] [--log-level LEVEL] [--claim-witness]\n"
-    "         [--rejoin tcp://HOST:PORT [--rejoin-user USER] [--discard-forked-tail]]\n"
+    "         [--rejoin tcp://HOST:PORT|ssl://HOST:PORT [--rejoin-user USER] [--discard-forked-tail]]\n"
     "      run a broker in the foreground (SIGINT/SIGTERM stop it cleanly); --claim-witness lets a\n"
     "      master whose store is a verified copy of the last serving broker's (twinmq-resync) win\n"
     "      the pair's witness key at that epoch; --rejoin runs an old master as the slave of the\n"
@@ -159,7 +159,7 @@ int parse(int argc, char** argv, CommandLine& cl) {
       }
     } else if (a == "--rejoin" || a == "--rejoin-user") {
       const char* v = value(a);
-      if (!v) return usage_error(std::string(a) + (a == "--rejoin" ? " needs tcp://host:port" : " needs a user name"));
+      if (!v) return usage_error(std::string(a) + (a == "--rejoin" ? " needs tcp://host:port (or ssl://host:port)" : " needs a user name"));
       (a == "--rejoin" ? cl.flags.rejoin_uri : cl.flags.rejoin_user) = v;
     } else if (a == "--version" || a == "-v") {
       cl.mode = CommandLine::Mode::version;
