@@ -436,6 +436,12 @@ bool Runtime::start_witness() {
   o.etcd = std::move(*etcd);
   o.etcd.user = wc.user_name;
   o.etcd.password = wc.password;
+  if (o.etcd.tls && config_.ssl_context) {
+    // etcds://: the broker's own certificate and CAs (the configuration check required trustedCAs).
+    o.etcd.trusted_cas = config_.ssl_context->files.trusted_cas;
+    o.etcd.certificate = config_.ssl_context->files.certificate;
+    o.etcd.private_key = config_.ssl_context->files.private_key;
+  }
   o.uri = wc.uri;
   o.key = wc.key;
   o.lease_ms = wc.lease_ms;

@@ -201,19 +201,24 @@ void check_replication_group(const Config& config, const Marks& marks, Diagnosti
 void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
   bool any_tls = false;
   // The replication link is mutual TLS: both ends need a certificate and trustedCAs.
-  auto check_link = [&](int line, const std::string& who) {
+  auto check_link = [&](int line, const std::string& who,
+                        const std::string& ca = "is mutual TLS and needs trustedCAs=\"...\" on <sslContext>",
+                        const std::string& whose = "the other broker's certificate") {
     any_tls = true;
     if (!config.ssl_context) {
       if (marks.ssl_context_line == 0)
         diag.error(line, who + " speaks TLS but the broker has no <sslContext certificate=\"...\" privateKey=\"...\" "
                                "trustedCAs=\"...\"/> (add one inside <broker>)");
     } else if (config.ssl_context->files.trusted_cas.empty()) {
-      diag.error(line, who + " is mutual TLS and needs trustedCAs=\"...\" on <sslContext> (line " +
-                           std::to_string(config.ssl_context->line) + "): the CA that signed the other broker's "
-                           "certificate");
+      diag.error(line, who + " " + ca + " (line " + std::to_string(config.ssl_context->line) +
+                           "): the CA that signed " + whose);
     }
   };
   if (config.replication.master_tls) check_link(marks.master_tls_line, "the link to the master (" + config.replication.master_uri + ")");
+  // etcds://: the same files, trustedCAs being the CA of etcd's certificate.
+  if (config.witness && (config.witness->uri.starts_with("etcds://") || config.witness->uri.starts_with("https://")))
+    check_link(marks.witness_line, "<witness> uri (" + config.witness->uri + ")",
+               "needs trustedCAs=\"...\" on <sslContext>", "etcd's certificate");
   for (const TransportConnector& c : config.connectors) {
     if (!c.tls) continue;
     any_tls = true;
@@ -235,7 +240,7 @@ void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
   }
   if (config.ssl_context && !any_tls)
     diag.warning(config.ssl_context->line, "<sslContext> is not used: no transportConnector speaks TLS "
-                                           "(stomp+ssl://, ssl://) and the master is not ssl://");
+                                           "(stomp+ssl://, ssl://), the master is not ssl:// and the witness not etcds://");
 }
 
 void check_authorization(const Marks& marks, Diagnostics& diag) {

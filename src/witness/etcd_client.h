@@ -67,14 +67,18 @@ struct EtcdOptions {
   // Empty user: no authentication. Otherwise POST /v3/auth/authenticate, the token in
   // the Authorization header, authenticate again once when the token is refused.
   std::string user, password;
+  // etcds:// (or https://): TLS, checked against trusted_cas; certificate/private_key
+  // for etcd's --client-cert-auth (both empty = none). PEM files (the broker's <sslContext>).
+  bool tls = false;
+  std::string trusted_cas, certificate, private_key;
   std::chrono::milliseconds connect_timeout{500};
   std::chrono::milliseconds request_timeout{1000};  // one whole HTTP exchange, connect included
 };
 
 // Parses "etcd://h1:2379,h2:2379,h3" (port 2379 when absent; IPv4 addresses or host
-// names). Refuses "etcds://" ("TLS to etcd is not supported yet") and anything else with
-// a message naming the bad part (EtcdErrc::bad_uri). Timeouts and credentials keep
-// their defaults: they are not part of the URI.
+// names); "etcds://" (or "https://") the same with tls set. Refuses anything else with
+// a message naming the bad part (EtcdErrc::bad_uri). Timeouts, credentials and the TLS
+// files keep their defaults: they are not part of the URI.
 Result<EtcdOptions> parse_etcd_uri(std::string_view uri);
 
 // "host:port", as endpoint() and the error messages write it.

@@ -100,8 +100,9 @@ Result<EtcdOptions> parse_etcd_uri(std::string_view uri) {
   const std::size_t sep = uri.find("://");
   if (sep == std::string_view::npos) return bad("expected etcd://host:port[,host:port...]");
   const std::string scheme = lower(uri.substr(0, sep));
-  if (scheme == "etcds" || scheme == "https") return bad("TLS to etcd is not supported yet");
-  if (scheme != "etcd") return bad("unknown scheme '" + scheme + "://'; expected etcd://host:port[,host:port...]");
+  const bool tls = scheme == "etcds" || scheme == "https";
+  if (scheme != "etcd" && !tls)
+    return bad("unknown scheme '" + scheme + "://'; expected etcd://host:port[,host:port...] (etcds:// for TLS)");
   std::string_view rest = uri.substr(sep + 3);
   if (rest.find('@') != std::string_view::npos)
     return bad("user information ('...@') does not go in the etcd URI; set the user and password separately");
@@ -113,6 +114,7 @@ Result<EtcdOptions> parse_etcd_uri(std::string_view uri) {
   if (rest.empty()) return bad("no endpoints after etcd://");
 
   EtcdOptions options;
+  options.tls = tls;
   while (true) {
     const std::size_t comma = rest.find(',');
     auto e = parse_endpoint(rest.substr(0, comma));

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "replication_support.h"
+#include "support/etcd_process.h"
 #include "support/test_ca.h"
 
 using namespace twinmq::test;
@@ -276,4 +277,38 @@ TEST_CASE("31 tls: a slave whose certificate is not signed by the master's trust
   CHECK(pair.master().log_text().find("in sync") == std::string::npos);
   CHECK(slave.log_text().find("IN SYNC") == std::string::npos);
   CHECK(pair.master().running());
+}
+
+// ---- the witness over etcds:// ----
+
+TEST_CASE("31 tls: the witness over etcds:// (etcd with --client-cert-auth) lets the master serve; a broker that "
+          "does not trust etcd's certificate never does, and says why") {
+  Pki pki;
+  const auto etcd_cert = pki.good.issue("etcd");
+  const auto harness = pki.good.issue("harness");
+  EtcdProcess etcd(EtcdTls{etcd_cert.certificate.string(), etcd_cert.private_key.string(),
+                           pki.good.certificate().string(), true, harness.certificate.string(),
+                           harness.private_key.string()});
+  const std::string uri = "etcds://127.0.0.1:" + std::to_string(etcd.client_port());
+  SUBCASE("trusted") {
+    PairSpec spec;
+    spec.witness = WitnessSpec{uri, uri};
+    spec.master_extra_xml = link_ssl_context(pki.broker, pki.good);
+    ReplicaPair pair(spec);
+    pair.start_master();  // its STOMP connector opens only once it holds the witness key
+    INFO("master log: " << pair.master().log_tail());
+    CHECK(pair.master().log_text().find("holds the pair's witness key") != std::string::npos);
+    RawStomp c(pair.master_stomp());
+    CHECK(c.connect("1.2")["version"] == "1.2");
+  }
+  SUBCASE("etcd's certificate is not signed by trustedCAs") {
+    PairSpec spec;
+    spec.witness = WitnessSpec{uri, uri};
+    spec.master_extra_xml = link_ssl_context(pki.broker, pki.rogue);
+    ReplicaPair pair(spec);
+    pair.start_master(/*expect_stomp=*/false);
+    CHECK(pair.master().wait_for_output("SSL certificate problem", Ms(10'000), true));
+    INFO("master log: " << pair.master().log_tail());
+    CHECK(pair.master().stdout_text().find("twinmq: listening stomp") == std::string::npos);
+  }
 }

@@ -88,10 +88,18 @@ std::size_t append_to(char* data, std::size_t size, std::size_t n, void* user) {
 
 // One short HTTP request (a POST when `post_body` is given); "" on HTTP 200 with the
 // answer in `body`, else what happened instead.
-std::string http_problem(const std::string& url, const char* post_body, std::string& body) {
+std::string http_problem(const std::string& url, const char* post_body, std::string& body,
+                         const EtcdTls* tls = nullptr) {
   body.clear();
   CURL* c = curl_easy_init();
   if (c == nullptr) return "curl_easy_init failed";
+  if (tls != nullptr) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls->trusted_cas.c_str());
+    if (!tls->client_certificate.empty()) {
+      curl_easy_setopt(c, CURLOPT_SSLCERT, tls->client_certificate.c_str());
+      curl_easy_setopt(c, CURLOPT_SSLKEY, tls->client_private_key.c_str());
+    }
+  }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   if (post_body != nullptr) curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -110,9 +118,9 @@ std::string http_problem(const std::string& url, const char* post_body, std::str
 
 // One POST /v3/maintenance/status: "" when the member answers naming a leader, else
 // what it did instead (for the timeout message).
-std::string status_problem(const std::string& client_url) {
+std::string status_problem(const std::string& client_url, const EtcdTls* tls = nullptr) {
   std::string body;
-  if (std::string p = http_problem(client_url + "/v3/maintenance/status", "{}", body); !p.empty()) return p;
+  if (std::string p = http_problem(client_url + "/v3/maintenance/status", "{}", body, tls); !p.empty()) return p;
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return "status is not JSON: " + body;
   const auto leader = j.find("leader");
@@ -213,6 +221,15 @@ std::string run_etcdctl(const std::string& endpoints, const std::vector<std::str
 // ---- EtcdProcess ----
 
 EtcdProcess::EtcdProcess(Ms ready_timeout) : own_dir_(std::make_unique<TempDir>("etcd")), dir_(own_dir_->path()) {
+  start_standalone(ready_timeout);
+}
+
+EtcdProcess::EtcdProcess(EtcdTls tls, Ms ready_timeout)
+    : own_dir_(std::make_unique<TempDir>("etcd")), dir_(own_dir_->path()), tls_(std::move(tls)) {
+  start_standalone(ready_timeout);
+}
+
+void EtcdProcess::start_standalone(Ms ready_timeout) {
   name_ = "etcd0";
   for (int attempt = 1;; ++attempt) {
     const auto ports = free_loopback_ports(2);
@@ -242,7 +259,7 @@ EtcdProcess::EtcdProcess(Member, std::filesystem::path dir, std::string name, st
 EtcdProcess::~EtcdProcess() { kill(); }
 
 std::string EtcdProcess::endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
-std::string EtcdProcess::client_url() const { return "http://" + endpoint(); }
+std::string EtcdProcess::client_url() const { return (tls_ ? "https://" : "http://") + endpoint(); }
 
 void EtcdProcess::spawn() {
   if (running()) throw std::logic_error("EtcdProcess " + name_ + ": already running");
@@ -262,11 +279,18 @@ void EtcdProcess::spawn() {
       "--election-timeout", std::to_string(kEtcdElectionMs),
       "--logger", "zap",
   };
+  std::vector<std::string> all = args;
+  if (tls_) {
+    for (std::string a : {"--cert-file=" + tls_->certificate, "--key-file=" + tls_->private_key,
+                          "--trusted-ca-file=" + tls_->trusted_cas})
+      all.push_back(a);
+    if (tls_->client_cert_auth) all.push_back("--client-cert-auth");
+  }
   const std::string log = (dir_ / (name_ + ".log")).string();
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::system_error(errno, std::generic_category(), "open " + log);
   try {
-    pid_ = spawn_child(args, log_fd);
+    pid_ = spawn_child(all, log_fd);
   } catch (...) {
     ::close(log_fd);
     throw;
@@ -287,7 +311,7 @@ bool EtcdProcess::exited_early(std::string& why) {
 }
 
 bool EtcdProcess::wait_ready(Ms timeout, std::string& why) {
-  return poll_until(timeout, why, [this] { return status_problem(client_url()); });
+  return poll_until(timeout, why, [this] { return status_problem(client_url(), tls_ ? &*tls_ : nullptr); });
 }
 
 bool EtcdProcess::wait_peer_serving(Ms timeout, std::string& why) {

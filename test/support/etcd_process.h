@@ -45,6 +45,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,11 +68,25 @@ struct EtcdAuthSetup {
   std::string prefix = "/twinmq/";  // the role may read and write keys under it
 };
 
+// TLS on the client port (etcd's --cert-file, --key-file, --trusted-ca-file and, with
+// client_cert_auth, --client-cert-auth). The harness's own readiness polls use the
+// same files. Peers stay plain http (one member).
+struct EtcdTls {
+  std::string certificate;   // PEM: etcd's certificate (naming 127.0.0.1)
+  std::string private_key;
+  std::string trusted_cas;   // PEM: the CA of etcd's certificate and of client certificates
+  bool client_cert_auth = true;
+  // The harness's client certificate for its readiness polls (needed with client_cert_auth).
+  std::string client_certificate, client_private_key;
+};
+
 // One etcd member process. Standalone (the public constructor: a one-member cluster in
 // its own TempDir) or one of an EtcdCluster's members.
 class EtcdProcess {
  public:
   explicit EtcdProcess(std::chrono::milliseconds ready_timeout = std::chrono::milliseconds(10'000));
+  // A standalone member serving https on its client port (EtcdTls).
+  explicit EtcdProcess(EtcdTls tls, std::chrono::milliseconds ready_timeout = std::chrono::milliseconds(10'000));
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
@@ -104,6 +119,7 @@ class EtcdProcess {
   EtcdProcess(Member, std::filesystem::path dir, std::string name, std::uint16_t client_port,
               std::uint16_t peer_port, std::string initial_cluster, std::string cluster_token);
 
+  void start_standalone(std::chrono::milliseconds ready_timeout);
   void spawn();
   // Polls status until a leader is named; false (with `why`) on timeout or exit.
   bool wait_ready(std::chrono::milliseconds timeout, std::string& why);
@@ -121,6 +137,7 @@ class EtcdProcess {
   std::uint16_t peer_port_ = 0;
   std::string initial_cluster_;
   std::string cluster_token_;
+  std::optional<EtcdTls> tls_;
   pid_t pid_ = -1;
 };
 

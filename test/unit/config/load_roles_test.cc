@@ -166,7 +166,8 @@ TEST_CASE("witness: an etcd key for a pair, in whole seconds, with a store") {
   CHECK(error_of(broker("", master + witness("key=\"/k\""))) ==
         "conf/broker.xml:6: <witness> is missing the required attribute 'uri'");
   CHECK(error_of(broker("", master + witness("uri=\"etcds://h:2379\" key=\"/k\""))) ==
-        "conf/broker.xml:6: <witness> uri: TLS to etcd is not supported yet");
+        "conf/broker.xml:6: <witness> uri (etcds://h:2379) speaks TLS but the broker has no <sslContext "
+        "certificate=\"...\" privateKey=\"...\" trustedCAs=\"...\"/> (add one inside <broker>)");
   CHECK(error_of(broker("", master + witness("uri=\"etcd://h:2379\" key=\"twinmq\""))) ==
         "conf/broker.xml:6: <witness> key must be an etcd key path like /twinmq/pairs/orders (starting with '/', "
         "no spaces), got 'twinmq'");

@@ -43,9 +43,14 @@ TEST_CASE("etcd URI: one endpoint, upper-case scheme, trailing slash") {
   CHECK(endpoint_address(r->endpoints[0]) == "127.0.0.1:2379");
 }
 
-TEST_CASE("etcd URI: TLS is refused for now") {
-  CHECK(refusal("etcds://h1:2379") == "TLS to etcd is not supported yet");
-  CHECK(refusal("https://h1:2379") == "TLS to etcd is not supported yet");
+TEST_CASE("etcd URI: etcds:// and https:// mean TLS") {
+  for (const char* tls : {"etcds://h1:2379,h2", "https://h1:2379,h2"}) {
+    auto parsed = parse_etcd_uri(tls);
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->tls);
+    CHECK(parsed->endpoints.size() == 2);
+  }
+  CHECK_FALSE(parse_etcd_uri("etcd://h1:2379")->tls);
 }
 
 TEST_CASE("etcd URI: each mistake is named") {
