@@ -82,6 +82,7 @@ void TcpConnection::on_connect(uv_connect_t* req, int status) noexcept {
 
 void TcpConnection::start_tls(std::unique_ptr<tls::Engine> engine) {
   tls_ = std::move(engine);
+  tls_->attach_output(&tls_out_);  // OpenSSL appends its records to our output directly
 }
 
 void TcpConnection::start_reading() {
@@ -128,20 +129,27 @@ void TcpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 
 void TcpConnection::on_tls_read(const char* data, std::size_t size) {
   const bool was_done = tls_->handshake_done();
-  // The ciphertext is copied into the engine, so the loop's read buffer is free again
-  // and takes the plaintext: the handler consumes it (or copies a split tail) before
-  // the next SSL_read reuses it, as it does with a plain read.
+  // OpenSSL reads the ciphertext where it lies, in the loop's read buffer, so the
+  // plaintext goes to a second buffer per thread: the handler consumes it (or copies a
+  // split tail) before the next SSL_read reuses it, as it does with a plain read. 16 KiB
+  // is one TLS record, the most one SSL_read returns.
   tls_->feed(data, size);
-  char* buffer = loop_.read_buffer();
-  const std::size_t capacity = loop_.read_buffer_size();
+  static constexpr std::size_t kPlainBufferSize = 16u << 10;
+  thread_local const std::unique_ptr<char[]> plain_buffer(new char[kPlainBufferSize]);
+  char* buffer = plain_buffer.get();
+  const std::size_t capacity = kPlainBufferSize;
   while (true) {
     std::size_t n = 0;
     const auto status = tls_->read(buffer, capacity, n);
     if (status == tls::Engine::ReadStatus::data) {
       if (handler_) handler_->on_data(std::string_view(buffer, n));
-      if (closing_ || close_when_drained_) return;
+      if (closing_ || close_when_drained_) {
+        tls_->discard_input();  // no longer listening; the read buffer is reused
+        return;
+      }
       continue;
     }
+    tls_->discard_input();  // nothing more is read after a close or a failure (want_more consumed all)
     if (status == tls::Engine::ReadStatus::closed) {
       close_with(UV_EOF);
       return;

@@ -5,20 +5,78 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "base/assert.h"
 
 namespace twinmq::tls {
 
+namespace {
+
+// The engine's BIO: OpenSSL reads ciphertext straight from the bytes the connection
+// just read (no copy into a memory BIO first) and appends what it writes straight to
+// the connection's output buffer (no memory BIO to drain). Each callback finds its
+// Engine through BIO_get_data.
+int bio_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) noexcept {
+  BIO_clear_retry_flags(bio);
+  static_cast<Engine*>(BIO_get_data(bio))->sink().append(data, size);
+  *written = size;
+  return 1;
+}
+
+int bio_read(BIO* bio, char* data, std::size_t size, std::size_t* read) noexcept {
+  BIO_clear_retry_flags(bio);
+  std::string_view& in = static_cast<Engine*>(BIO_get_data(bio))->input();
+  if (in.empty()) {
+    BIO_set_retry_read(bio);  // "no data yet", not end of file
+    *read = 0;
+    return 0;
+  }
+  const std::size_t n = std::min(size, in.size());
+  std::memcpy(data, in.data(), n);
+  in.remove_prefix(n);
+  *read = n;
+  return 1;
+}
+
+long bio_ctrl(BIO* bio, int cmd, long, void*) noexcept {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return static_cast<long>(static_cast<Engine*>(BIO_get_data(bio))->input().size());
+    case BIO_CTRL_WPENDING: return 0;
+    default: return 0;
+  }
+}
+
+int bio_create(BIO* bio) noexcept {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD* engine_bio_method() {
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "twinmq connection");
+    TWINMQ_ASSERT(m != nullptr, "BIO_meth_new failed");
+    BIO_meth_set_write_ex(m, &bio_write);
+    BIO_meth_set_read_ex(m, &bio_read);
+    BIO_meth_set_ctrl(m, &bio_ctrl);
+    BIO_meth_set_create(m, &bio_create);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
+
 std::unique_ptr<Engine> Engine::create(const Context& context, std::string_view verify_host) {
   SSL* ssl = SSL_new(context.ctx());
   TWINMQ_ASSERT(ssl != nullptr, "SSL_new failed");
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
-  TWINMQ_ASSERT(in != nullptr && out != nullptr, "BIO_new failed");
-  // An empty memory BIO means "no data yet", not end of file.
-  BIO_set_mem_eof_return(in, -1);
-  BIO_set_mem_eof_return(out, -1);
-  SSL_set_bio(ssl, in, out);  // ssl owns both now
+  BIO* bio = BIO_new(engine_bio_method());
+  TWINMQ_ASSERT(bio != nullptr, "BIO_new failed");
+  std::unique_ptr<Engine> engine(new Engine(ssl));
+  BIO_set_data(bio, engine.get());
+  SSL_set_bio(ssl, bio, bio);  // ssl owns it now (one reference for both directions)
   if (context.role() == Role::server) {
     SSL_set_accept_state(ssl);
   } else {
@@ -35,15 +93,20 @@ std::unique_ptr<Engine> Engine::create(const Context& context, std::string_view 
       }
     }
   }
-  return std::unique_ptr<Engine>(new Engine(ssl, in, out));
+  return engine;
 }
 
 Engine::~Engine() { SSL_free(ssl_); }
 
 void Engine::feed(const char* data, std::size_t size) {
-  // A memory BIO only fails to grow when memory runs out, which ends the process anyway.
-  const int n = BIO_write(in_, data, static_cast<int>(size));
-  TWINMQ_ASSERT(n == static_cast<int>(size), "BIO_write to a memory BIO failed");
+  if (input_.empty()) {
+    input_ = std::string_view(data, size);
+    return;
+  }
+  // A caller that stopped reading before want_more left bytes behind: keep them, in order.
+  carry_.assign(input_);
+  carry_.append(data, size);
+  input_ = carry_;
 }
 
 bool Engine::note_failure(int ret) {
@@ -85,15 +148,12 @@ void Engine::shutdown() {
   ERR_clear_error();
 }
 
-bool Engine::has_output() const { return BIO_ctrl_pending(out_) > 0; }
+bool Engine::has_output() const { return !sink_->empty(); }
 
 void Engine::take_output(std::string& out) {
-  const std::size_t pending = BIO_ctrl_pending(out_);
-  if (pending == 0) return;
-  const std::size_t old = out.size();
-  out.resize(old + pending);
-  const int n = BIO_read(out_, out.data() + old, static_cast<int>(pending));
-  out.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+  if (&out == sink_ || sink_->empty()) return;
+  out.append(*sink_);
+  sink_->clear();
 }
 
 std::string Engine::describe() const {

@@ -6,8 +6,13 @@
 //
 // The one tricky thing: OpenSSL may have output to send after *any* call — handshake
 // messages after feed()+read(), an alert after a failure, close_notify after
-// shutdown() — so the connection drains take_output() after every call, not only
+// shutdown() — so the connection looks at has_output() after every call, not only
 // after write().
+//
+// No memory BIO in fact, but one of our own (engine.cc) that does the same job without
+// its two copies: OpenSSL reads the ciphertext from the bytes given to feed() where
+// they lie (they must stay valid until read() says want_more), and appends what it
+// writes to the sink, which the connection sets to its own output buffer.
 //
 // Lifecycle: owned by one net::TcpConnection (unique_ptr), freed with it. Holds a
 // reference on the Context's SSL_CTX. Loop thread only.
@@ -21,7 +26,6 @@
 #include "tls/context.h"
 
 typedef struct ssl_st SSL;
-typedef struct bio_st BIO;
 
 namespace twinmq::tls {
 
@@ -35,8 +39,19 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Ciphertext read from the socket (copied into the read BIO).
+  // Ciphertext read from the socket: read by OpenSSL where it lies, so it must stay
+  // valid (and the caller must not pass the same buffer to read()) until read() says
+  // want_more. Bytes left unread then are copied and kept.
   void feed(const char* data, std::size_t size);
+  // Forgets what feed() gave and read() has not consumed (the connection stops
+  // reading: the bytes' buffer will be reused).
+  void discard_input() {
+    input_ = {};
+    carry_.clear();
+  }
+  // Where the ciphertext for the socket goes: appended to `*sink` (default: a buffer
+  // of the engine's own, emptied by take_output()).
+  void attach_output(std::string* sink) { sink_ = sink; }
 
   enum class ReadStatus {
     data,       // `n` bytes of plaintext were written to the buffer
@@ -56,8 +71,12 @@ class Engine {
   void shutdown();
 
   bool has_output() const;
-  // Appends the ciphertext waiting for the socket to `out`.
+  // Appends the ciphertext waiting for the socket to `out` (nothing to do when `out` is the sink).
   void take_output(std::string& out);
+
+  // For the BIO callbacks (engine.cc).
+  std::string& sink() { return *sink_; }
+  std::string_view& input() { return input_; }
 
   // Why the last call failed: OpenSSL's reasons, and the certificate check's verdict
   // when that was the cause ("certificate verify failed: unable to get local issuer
@@ -67,12 +86,14 @@ class Engine {
   std::string describe() const;
 
  private:
-  explicit Engine(SSL* ssl, BIO* in, BIO* out) : ssl_(ssl), in_(in), out_(out) {}
+  explicit Engine(SSL* ssl) : ssl_(ssl) {}
   bool note_failure(int ret);
 
-  SSL* ssl_;
-  BIO* in_;   // ciphertext from the peer; owned by ssl_
-  BIO* out_;  // ciphertext for the peer; owned by ssl_
+  SSL* ssl_;                     // owns the BIO
+  std::string_view input_;       // ciphertext fed and not read yet
+  std::string carry_;            // holds input_ when it outlived its caller's buffer
+  std::string own_output_;       // the sink until attach_output()
+  std::string* sink_ = &own_output_;
   std::string failure_;
 };
 
