@@ -219,6 +219,12 @@ class Broker {
   // sync): see broker/snapshot.h. Owns what it refers to, so the broker may change
   // while the snapshot is being sent.
   Snapshot take_snapshot() const;
+  // The part of the current state a journal cannot supply, for a full copy read from
+  // the master's journal (replication/journal_copy.h): the non-persistent messages held
+  // (with their durable-backlog removals) and the duplicate-detection windows that hold
+  // a non-persistent SEND's id. No destinations or durable subscriptions (the journal
+  // has them all). Its size is that of the non-persistent state, never of the store.
+  Snapshot take_memory_snapshot() const;
   // Whether take_snapshot() would hold a non-persistent message (a journal cannot carry
   // those: the replication link decides copy or catch-up on it). Walks the messages
   // without copying anything (the walk take_snapshot makes).
@@ -276,6 +282,8 @@ class Broker {
   ConnectionUsage usage(ConnId conn) const;
 
  private:
+  Snapshot take_snapshot_of(bool memory_only) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   EventLog log_;

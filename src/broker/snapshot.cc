@@ -105,13 +105,20 @@ bool Broker::holds_non_persistent() const {
   return found;
 }
 
-Snapshot Broker::take_snapshot() const {
+Snapshot Broker::take_snapshot() const { return take_snapshot_of(false); }
+
+Snapshot Broker::take_memory_snapshot() const { return take_snapshot_of(true); }
+
+Snapshot Broker::take_snapshot_of(bool memory_only) const {
   Impl& im = *impl_;
   Snapshot s;
+  s.memory_only = memory_only;
   s.upto = log_.last();
   s.next_message_id = im.next_message_id;
-  for (const auto& [name, q] : im.queues) s.queues.push_back(name);
-  for (const auto& [name, t] : im.topics) s.topics.push_back(name);
+  if (!memory_only) {
+    for (const auto& [name, q] : im.queues) s.queues.push_back(name);
+    for (const auto& [name, t] : im.topics) s.topics.push_back(name);
+  }
   std::sort(s.queues.begin(), s.queues.end());
   std::sort(s.topics.begin(), s.topics.end());
   std::unordered_map<const Queue*, std::uint32_t> durable_index;
@@ -127,6 +134,7 @@ Snapshot Broker::take_snapshot() const {
 
   Builder b{s, {}, {}};
   auto visit = [&](Queue& q, const MessageRef& m) {
+    if (memory_only && m->persistent()) return;
     if (auto it = durable_index.find(&q); it != durable_index.end())
       b.add_durable_message(it->second, m);
     else
@@ -159,6 +167,11 @@ Snapshot Broker::take_snapshot() const {
   s.messages = std::move(sorted);
 
   im.duplicates.for_each([&](std::string_view destination, const DuplicateWindow& w) {
+    if (memory_only) {
+      bool any = false;
+      w.for_each([&](std::string_view, bool persistent) { any = any || !persistent; });
+      if (!any) return;  // the journal has this window as it is
+    }
     Snapshot::Window& out = s.windows.emplace_back();
     out.destination = std::string(destination);
     out.id_cache_size = w.capacity();
@@ -183,7 +196,7 @@ std::size_t Snapshot::window_events() const {
 
 bool SnapshotCursor::next(Event& out) {
   const std::size_t nq = s_.queues.size(), nt = s_.topics.size(), nd = s_.durables.size();
-  if (structure_ < nq + nt + nd) {
+  if (!s_.memory_only && structure_ < nq + nt + nd) {
     const std::size_t i = structure_++;
     ++events_;
     if (i < nq) {

@@ -21,6 +21,10 @@
 //     their own ids on the way, and the window must end exactly as the master's (ids
 //     of consumed messages included, each with its SEND's persistence).
 //
+// A memory-only snapshot (Broker::take_memory_snapshot) has steps 3 and 4 only, and
+// only for what a journal cannot supply: non-persistent messages, and the windows that
+// hold the id of a non-persistent SEND.
+//
 // A Snapshot owns what it refers to (names are copies, messages are shared references),
 // so the broker may go on changing while the snapshot is sent. Taking one is O(live
 // messages) on the loop thread, in one go: that is what makes it a consistent cut at
@@ -69,8 +73,11 @@ struct Snapshot {
   std::vector<std::uint32_t> absent;      // indexes into `durables`
   std::vector<Window> windows;            // sorted by destination
   std::uint64_t body_bytes = 0;
+  // take_memory_snapshot(): `durables` only name the backlogs for `absent`; no
+  // Added events are produced for any structure.
+  bool memory_only = false;
 
-  std::size_t structures() const { return queues.size() + topics.size() + durables.size(); }
+  std::size_t structures() const { return memory_only ? 0 : queues.size() + topics.size() + durables.size(); }
   // Events the windows take (each at least one, see SnapshotCursor).
   std::size_t window_events() const;
   // Every event the snapshot stands for.

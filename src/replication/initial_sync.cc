@@ -157,9 +157,14 @@ Result<void> SnapshotReceiver::write_out(bool sync) {
 }
 
 Result<void> SnapshotReceiver::add(const fbr::EventRecord& record) {
-  if (Seq{record.seq()} != upto_)
-    return make_error(Errc::protocol, "snapshot record with seq " + std::to_string(record.seq()) +
-                                          " in a snapshot at seq " + std::to_string(upto_.value));
+  // A copy read from the master's journal carries each record at its own seq: in order,
+  // none beyond the copy's (replication/journal_copy.h). A checkpoint holds them so.
+  const Seq seq{record.seq()};
+  if (seq > upto_ || seq < last_record_)
+    return make_error(Errc::protocol, "snapshot record with seq " + std::to_string(record.seq()) + " after seq " +
+                                          std::to_string(last_record_.value) + " in a snapshot at seq " +
+                                          std::to_string(upto_.value));
+  last_record_ = seq;
   const auto type = static_cast<store::RecordType>(record.type());
   if (!store::is_known_record_type(record.type()) || !store::is_event_record(type))
     return make_error(Errc::protocol, "snapshot record of unknown type " + std::to_string(record.type()));
@@ -174,7 +179,7 @@ Result<void> SnapshotReceiver::add(const fbr::EventRecord& record) {
   if (direct_ != nullptr) {
     direct_->apply(**ev);
   } else if (broker::is_persistent(**ev)) {
-    store::append_record(buf_, upto_, 0, type, payload);
+    store::append_record(buf_, seq, 0, type, payload);
     ++written_;
     if (buf_.size() >= kWriteChunk)
       if (auto r = write_out(false); !r) return r;

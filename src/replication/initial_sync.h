@@ -1,7 +1,10 @@
 // replication/initial_sync.h — copying the master's current state to a slave while
 // the master keeps serving (the "initial sync" every attaching slave gets).
 //
-// MASTER SIDE (SnapshotSender). When a slave is accepted, the master takes a
+// MASTER SIDE. A master with a journal copies it from its files, not its memory
+// (JournalCopySender, replication/journal_copy.h): the journal's records up to S0 at
+// their own seqs, then at S0 what only memory holds (non-persistent messages). Without a
+// journal (SnapshotSender), the master takes a
 // broker::Snapshot — a consistent cut at seq S0 taken in one loop turn (O(live
 // messages); messages are shared, not copied) — and streams it as SnapshotBegin,
 // SnapshotChunk*, SnapshotEnd, a little per loop turn and only while the link's output is
@@ -11,9 +14,11 @@
 // SLAVE SIDE (SnapshotReceiver). The slave's old store is discarded first (the
 // handshake proved it holds nothing the master lacks). Then:
 //  1. persistent events of the snapshot are written, as they arrive, into a journal
-//     checkpoint file `<S0>.ckpt.tmp` (store/record_format.h: every record at seq S0,
-//     then checkpoint_end with the master's next message id) — exactly what the
-//     journal's own compaction writes, so recovery and verify-store read it as theirs;
+//     checkpoint file `<S0>.ckpt.tmp` (store/record_format.h: each record at its own
+//     seq — non-decreasing, at most S0 — then checkpoint_end with the master's next
+//     message id) — what the journal's own compaction writes, so recovery and
+//     verify-store read it as theirs (records of acked messages the master's journal
+//     still held are garbage there, for the slave's own compaction);
 //     non-persistent events are kept in memory;
 //  2. at SnapshotEnd the file is synced and renamed to `<S0>.ckpt` (durable, complete);
 //  3. the runtime reopens the journal, whose recovery replays the checkpoint into a
@@ -118,6 +123,7 @@ class SnapshotReceiver {
   store::StoreIdentity identity_;
   broker::Broker* direct_ = nullptr;  // no journal: apply here
   Seq upto_;
+  Seq last_record_;  // records come in seq order, none beyond upto_
   std::uint64_t expected_messages_ = 0;
   std::uint64_t expected_bytes_ = 0;
   store::DirLock lock_;

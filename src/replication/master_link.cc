@@ -364,8 +364,13 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
   w.link_timeout_ms = options_.link_timeout_ms;
   if (catch_up) w.catch_up_from = hello.applied_seq;
   writer_.welcome(w, peer.conn_->output());
+  // No compaction deletes what the copy or catch-up still reads, up to the events
+  // after `upto` read back from the journal (released when the state is queued).
+  if (journal_ != nullptr) copy_pin_ = journal_->pin_files();
   if (catch_up)
     sender_ = std::make_unique<JournalSender>(*journal_, hello.applied_seq, upto, peer.describe());
+  else if (journal_ != nullptr)
+    sender_ = std::make_unique<JournalCopySender>(loop_, *journal_, broker_.take_memory_snapshot(), peer.describe());
   else
     sender_ = std::make_unique<SnapshotSender>(broker_.take_snapshot(), peer.describe());
   sent_ = upto;
@@ -404,6 +409,7 @@ void MasterLink::pump_snapshot() {
       // The events that happened during the copy follow it, in order.
       c.output().append(deferred_);
       std::string().swap(deferred_);
+      copy_pin_.release();
       enter(State::awaiting_catch_up, "state queued");
     } else if (!sender_->failure().empty()) {
       const std::string why = sender_->failure();
@@ -694,6 +700,7 @@ void MasterLink::lose_slave(const std::string& reason) {
   ++slave_generation_;
   naming_ = false;
   sender_.reset();
+  copy_pin_.release();
   std::string().swap(deferred_);
   batch_.clear();
   update_backlog();  // nothing waits for a lost slave: clients are read again

@@ -11,9 +11,13 @@
 //  - It is a ReplyGate source whose position is the slave's cumulative Applied. A
 //    RECEIPT therefore goes out once the journal AND the slave are past its Seq; the
 //    loop never waits (replies are held per Seq, released on each Applied).
-//  - Initial sync (replication/initial_sync.h): an accepted slave first gets a snapshot
-//    of the current state (a consistent cut at S0) while clients keep being served;
-//    events after S0 are held back until the snapshot is queued. A slave whose store
+//  - Initial sync (replication/initial_sync.h): an accepted slave first gets a copy of
+//    the current state (a consistent cut at S0) while clients keep being served — read
+//    from the journal's files by a reader thread, plus the little the journal cannot
+//    supply from memory (replication/journal_copy.h; a master without a journal sends
+//    a snapshot of its memory) — and events after S0 are held back until it is queued.
+//    From acceptance until then a Journal::FilePin keeps compaction from deleting a
+//    file the copy, or the events after S0 read back from the journal, still need. A slave whose store
 //    is this master's history up to where it stopped gets the events it missed out of
 //    the journal instead (replication/catch_up.h; handshake.h says when), then the
 //    same held-back events.
@@ -80,6 +84,7 @@
 #include "replication/handshake.h"
 #include "replication/catch_up.h"
 #include "replication/initial_sync.h"
+#include "replication/journal_copy.h"
 #include "replication/protocol.h"
 #include "replication/status.h"
 #include "replication/witness_port.h"
@@ -212,7 +217,8 @@ class MasterLink final : public broker::EventSink {
   store::EventEncoder encoder_;
   EventBatch batch_;
   FrameWriter writer_;
-  std::unique_ptr<StateSender> sender_;  // a snapshot copy or a catch-up
+  std::unique_ptr<StateSender> sender_;  // a copy (journal_copy.h; snapshot without a journal) or a catch-up
+  store::Journal::FilePin copy_pin_;     // from acceptance until the state is queued
   std::string deferred_;  // events after S0, queued while the snapshot goes out
   Seq copy_upto_;          // the state being sent stands for the master up to here
   bool from_journal_ = false;  // events after copy_upto_ come back out of the journal

@@ -327,7 +327,7 @@ void Journal::on_reports(std::vector<WriterReport>& reports) {
 }
 
 void Journal::maybe_compact() {
-  if (!options_.compaction || compacting_ || refusing_ || closed_ || !started_) return;
+  if (!options_.compaction || compacting_ || pins_ != 0 || refusing_ || closed_ || !started_) return;
   const std::uint64_t total = files_.total_bytes();
   const std::uint64_t live = live_.live_bytes();
   const std::uint64_t garbage = total > live ? total - live : 0;
@@ -433,6 +433,28 @@ Result<RecordCursor> Journal::read_from(Seq from) const {
     sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
   }
   return RecordCursor(std::move(sources), from, durable_record_);
+}
+
+Result<RecordCursor> Journal::read_all(Seq upto) const {
+  TWINMQ_ASSERT(!compacting_, "reading the whole journal while a compaction may delete its files");
+  TWINMQ_ASSERT(durable_ >= upto, "reading the whole journal beyond its durable position");
+  std::vector<RecordCursor::Source> sources;
+  for (const JournalFile& f : files_.files()) {
+    if (f.durable_size <= kFileHeaderSize) continue;
+    if (f.kind == FileKind::segment && f.seq > upto) break;
+    auto fd = open_file(f.path, O_RDONLY);
+    if (!fd) return std::unexpected(fd.error());
+    sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
+  }
+  return RecordCursor(std::move(sources), Seq{0}, upto);
+}
+
+void Journal::FilePin::release() {
+  if (journal_ == nullptr) return;
+  Journal* j = std::exchange(journal_, nullptr);
+  TWINMQ_ASSERT(j->pins_ > 0, "a journal file pin released twice");
+  // The compaction it held off may be due: check now, not at the next write.
+  if (--j->pins_ == 0) j->maybe_compact();
 }
 
 Result<std::uint64_t> Journal::bump_epoch() {

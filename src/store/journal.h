@@ -38,6 +38,9 @@
 //    first_seq(): the slave needs a full sync. Records whose `skipped` is nonzero hide
 //    non-persistent events the journal never had.
 //  - Promotion: bump_epoch() (the next segment carries the new epoch).
+//  - Full copy (replication/journal_copy.h): pin_files() holds compaction off while a
+//    slave is copied from the files; read_all(upto) reads the checkpoint and every
+//    segment up to `upto` — the journal's whole state as of `upto`.
 //
 // THE TRICKY PART: which Seq may be reported durable. Each batch carries the last Seq
 // seen when it was handed over (trailing non-persistent events included); a batch
@@ -57,6 +60,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/ids.h"
@@ -172,6 +176,38 @@ class Journal final : public broker::EventSink, private ReplayTarget {
 
   // Durable records with seq >= `from` (see store/record_cursor.h).
   Result<RecordCursor> read_from(Seq from) const;
+  // Every durable record up to `upto` — the checkpoint's, then the segments' — which
+  // replayed in order rebuild the journal's state as of `upto` (a full copy reads
+  // this). Needs last_durable_seq() >= upto and no compaction running (compacting()):
+  // a running one may already have deleted files the table still lists.
+  Result<RecordCursor> read_all(Seq upto) const;
+  // A compaction is running (its checkpoint is being written).
+  bool compacting() const { return compacting_; }
+
+  // Holds compaction off while it lives: no new compaction starts, so no file is
+  // deleted under a reader that needs files from the checkpoint on (a full copy, and
+  // the catch-up from the copy's seq that follows it). One that is already running
+  // finishes (see read_all). Made by pin_files(); the Journal must outlive it.
+  class FilePin {
+   public:
+    FilePin() = default;
+    explicit FilePin(Journal* j) : journal_(j) { ++journal_->pins_; }
+    FilePin(FilePin&& o) noexcept : journal_(std::exchange(o.journal_, nullptr)) {}
+    FilePin& operator=(FilePin&& o) noexcept {
+      if (this != &o) {
+        release();
+        journal_ = std::exchange(o.journal_, nullptr);
+      }
+      return *this;
+    }
+    ~FilePin() { release(); }
+    void release();
+
+   private:
+    Journal* journal_ = nullptr;
+  };
+  FilePin pin_files() { return FilePin(this); }
+  std::uint32_t pins() const { return pins_; }
   // Starts a new epoch (promotion): rewrites the identity file (a small synchronous
   // write, once per role change) and rolls to a new segment carrying the new epoch.
   Result<std::uint64_t> bump_epoch();
@@ -239,6 +275,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   std::uint64_t next_message_id_ = 1;
   bool roll_requested_ = false;
   bool compacting_ = false;
+  std::uint32_t pins_ = 0;  // live FilePins: no new compaction while nonzero
   Seq compacting_upto_;  // the running compaction's checkpoint seq
   std::uint64_t compaction_floor_ = 0;
   std::uint64_t compaction_hold_until_ = 0;
