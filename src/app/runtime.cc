@@ -113,7 +113,11 @@ bool Runtime::open_store() {
     spdlog::warn("persistent=\"false\": nothing is written to disk; every message is lost when this broker stops");
     return true;
   }
-  auto journal = store::Journal::open(loop_, config_.journal);
+  store::JournalOptions options;
+  // Only a member of a pair has a slave to keep journal for (a slave may be promoted).
+  if (config_.replication.master || replication_connector(config_) != nullptr)
+    options.retain_bytes = config_.replication.retain_bytes;
+  auto journal = store::Journal::open(loop_, config_.journal, options);
   if (!journal) {
     spdlog::error("cannot open the journal in {}: {}", config_.journal.directory, journal.error().message);
     return false;
@@ -295,6 +299,7 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
   o.minimum_replicas = rep.minimum_replicas;
   o.heart_beat_ms = rep.heart_beat_ms;
   o.link_timeout_ms = rep.link_timeout_ms;
+  o.retain_bytes = rep.retain_bytes;
   o.witness = witness_.get();
   o.sync_on_write = config_.journal.sync_on_write;
   if (const char* bytes = std::getenv("TWINMQ_COPY_MEMORY_BYTES")) o.copy_memory = std::strtoull(bytes, nullptr, 10);

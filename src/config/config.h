@@ -98,6 +98,10 @@ struct ReplicationConfig {
   int minimum_replicas = 0;
   std::uint32_t heart_beat_ms = 500;
   std::uint32_t link_timeout_ms = 3000;
+  // replicationRetainBytes: journal segments a compaction keeps for a slave that is
+  // away, so it catches up on return instead of getting a full copy (store/journal.h
+  // "RETAINED SEGMENTS"). 0 = none.
+  std::uint64_t retain_bytes = 128ull << 20;
 };
 
 // <witness uri key leaseMillis userName password/>: the etcd key that decides which

@@ -16,7 +16,8 @@ constexpr std::string_view kBrokerAttrs[] = {
     "brokerName",          "dataDirectory",          "persistent",
     "masterConnectorURI",  "shutdownOnMasterFailure", "waitForSlave",
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
-    "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "replicationGroup", "xmlns"};
+    "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "replicationGroup",
+    "replicationRetainBytes", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness",
                                                 "systemUsage", "managementContext", "sslContext"};

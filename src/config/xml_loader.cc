@@ -142,6 +142,7 @@ class Loader {
     r.read_uint("replicationHeartbeatInterval", rep.heart_beat_ms, 10, 60'000, "milliseconds");
     if (r.has("replicationLinkTimeout")) marks_.link_timeout_line = r.line_of("replicationLinkTimeout");
     r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
+    r.read_size("replicationRetainBytes", rep.retain_bytes, 0, 1024 * kGb);
     r.read_size("maxTransactionSize", config_.max_transaction_size, 4 * kKb, broker::kMaxTransactionBytes);
     config_.system_usage.memory_limit = physical_memory() / 100 * kDefaultMemoryPercent;
     if (r.read_string("replicationGroup", config_.security.replication_group)) {

@@ -168,8 +168,10 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
                        s.value, h.last_record_seq.value, h.last_seq.value);
   if (s > m.last_seq) return fmt::format("the slave is at seq {}, beyond this master's {}", s.value, m.last_seq.value);
   if (s.value + 1 < m.first_journaled.value)
-    return fmt::format("this master's journal no longer holds seq {} (it starts at {}: compacted)", s.value + 1,
-                       m.first_journaled.value);
+    return fmt::format("this master's journal no longer holds seq {} (it starts at {}: compacted; it keeps "
+                       "replicationRetainBytes={} of journal for a slave that is away, and more was written since "
+                       "this slave left)",
+                       s.value + 1, m.first_journaled.value, m.retain_bytes);
   if (m.last_unjournaled > s)
     return fmt::format("events after seq {} are not all in the journal (the last non-persistent one is seq {})",
                        s.value, m.last_unjournaled.value);

@@ -100,6 +100,7 @@ struct CatchUpView {
   bool journal = false;            // the master persists
   store::StoreIdentity identity;
   Seq first_journaled;             // the oldest seq its segments still hold
+  std::uint64_t retain_bytes = 0;  // replicationRetainBytes (named when first_journaled is too late)
   Seq last_unjournaled;            // the newest seq not (wholly) in its journal
   Seq last_seq;                    // its event log's position
   bool non_persistent_live = false;

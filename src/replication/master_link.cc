@@ -334,6 +334,7 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
     v.journal = true;
     v.identity = journal_->identity();
     v.first_journaled = journal_->first_seq();
+    v.retain_bytes = options_.retain_bytes;
     v.last_unjournaled = journal_->last_unjournaled_seq();
     v.last_seq = upto;
     v.non_persistent_live = broker_.holds_non_persistent();
@@ -376,6 +377,7 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
   sent_ = upto;
   copy_upto_ = upto;
   from_journal_ = false;
+  copy_queued_ = false;
   applied_ = Seq{0};
   catch_up_target_ = Seq{0};
   waiting_since_ms_ = mono_ms();
@@ -390,6 +392,7 @@ void MasterLink::pump_snapshot() {
     const std::size_t before = c.output().size();
     if (sender_->pump(c.output(), kSnapshotBudget)) {
       sender_.reset();
+      copy_queued_ = true;
       if (from_journal_) {
         // The events of the copy's time come back out of the journal, up to now; the
         // ones after now are held back again (briefly) until that is queued.
@@ -411,6 +414,9 @@ void MasterLink::pump_snapshot() {
       std::string().swap(deferred_);
       copy_pin_.release();
       enter(State::awaiting_catch_up, "state queued");
+      // The slave may have acknowledged all it needs during the read-back already: no
+      // other Applied may come while the master is idle.
+      if (follow_ && applied_ >= catch_up_target_ && !naming_) become_in_sync();
     } else if (!sender_->failure().empty()) {
       const std::string why = sender_->failure();
       drop(*slave_, fbr::RejectReason::slave_dropped, why);
@@ -460,7 +466,11 @@ void MasterLink::update_backlog() {
 }
 
 void MasterLink::on_applied(Seq seq) {
-  if (state_ == State::sending_snapshot || seq > sent_) {
+  // While events of the copy's time are read back from the journal (still
+  // sending_snapshot), the slave has installed the copy and acknowledges what it
+  // applies: up to what the read-back goes to (copy_upto_).
+  const bool copy_out = state_ != State::sending_snapshot || copy_queued_;
+  if (!copy_out || seq > (state_ == State::sending_snapshot ? copy_upto_ : sent_)) {
     drop(*slave_, fbr::RejectReason::slave_dropped,
          "the slave acknowledged seq " + std::to_string(seq.value) + ", which it has not been sent");
     return;

@@ -118,6 +118,9 @@ struct MasterOptions {
   // context, which requires a client certificate signed by trustedCAs (mutual TLS;
   // net/tcp_connection.h "TLS"). Null = plain TCP.
   std::shared_ptr<tls::Context> tls;
+  // replicationRetainBytes, as the journal applies it (named in the log when a slave
+  // returns too late to catch up).
+  std::uint64_t retain_bytes = 0;
 };
 
 class MasterLink final : public broker::EventSink {
@@ -222,6 +225,7 @@ class MasterLink final : public broker::EventSink {
   std::string deferred_;  // events after S0, queued while the snapshot goes out
   Seq copy_upto_;          // the state being sent stands for the master up to here
   bool from_journal_ = false;  // events after copy_upto_ come back out of the journal
+  bool copy_queued_ = false;   // the copy (or catch-up) itself is queued; events may follow
 
   // Gate sources: `follow_` is the slave's Applied (gates all work); `hold_` is the
   // minimumReplicas="1" hold without a slave in sync (gates persistent work only).

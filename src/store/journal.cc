@@ -328,7 +328,7 @@ void Journal::on_reports(std::vector<WriterReport>& reports) {
 
 void Journal::maybe_compact() {
   if (!options_.compaction || compacting_ || pins_ != 0 || refusing_ || closed_ || !started_) return;
-  const std::uint64_t total = files_.total_bytes();
+  const std::uint64_t total = files_.total_bytes() - retained_bytes();
   const std::uint64_t live = live_.live_bytes();
   const std::uint64_t garbage = total > live ? total - live : 0;
   if (total < compaction_hold_until_ || garbage < std::max(compaction_floor_, live)) return;
@@ -342,8 +342,18 @@ void Journal::maybe_compact() {
   job->identity = identity_;
   job->dir = dir_;
   job->checkpoint_file = files_.reserve();
-  for (const JournalFile& f : files_.files()) {
+  // The newest segments that fit in retain_bytes stay for a slave that was away.
+  const auto& all = files_.files();
+  std::size_t keep_from = all.size();
+  for (std::uint64_t kept = 0; keep_from > 0; --keep_from) {
+    const JournalFile& f = all[keep_from - 1];
+    if (f.kind != FileKind::segment || kept + f.size > options_.retain_bytes) break;
+    kept += f.size;
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const JournalFile& f = all[i];
     job->sources.emplace(f.no, f.path);
+    if (i >= keep_from) continue;
     job->obsolete.push_back(f.no);
     job->obsolete_paths.push_back(f.path);
   }
@@ -361,7 +371,14 @@ void Journal::on_compacted(CompactionResult& r) {
   const std::size_t stray = live_.relocate(r.checkpoint_file, r.relocations, r.obsolete);
   for (FileNo no : r.obsolete) files_.remove(no);
   files_.add(FileKind::checkpoint, r.upto, identity_.epoch, r.size, r.checkpoint_file);
+  // The oldest seq a catch-up can read: the first retained segment's, else C + 1.
   first_seq_ = Seq{r.upto.value + 1};
+  for (const JournalFile& f : files_.files()) {
+    if (f.kind == FileKind::segment) {
+      first_seq_ = std::min(first_seq_, f.seq);
+      break;
+    }
+  }
   spdlog::info("journal: checkpoint {} written ({} records, {} messages, {} bytes; replaced {} bytes)",
                r.path, r.records, r.messages, r.size, r.bytes_before);
   if (!r.warning.empty()) spdlog::warn("journal: after compaction: {}", r.warning);
@@ -439,14 +456,26 @@ Result<RecordCursor> Journal::read_all(Seq upto) const {
   TWINMQ_ASSERT(!compacting_, "reading the whole journal while a compaction may delete its files");
   TWINMQ_ASSERT(durable_ >= upto, "reading the whole journal beyond its durable position");
   std::vector<RecordCursor::Source> sources;
+  const JournalFile* ckpt = files_.checkpoint();
   for (const JournalFile& f : files_.files()) {
     if (f.durable_size <= kFileHeaderSize) continue;
     if (f.kind == FileKind::segment && f.seq > upto) break;
+    // A retained segment's events are in the checkpoint already.
+    if (f.kind == FileKind::segment && ckpt != nullptr && f.last <= ckpt->seq) continue;
     auto fd = open_file(f.path, O_RDONLY);
     if (!fd) return std::unexpected(fd.error());
     sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
   }
   return RecordCursor(std::move(sources), Seq{0}, upto);
+}
+
+std::uint64_t Journal::retained_bytes() const {
+  const JournalFile* ckpt = files_.checkpoint();
+  if (ckpt == nullptr) return 0;
+  std::uint64_t n = 0;
+  for (const JournalFile& f : files_.files())
+    if (f.kind == FileKind::segment && f.last <= ckpt->seq) n += f.size;
+  return n;
 }
 
 void Journal::FilePin::release() {

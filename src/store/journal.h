@@ -42,6 +42,15 @@
 //    slave is copied from the files; read_all(upto) reads the checkpoint and every
 //    segment up to `upto` — the journal's whole state as of `upto`.
 //
+// RETAINED SEGMENTS (replicationRetainBytes). A compaction replaces every file with a
+// checkpoint at C, which ends any catch-up from before C. With retain_bytes it keeps the
+// newest of those segments (whole, newest first, while they fit in retain_bytes): they
+// are not replayed (the checkpoint has their state) but read_from() still reads them,
+// so first_seq() is the first retained seq. They count neither as live data nor as
+// garbage for the compaction trigger, and the next compaction replaces them. Recovery
+// removes them (they are covered by the checkpoint): retention lasts until the master
+// restarts.
+//
 // THE TRICKY PART: which Seq may be reported durable. Each batch carries the last Seq
 // seen when it was handed over (trailing non-persistent events included); a batch
 // with no records just extends the coverage of the batch in flight before it, or, if
@@ -89,6 +98,10 @@ struct JournalOptions {
   bool compaction = true;
   // Garbage allowed on disk before compacting even an empty store; 0 = 4 segments.
   std::uint64_t compaction_min_bytes = 0;
+  // replicationRetainBytes: a compaction keeps the newest segments it replaces, up to
+  // this many bytes, so a slave that was away can still catch up from them (read_from)
+  // instead of needing a full copy. 0 = keep none. See "RETAINED SEGMENTS" above.
+  std::uint64_t retain_bytes = 0;
 };
 
 struct JournalStats {
@@ -241,6 +254,8 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   void advance_gate(Seq s);
   void maybe_compact();
   void on_compacted(CompactionResult& r);
+  // Bytes of segments a compaction kept for catch-up (covered by the checkpoint).
+  std::uint64_t retained_bytes() const;
 
   net::Loop& loop_;
   const std::string dir_;
