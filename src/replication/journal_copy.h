@@ -12,8 +12,9 @@
 //   2. what the journal cannot supply — non-persistent messages, and the
 //      duplicate-detection windows that hold a non-persistent SEND's id
 //      (Broker::take_memory_snapshot) — as records at seq S: the memory part. It is a
-//      list of references to messages the master holds in memory anyway (about 40 bytes
-//      each), so it is as large as the non-persistent state, never as the store.
+//      list of references to messages the master holds in memory anyway (about 100 bytes
+//      each while it is sent), so it is as large as the non-persistent state, never as the
+//      store.
 // framed as SnapshotBegin, SnapshotChunk*, SnapshotEnd (schemas/replication.fbs). The
 // slave writes the persistent records into its checkpoint `<S>.ckpt` at their own seqs
 // (replication/initial_sync.h) and applies the memory part after its recovery, as

@@ -3,7 +3,9 @@
 // disk and every message sent meanwhile, and after kill -9 of the master holds exactly
 // what the master held (message for message, in order); a copy while the master's
 // journal keeps compacting (small segments, churn) ends the same way, and compaction
-// goes on after it.
+// goes on after it; replicationRetainBytes: a slave that was away while the master
+// compacted catches up when the journal it missed was kept, else gets a full copy and
+// the master's log says why.
 #include <signal.h>
 
 #include <atomic>
@@ -155,4 +157,60 @@ TEST_CASE("33 full copy: a copy while the master's journal keeps compacting hold
   std::vector<std::string> want;
   for (int i = 0; i <= 3000; ++i) want.push_back("k" + std::to_string(i) + pad);
   CHECK(bodies_of(drain(pair.slave_stomp(), "/queue/keep", want.size())) == want);
+}
+
+// A slave stops; the master compacts its journal while it is away; the slave comes
+// back. With `retain` bytes of journal kept for it, it catches up or gets a full copy.
+static void away_while_compacting(const std::string& retain, bool expect_catch_up) {
+  PairSpec spec;
+  spec.master_attrs = {{"replicationRetainBytes", retain}};
+  spec.master_extra_xml = "  <persistenceAdapter><journal maxSegmentSize=\"65536\"/></persistenceAdapter>\n";
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  RawStomp c(pair.master_stomp());
+  c.connect();
+  std::vector<std::string> sent;
+  for (int i = 0; i < 100; ++i) {
+    sent.push_back("a" + std::to_string(i));
+    c.send_frame("SEND", {{"destination", "/queue/r"}, {"persistent", "true"}}, sent.back());
+  }
+  c.send("/queue/r", "a100", {{"persistent", "true"}});
+  sent.push_back("a100");
+  pair.slave().kill(SIGKILL);
+  pair.slave().wait_exit(Ms(5000));
+  // About 1 MiB of churn while the slave is away: the journal compacts (256 KiB of
+  // garbage with 64 KiB segments).
+  const std::string pad(300, 'p');
+  for (int i = 0; i < 1500; ++i)
+    c.send_frame("SEND", {{"destination", "/queue/churn"}, {"persistent", "true"}}, "c" + std::to_string(i) + pad);
+  c.send("/queue/churn", "last" + pad, {{"persistent", "true"}});
+  REQUIRE(drain(pair.master_stomp(), "/queue/churn", 1501).size() == 1501);
+  REQUIRE(pair.master().wait_for_output("journal: checkpoint", Ms(10'000), true));
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back("b" + std::to_string(i));
+    c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+  }
+  const std::uint16_t port = pair.slave_stomp();
+  auto again = pair.start_config("slave.xml", pair.slave_xml("slave", pair.replication_port(), port));
+  REQUIRE_MESSAGE(again->wait_for_output("IN SYNC", Ms(20'000), true), again->log_tail());
+  if (expect_catch_up) {
+    CHECK_MESSAGE(pair.master().wait_for_output("CATCHES UP", Ms(5000), true), pair.master().log_text());
+    CHECK(again->log_text().find("initial sync from master") == std::string::npos);
+  } else {
+    CHECK_MESSAGE(pair.master().wait_for_output("(a full copy: this master's journal no longer holds seq", Ms(5000), true),
+                  pair.master().log_text());
+    CHECK(pair.master().wait_for_output("replicationRetainBytes=" + retain, Ms(5000), true));
+  }
+  pair.master().kill(SIGKILL);
+  REQUIRE(again->wait_listening("stomp", Ms(5000)));
+  CHECK(bodies_of(drain_until(port, "/queue/r", sent)) == sent);
+}
+
+TEST_CASE("33 full copy: replicationRetainBytes — a slave away for less journal than the master keeps catches up after compactions") {
+  away_while_compacting("8388608", true);
+}
+
+TEST_CASE("33 full copy: replicationRetainBytes — a slave away for more journal than the master keeps gets a full copy, and the log says why") {
+  away_while_compacting("0", false);
 }

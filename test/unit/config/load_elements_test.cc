@@ -48,13 +48,14 @@ TEST_CASE("defaults: the smallest valid file") {
   CHECK(rep.minimum_replicas == 0);
   CHECK(rep.heart_beat_ms == 500);
   CHECK(rep.link_timeout_ms == 3000);
+  CHECK(rep.retain_bytes == 128ull << 20);
 }
 
 TEST_CASE("a master with every element and attribute") {
   const Config c = test::load_ok(R"(<?xml version="1.0" encoding="UTF-8"?>
 <!-- a comment before the root -->
 <broker xmlns="http://activemq.apache.org/schema/core" brokerName="master-1" dataDirectory="/var/lib/twinmq"
-        persistent="true" waitForSlave="true" shutdownOnSlaveFailure="true" minimumReplicas="1"
+        persistent="true" waitForSlave="true" shutdownOnSlaveFailure="true" minimumReplicas="1" replicationRetainBytes="1 gb"
         replicationHeartbeatInterval="250" replicationLinkTimeout="2000" maxTransactionSize="128 mb">
   <transportConnectors>
     <!-- comments are fine anywhere -->
@@ -135,6 +136,7 @@ TEST_CASE("a master with every element and attribute") {
   CHECK(c.replication.minimum_replicas == 1);
   CHECK(c.replication.heart_beat_ms == 250);
   CHECK(c.replication.link_timeout_ms == 2000);
+  CHECK(c.replication.retain_bytes == 1ull << 30);
   CHECK(c.max_transaction_size == (128u << 20));
   CHECK_FALSE(c.replication.master.has_value());
 }

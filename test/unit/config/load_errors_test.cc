@@ -79,7 +79,7 @@ TEST_CASE("unknown attributes: a suggestion, or the list of known ones") {
         "conf/broker.xml:1: unknown attribute 'useJmx' on <broker> (expected one of: 'brokerName', 'dataDirectory', "
         "'persistent', 'masterConnectorURI', 'shutdownOnMasterFailure', 'waitForSlave', 'shutdownOnSlaveFailure', "
         "'minimumReplicas', 'replicationHeartbeatInterval', 'replicationLinkTimeout', 'maxTransactionSize', "
-        "'waitForSlaveTimeout', 'replicationGroup', 'xmlns')");
+        "'waitForSlaveTimeout', 'replicationGroup', 'replicationRetainBytes', 'xmlns')");
   CHECK(error_of(broker("", connectors("<transportConnector name=\"stomp\" url=\"stomp://h:1\" uri=\"stomp://h:1\"/>\n"))) ==
         "conf/broker.xml:3: unknown attribute 'url' on <transportConnector> (did you mean 'uri'?)");
   CHECK(error_of(broker("", "<plugins enabled=\"true\"/>\n")) ==
@@ -161,6 +161,8 @@ TEST_CASE("<broker> attribute values") {
         "conf/broker.xml:1: <broker> maxTransactionSize must be a size from 4 kb to 512 mb, got '1 gb'");
   CHECK(error_of(broker("maxTransactionSize=\"-1\"", "")) ==
         "conf/broker.xml:1: <broker> maxTransactionSize must be a size from 4 kb to 512 mb, got '-1' (not a number)");
+  CHECK(error_of(broker("replicationRetainBytes=\"lots\"", "")) ==
+        "conf/broker.xml:1: <broker> replicationRetainBytes must be a size from 0 b to 1024 gb, got 'lots' (not a number)");
   CHECK(error_of(broker("waitForSlave=\"1\"", "")) ==
         "conf/broker.xml:1: <broker> waitForSlave must be true or false, got '1'");
   CHECK(error_of(broker("shutdownOnSlaveFailure=\"on\"", "")) ==

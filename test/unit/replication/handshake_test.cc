@@ -336,7 +336,9 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
   {
     CatchUpView v = ok;
     v.first_journaled = Seq{60};
-    CHECK(why(resumable(), v) == "this master's journal no longer holds seq 51 (it starts at 60: compacted)");
+    CHECK(why(resumable(), v) == "this master's journal no longer holds seq 51 (it starts at 60: compacted; it keeps "
+              "replicationRetainBytes=0 of journal for a slave that is away, and more was written since this slave "
+              "left)");
   }
   {
     CatchUpView v = ok;
