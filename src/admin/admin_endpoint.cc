@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "admin/admin_api.h"
 #include "admin/metrics.h"
 #include "admin/status_json.h"
 #include "admin/status_page.h"
@@ -27,12 +28,13 @@ HttpResponse with_type(std::string body, std::string type, int status = 200) {
 
 }  // namespace
 
-AdminEndpoint::AdminEndpoint(net::Loop& loop, StatusSource status, HttpLimits limits)
-    : status_(std::move(status)), server_(loop, limits, [this](const HttpRequest& r) { return route(r); }) {}
+AdminEndpoint::AdminEndpoint(net::Loop& loop, StatusSource status, AdminActions* actions, HttpLimits limits)
+    : status_(std::move(status)), actions_(actions), server_(loop, limits, [this](const HttpRequest& r) { return route(r); }) {}
 
 Result<void> AdminEndpoint::open(const std::string& host, std::uint16_t port) {
   if (auto r = server_.open(host, port); !r) return r;
-  spdlog::info("admin endpoint listening on http://{} (/status, /metrics, /livez, /readyz, and the status page at /)",
+  spdlog::info("admin endpoint listening on http://{} (/status, /metrics, /livez, /readyz, the verbs under /api/, and the "
+               "status page at /)",
                server_.address());
   std::printf("twinmq: listening admin %s\n", server_.address().c_str());
   std::fflush(stdout);
@@ -40,11 +42,12 @@ Result<void> AdminEndpoint::open(const std::string& host, std::uint16_t port) {
 }
 
 HttpResponse AdminEndpoint::route(const HttpRequest& req) const {
+  if (is_api_path(req.path)) return route_api(req, actions_);
   bool known = false;
   for (std::string_view p : kPaths) known = known || req.path == p;
   if (!known) {
     return text_response(404, "no such path: " + std::string(req.path.substr(0, 200)) +
-                                  " (the admin endpoint answers /, /status, /metrics, /livez and /readyz)");
+                                  " (the admin endpoint answers /, /status, /metrics, /livez, /readyz and the verbs under /api/)");
   }
   if (req.method != "GET" && req.method != "HEAD") {
     HttpResponse r = text_response(405, "method " + req.method + " is not allowed on " + req.path + " (use GET)");

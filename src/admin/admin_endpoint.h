@@ -6,6 +6,8 @@
 //   GET /metrics  Prometheus text (admin/metrics)
 //   GET /livez    200 while the event loop runs (it answers from the loop)
 //   GET /readyz   200 when this broker serves clients, else 503 with its role
+//   /api/...      the operator's verbs (admin/admin_api.h): browse, purge, move, remove
+//                 a destination, stop with a drain; admin users only
 // HEAD is answered like GET without the body; other methods get 405 with Allow, other
 // paths 404.
 //
@@ -20,6 +22,7 @@
 #include <functional>
 #include <string>
 
+#include "admin/admin_actions.h"
 #include "admin/http_server.h"
 #include "admin/status_model.h"
 #include "base/result.h"
@@ -31,7 +34,8 @@ class AdminEndpoint {
  public:
   using StatusSource = std::function<BrokerStatus()>;
 
-  AdminEndpoint(net::Loop& loop, StatusSource status, HttpLimits limits = {});
+  // `actions`: the verbs under /api/ (null: they answer 503); not owned, outlives us.
+  AdminEndpoint(net::Loop& loop, StatusSource status, AdminActions* actions = nullptr, HttpLimits limits = {});
 
   // Listens on host:port and prints the readiness line "twinmq: listening admin
   // <ip:port>" on stdout (tools and tests read the port from it).
@@ -43,6 +47,7 @@ class AdminEndpoint {
 
  private:
   StatusSource status_;
+  AdminActions* actions_;
   HttpServer server_;
 };
 

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <algorithm>
 
 #include "admin/http_server.h"
 #include "base/clock.h"
@@ -47,6 +50,7 @@ void HttpConnection::check_idle(std::int64_t now_ms) {
     }
     return;
   }
+  if (awaiting_reply_) return;  // the endpoint owes this client an answer
   const std::uint32_t idle = server_->limits().idle_timeout_ms;
   if (now_ms - last_activity_ms_ < idle) return;
   if (in_request_) {
@@ -59,9 +63,23 @@ void HttpConnection::check_idle(std::int64_t now_ms) {
 void HttpConnection::on_data(std::string_view bytes) {
   if (done_ || server_ == nullptr) return;
   last_activity_ms_ = mono_ms();
+  if (awaiting_reply_) {
+    // Kept for after the answer; a client that pipelines more than one request's worth
+    // meanwhile is not one the endpoint serves.
+    const HttpLimits& l = server_->limits();
+    if (held_input_.size() + bytes.size() > l.max_header_bytes + l.max_body_bytes) {
+      conn_->close();
+      return;
+    }
+    held_input_.append(bytes);
+    return;
+  }
   const std::size_t used = http_parser_execute(&parser_, &kSettings, bytes.data(), bytes.size());
-  (void)used;
   if (done_) return;
+  if (awaiting_reply_) {
+    held_input_.assign(bytes.substr(used));  // the request paused the parser: the rest waits
+    return;
+  }
   const auto err = HTTP_PARSER_ERRNO(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) return;
   if (limit_status_ != 0) {
@@ -100,9 +118,31 @@ void HttpConnection::respond(HttpResponse response) {
   }
 }
 
+void HttpConnection::answer_late(HttpResponse response) {
+  if (routing_) {  // answered before the router returned: on_message_complete sends it
+    early_ = std::move(response);
+    return;
+  }
+  if (!awaiting_reply_) return;
+  awaiting_reply_ = false;
+  reply_sink_.reset();  // DeferredReply::send holds it while this runs
+  last_activity_ms_ = mono_ms();
+  if (!keep_alive_) response.close = true;
+  respond(std::move(response));
+  if (done_ || conn_ == nullptr) return;
+  http_parser_pause(&parser_, 0);
+  if (!held_input_.empty()) {
+    const std::string input = std::move(held_input_);
+    held_input_.clear();
+    on_data(input);
+  }
+}
+
 int HttpConnection::on_message_begin(http_parser* p) noexcept {
   HttpConnection& c = *owner(p);
   c.url_.clear();
+  c.field_.clear();
+  c.authorization_.clear();
   c.header_bytes_ = c.header_lines_ = c.body_bytes_ = 0;
   c.in_value_ = false;
   c.in_request_ = true;
@@ -122,10 +162,15 @@ int HttpConnection::on_url(http_parser* p, const char* at, std::size_t len) noex
   return 0;
 }
 
-int HttpConnection::on_header_field(http_parser* p, const char*, std::size_t len) noexcept {
+int HttpConnection::on_header_field(http_parser* p, const char* at, std::size_t len) noexcept {
   HttpConnection& c = *owner(p);
   const HttpLimits& l = c.server_->limits();
-  if (c.in_value_ || c.header_lines_ == 0) ++c.header_lines_;
+  if (c.in_value_ || c.header_lines_ == 0) {
+    ++c.header_lines_;
+    c.field_.clear();
+  }
+  // Bounded by max_header_bytes below, like everything else in the header section.
+  c.field_.append(at, std::min<std::size_t>(len, l.max_header_bytes));
   c.in_value_ = false;
   c.header_bytes_ += len;
   if (c.header_lines_ > l.max_headers) {
@@ -141,7 +186,7 @@ int HttpConnection::on_header_field(http_parser* p, const char*, std::size_t len
   return 0;
 }
 
-int HttpConnection::on_header_value(http_parser* p, const char*, std::size_t len) noexcept {
+int HttpConnection::on_header_value(http_parser* p, const char* at, std::size_t len) noexcept {
   HttpConnection& c = *owner(p);
   const HttpLimits& l = c.server_->limits();
   c.in_value_ = true;
@@ -151,6 +196,7 @@ int HttpConnection::on_header_value(http_parser* p, const char*, std::size_t len
     c.limit_text_ = fmt::format("the request line and headers are longer than {} bytes", l.max_header_bytes);
     return 1;
   }
+  if (c.field_.size() == 13 && strncasecmp(c.field_.data(), "authorization", 13) == 0) c.authorization_.append(at, len);
   return 0;
 }
 
@@ -186,8 +232,27 @@ int HttpConnection::on_message_complete(http_parser* p) noexcept {
   const std::size_t q = c.url_.find('?');
   req.path = c.url_.substr(0, q);
   if (q != std::string::npos) req.query = c.url_.substr(q + 1);
+  req.authorization = std::move(c.authorization_);
+  c.authorization_.clear();
+  req.peer = c.conn_ != nullptr ? c.conn_->peer() : std::string();
+  c.keep_alive_ = http_should_keep_alive(p) != 0;
+  c.reply_sink_ = std::make_shared<DeferredReply::Sink>([&c](HttpResponse r) { c.answer_late(std::move(r)); });
+  req.reply = DeferredReply(c.reply_sink_);
+  c.routing_ = true;
   HttpResponse r = c.server_->route(req);
-  if (http_should_keep_alive(p) == 0) r.close = true;
+  c.routing_ = false;
+  if (r.deferred) {
+    if (!c.early_) {
+      // Nothing more is parsed until the answer: on_data keeps the rest of this read.
+      c.awaiting_reply_ = true;
+      http_parser_pause(p, 1);
+      return 0;
+    }
+    r = std::move(*c.early_);
+    c.early_.reset();
+  }
+  c.reply_sink_.reset();
+  if (!c.keep_alive_) r.close = true;
   c.respond(std::move(r));
   return 0;
 }

@@ -13,6 +13,9 @@
 //    reset can destroy the answer before the client reads it (nginx's lingering_close).
 //  - Keep-alive as HTTP/1.1 has it (the status page polls over one connection);
 //    pipelined requests are answered in order because each is answered at once.
+//  - An answer may come later (HttpResponse::deferred: a password check, a change
+//    waiting for the journal and the slave). Meanwhile the parser is paused and what
+//    arrives is kept (bounded), so a pipelined request behind it is answered after it.
 //  - Idle connections are closed by the server's one periodic check (HttpServer), not
 //    a timer per connection; one mid-request gets a 408 first.
 //
@@ -24,6 +27,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "admin/http_message.h"
@@ -64,6 +69,8 @@ class HttpConnection final : private net::ConnectionHandler {
   // Answers and closes: a request that broke a bound or the protocol.
   void fail(int status, std::string text);
   void respond(HttpResponse response);
+  // The deferred answer arrived (DeferredReply::send).
+  void answer_late(HttpResponse response);
 
   static int on_message_begin(http_parser* p) noexcept;
   static int on_url(http_parser* p, const char* at, std::size_t len) noexcept;
@@ -88,6 +95,17 @@ class HttpConnection final : private net::ConnectionHandler {
   std::int64_t last_activity_ms_ = 0;
   bool done_ = false;         // answered for the last time; the connection is closing
   std::int64_t linger_until_ms_ = 0;  // an error answer: input dropped until then, then closed
+  std::string field_;          // the header name being read (kept to find Authorization)
+  std::string authorization_;  // the Authorization header's value
+  // A deferred answer: the sink DeferredReply points at (freed with us, so a late
+  // answer to a closed connection goes nowhere), whether the router is still running
+  // (an answer given before it returns is sent as if returned), the answer given then.
+  std::shared_ptr<DeferredReply::Sink> reply_sink_;
+  bool routing_ = false;
+  bool awaiting_reply_ = false;
+  bool keep_alive_ = true;
+  std::optional<HttpResponse> early_;
+  std::string held_input_;     // bytes that arrived while awaiting_reply_
 };
 
 // How long a connection answered with an error keeps reading (and dropping) input

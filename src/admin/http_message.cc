@@ -8,6 +8,11 @@ namespace twinmq::admin {
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 202: return "Accepted";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 409: return "Conflict";
+    case 429: return "Too Many Requests";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -19,6 +24,17 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     default: return "Unknown";
   }
+}
+
+void DeferredReply::send(HttpResponse response) const {
+  // The lock keeps the sink alive while it runs, even if the connection drops it.
+  if (std::shared_ptr<Sink> sink = sink_.lock()) (*sink)(std::move(response));
+}
+
+HttpResponse deferred_response() {
+  HttpResponse r;
+  r.deferred = true;
+  return r;
 }
 
 HttpResponse text_response(int status, std::string text) {

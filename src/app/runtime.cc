@@ -24,6 +24,8 @@ constexpr std::uint64_t kTickMs = 250;
 // On shutdown, how long we wait for held receipts to be released (journal durable,
 // slave applied) before closing the connections anyway.
 constexpr std::int64_t kDrainLimitMs = 5000;
+// How often the admin stop verb looks whether the queues have drained.
+constexpr std::uint64_t kStopDrainCheckMs = 100;
 
 // Message ids must be unique per broker; until a store gives a stable identity, a
 // random per-process prefix keeps ids from two runs apart.
@@ -544,6 +546,7 @@ void Runtime::finish_shutdown() {
   if (witness_) witness_->release([this] { witness_->close(); });
   tick_.reset();
   give_up_.reset();
+  stop_drain_.reset();
   status_.reset();
   control_.reset();
   if (admin_) admin_->close();
@@ -555,7 +558,12 @@ void Runtime::finish_shutdown() {
 bool Runtime::open_admin_endpoint() {
   if (!config_.management) return true;
   const config::ManagementConfig& m = *config_.management;
-  admin_ = std::make_unique<admin::AdminEndpoint>(loop_, [this] { return status_model(); });
+  AdminHost host;
+  host.broker = [this] { return broker_.get(); };
+  host.refuse_changes = [this] { return refuse_admin_changes(); };
+  host.stop = [this](std::uint32_t drain_s, std::string why) { stop_after_drain(drain_s, std::move(why)); };
+  admin_actions_ = std::make_unique<AdminActionsImpl>(loop_, security_.get(), std::move(host));
+  admin_ = std::make_unique<admin::AdminEndpoint>(loop_, [this] { return status_model(); }, admin_actions_.get());
   if (auto r = admin_->open(m.endpoint.host, m.endpoint.port); !r) {
     // Like a client connector that cannot listen: refused at start-up, visibly, rather
     // than a broker whose health checks never answer.
@@ -565,6 +573,50 @@ bool Runtime::open_admin_endpoint() {
     return false;
   }
   return true;
+}
+
+std::string Runtime::refuse_admin_changes() {
+  if (stopping_) return "this broker is stopping (" + shutdown_reason_ + ")";
+  if (!broker_) return "this broker holds no state now";
+  const admin::BrokerStatus s = status_model();
+  if (s.role == "slave")
+    return "this broker is the slave; send it to the master at " +
+           (config_.replication.master_uri.empty() ? s.peer.description : config_.replication.master_uri) +
+           " (its admin endpoint is the <managementContext> of its configuration)";
+  // A master that does not serve (waiting for its slave, or fenced by the witness) must
+  // not decide changes either: they could be lost to, or fork from, the broker that does.
+  if (!s.serving)
+    return "this broker does not serve clients now" + (s.closed_reason.empty() ? std::string() : ": " + s.closed_reason);
+  return {};
+}
+
+void Runtime::stop_after_drain(std::uint32_t drain_s, std::string why) {
+  if (stopping_ || stop_drain_) return;
+  spdlog::info("[event=admin_stop] {}: client connectors closed to new connections; waiting for consumers to drain "
+               "the queues", why);
+  for (auto& s : servers_) s->close_listener();
+  stop_drain_deadline_ms_ = mono_ms() + static_cast<std::int64_t>(drain_s) * 1000;
+  stop_drain_ = net::Timer::create(loop_);
+  // The first check comes one period later, so the verb's answer is written before the
+  // shut-down closes the admin endpoint.
+  stop_drain_->start(kStopDrainCheckMs, kStopDrainCheckMs, [this, why] {
+    std::uint64_t left = 0;
+    if (broker_)
+      for (const auto& d : broker_->stats())
+        if (!d.topic) left += d.depth + d.inflight;
+    const bool slave = slave_ && !stopping_ && status_model().role == "slave";
+    if (left != 0 && !slave && mono_ms() < stop_drain_deadline_ms_) return;
+    const std::string reason = why;  // the timer (and this lambda) goes with reset()
+    stop_drain_.reset();
+    if (left == 0 || slave)
+      spdlog::info("[event=admin_stop] {}: {}; stopping", reason,
+                   slave ? "a slave has nothing to drain" : "queues drained");
+    else
+      spdlog::warn("[event=admin_stop] {}: drain time is up with {} message(s) still queued; stopping (they stay in "
+                   "the store{})",
+                   reason, left, master_ ? " and on the slave" : "");
+    begin_shutdown(reason);
+  });
 }
 
 int Runtime::run() {

@@ -35,6 +35,7 @@
 #include "admin/admin_endpoint.h"
 #include "admin/status_model.h"
 #include "app/control_server.h"
+#include "app/admin_actions.h"
 #include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
@@ -101,6 +102,11 @@ class Runtime final : private replication::SlaveHost {
   // A request on the control socket (app/control_server.h); runtime_switchover.cc.
   std::string on_control(std::string_view request);
   bool open_admin_endpoint();
+  // The admin API's stop verb: close the client listeners, let consumers drain every
+  // queue for up to `drain_s` seconds (one periodic check), then begin_shutdown(why).
+  void stop_after_drain(std::uint32_t drain_s, std::string why);
+  // Why the admin verbs may not change this broker now ("" = they may).
+  std::string refuse_admin_changes();
   void start_tick();
   void begin_shutdown(const std::string& reason, int exit_code = 0);
   void finish_shutdown();
@@ -132,7 +138,11 @@ class Runtime final : private replication::SlaveHost {
   net::HandlePtr<StatusServer> status_;
   net::HandlePtr<ControlServer> control_;
   std::optional<RestartAsSlave> restart_;
+  // The admin API's verbs; declared before the endpoint that points at them.
+  std::unique_ptr<AdminActionsImpl> admin_actions_;
   std::unique_ptr<admin::AdminEndpoint> admin_;  // <managementContext>; null without one
+  net::HandlePtr<net::Timer> stop_drain_;        // stop_after_drain's periodic check
+  std::int64_t stop_drain_deadline_ms_ = 0;
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;
   net::HandlePtr<net::Signal> sighup_;  // logged and ignored (its default action would stop us)

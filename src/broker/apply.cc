@@ -32,18 +32,20 @@ std::string_view id_prefix_of(const Message& m) {
                                                                          : std::string_view{};
 }
 
-// A dead-lettered message as the DLQ's consumers see it: same id, the DLQ as its
-// destination, and ActiveMQ's `original-destination` header naming where it was sent.
-MessageRef readdressed(const Message& m, std::string_view dlq) {
+}  // namespace
+
+// A message as the consumers of the queue it moved to see it: `to` as its destination,
+// and ActiveMQ's `original-destination` header naming where it was sent.
+MessageRef readdressed(const Message& m, std::string_view to, std::uint64_t id, std::string_view id_prefix) {
   constexpr std::string_view kOriginal = "original-destination";
   std::vector<HeaderView> headers(m.headers().begin(), m.headers().end());
   const bool has_original = std::any_of(headers.begin(), headers.end(),
                                         [&](const HeaderView& h) { return h.name == kOriginal; });
   if (!has_original) headers.push_back(HeaderView{kOriginal, m.destination()});
   MessageInit init;
-  init.id = m.id();
-  init.id_prefix = id_prefix_of(m);
-  init.destination = dlq;
+  init.id = id;
+  init.id_prefix = id_prefix;
+  init.destination = to;
   init.headers = headers;
   init.body = m.body();
   init.persistent = m.persistent();
@@ -52,8 +54,6 @@ MessageRef readdressed(const Message& m, std::string_view dlq) {
   init.timestamp_ms = m.timestamp_ms();
   return Message::create(init);
 }
-
-}  // namespace
 
 void Broker::apply(const Event& event) {
   impl_->apply_event(event);
@@ -148,7 +148,8 @@ void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
   q->count_dequeued();
   q->count_dead_lettered();
   Queue& dlq = make_queue(e.dlq);
-  dlq.push(QueueEntry{readdressed(*entry.msg, e.dlq), e.message_id, 0, false});
+  // A dead-lettered message keeps its id (and so the prefix of the broker that accepted it).
+  dlq.push(QueueEntry{readdressed(*entry.msg, e.dlq, e.message_id, id_prefix_of(*entry.msg)), e.message_id, 0, false});
   dlq.count_enqueued();
   mark_dirty(dlq);
 }

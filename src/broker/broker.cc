@@ -272,6 +272,15 @@ void Broker::notify_released() {
     auto it = im.conns.find(id);
     if (it != im.conns.end()) it->second->client->on_released(released);
   }
+  if (released_waiters_.empty()) return;
+  // Taken out before any runs: a callback may add another.
+  std::vector<std::function<void()>> due;
+  std::erase_if(released_waiters_, [&](auto& w) {
+    if (w.first > released) return false;
+    due.push_back(std::move(w.second));
+    return true;
+  });
+  for (auto& f : due) f();
 }
 
 std::vector<Broker::DestinationStats> Broker::stats() const {

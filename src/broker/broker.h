@@ -39,6 +39,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/result.h"
@@ -65,6 +67,9 @@ enum class Errc {
   invalid_duplicate_id,    // a SEND's _AMQ_DUPL_ID is longer than kMaxDuplicateIdBytes
   memory_full,             // the destination's memoryLimit or the broker's memoryUsage is reached
   store_full,              // the journal's live bytes reached storeUsage (persistent work only)
+  unknown_destination,     // an operator verb names a destination that does not exist
+  destination_in_use,      // an operator may not remove a destination that has consumers
+  invalid_argument,        // an operator verb's arguments (moving a queue onto itself)
 };
 
 // No single event may encode to more than this: the journal's reader and the
@@ -149,6 +154,30 @@ struct AckRequest {
 
 struct Snapshot;  // broker/snapshot.h
 
+// One ready message as an operator browses it (Broker::browse): owned copies, so the
+// answer may outlive the message.
+struct BrowsedMessage {
+  std::uint64_t id = 0;
+  std::string id_text;                                       // "ID:<prefix>-<n>"
+  std::vector<std::pair<std::string, std::string>> headers;  // user headers, in order
+  std::string body_preview;                                  // the body's first bytes
+  std::size_t body_bytes = 0;                                // the whole body's length
+  bool persistent = false;
+  std::uint8_t priority = 4;
+  std::int64_t expires_ms = 0;
+  std::int64_t timestamp_ms = 0;
+  bool redelivered = false;
+  std::uint32_t redelivery_count = 0;
+};
+
+// What a mutating operator verb did: how many messages it touched, and the Seq of its
+// last event (Seq{0}: nothing changed), which the caller's answer waits for like a
+// receipt (when_released).
+struct AdminOutcome {
+  std::size_t messages = 0;
+  Seq last{0};
+};
+
 class Broker {
  public:
   explicit Broker(BrokerOptions options);
@@ -204,6 +233,32 @@ class Broker {
   // A planned switchover: records a Handover event (no state changes; see
   // broker/event.h) and returns its seq.
   Seq record_handover(std::string_view from, std::string_view to);
+
+  // --- operator verbs (broker/admin_ops.cc; the admin endpoint through app/) ---
+  // A fixed set, each decided here and recorded with the events the broker already
+  // has, so the journal, the slave and recovery apply them like any other change.
+  // They touch only ready messages: one a consumer holds unacknowledged stays with it
+  // (its ACK or its return decides what becomes of it).
+  //
+  // The first `limit` ready messages of `queue` in dispatch order, bodies cut to
+  // `preview_bytes`. Changes nothing.
+  Result<std::vector<BrowsedMessage>> browse(std::string_view queue, std::size_t limit,
+                                             std::size_t preview_bytes) const;
+  // Removes every ready message of `queue` (MessageRemoved, reason discarded, each).
+  Result<AdminOutcome> purge(std::string_view queue);
+  // Moves the first `limit` ready messages (0 = all) of `from` to the queue `to`
+  // (created if absent): each is one TransactionCommitted (the copy sent to `to`, the
+  // original acknowledged on `from`), so a crash leaves every message in exactly one of
+  // the two. The copy gets a new id (an id names one message in one place in the
+  // journal's index) and ActiveMQ's `original-destination` header.
+  Result<AdminOutcome> move(std::string_view from, std::string_view to, std::size_t limit);
+  // Removes a queue (its ready messages with it) or a topic (DestinationRemoved).
+  // Refused while consumers (or, for a topic, durable subscriptions) are attached.
+  Result<AdminOutcome> remove_destination(std::string_view name);
+  // Runs `done` once reply_gate().released() reaches `seq` (at once if it has), from
+  // notify_released(): an operator's answer waits like a receipt (journal durable,
+  // slave applied). Pending ones are dropped with the broker.
+  void when_released(Seq seq, std::function<void()> done);
 
   // --- recovery and the slave -------------------------------------------------
   // Applies an event decided elsewhere (replayed from the journal, or streamed by the
@@ -288,6 +343,7 @@ class Broker {
   std::unique_ptr<Impl> impl_;
   EventLog log_;
   ReplyGate gate_{log_};
+  std::vector<std::pair<Seq, std::function<void()>>> released_waiters_;  // when_released
 };
 
 // Key naming a durable subscription's backlog in events.

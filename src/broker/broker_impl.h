@@ -32,6 +32,11 @@
 
 namespace twinmq::broker {
 
+// `m` readdressed to the queue `to` (a dead-letter queue, or an operator's move) with
+// id `id` ("ID:<id_prefix>-<id>"): ActiveMQ's `original-destination` header names where
+// it was sent (apply.cc).
+MessageRef readdressed(const Message& m, std::string_view to, std::uint64_t id, std::string_view id_prefix);
+
 struct Broker::Impl {
   Impl(Broker& broker, BrokerOptions opts);
 

@@ -103,6 +103,19 @@ class Queue {
         if (lane.ring[i].msg) f(lane.ring[i]);
   }
 
+  // Visits ready messages in the order dispatch would take them (highest priority
+  // first, then by id) until `f(const QueueEntry&)` returns false: what an operator
+  // browses, purges or moves (broker/admin_ops.cc) is what a consumer would get next.
+  // `f` must not add or remove entries.
+  template <class F>
+  void visit_in_dispatch_order(F&& f) const {
+    for (int p = kLanes - 1; p >= 0; --p) {
+      const Lane& lane = lanes_[static_cast<std::size_t>(p)];
+      for (std::size_t i = 0; i < lane.ring.size(); ++i)
+        if (lane.ring[i].msg && !f(lane.ring[i])) return;
+    }
+  }
+
   std::size_t depth() const { return depth_; }
   std::size_t inflight() const { return inflight_; }
   std::uint64_t enqueued() const { return enqueued_; }

@@ -24,6 +24,10 @@ Error from_broker(const Error& e) {
     case B::invalid_duplicate_id: code = ProtocolErrc::invalid_header; break;
     case B::memory_full: code = ProtocolErrc::memory_limit_reached; break;
     case B::store_full: code = ProtocolErrc::store_limit_reached; break;
+    // The operator's verbs (admin endpoint) only; no STOMP frame reaches them.
+    case B::unknown_destination:
+    case B::destination_in_use:
+    case B::invalid_argument:
     case B::ok: break;
   }
   return Error{static_cast<int>(code), e.message};

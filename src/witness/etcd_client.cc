@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "witness/base64.h"
+#include "base/base64.h"
 #include "witness/etcd_transport.h"
 
 namespace twinmq::witness {

@@ -16,7 +16,10 @@ struct Fixture {
   ~Fixture() { loop.shutdown(); }
 
   HttpResponse get(std::string path, std::string method = "GET") {
-    return endpoint.route(HttpRequest{std::move(method), std::move(path), ""});
+    HttpRequest req;
+    req.method = std::move(method);
+    req.path = std::move(path);
+    return endpoint.route(req);
   }
 };
 

@@ -5,9 +5,9 @@
 #include <random>
 #include <string>
 
-#include "witness/base64.h"
+#include "base/base64.h"
 
-using namespace twinmq::witness;
+using namespace twinmq;
 
 TEST_CASE("base64: RFC 4648 test vectors") {
   const std::pair<const char*, const char*> vectors[] = {

@@ -1,9 +1,9 @@
-#include "witness/base64.h"
+#include "base/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace twinmq::witness {
+namespace twinmq {
 
 namespace {
 
@@ -74,4 +74,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace twinmq::witness
+}  // namespace twinmq

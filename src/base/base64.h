@@ -1,6 +1,6 @@
-// witness/base64.h — standard base64 (RFC 4648 section 4: '+', '/', '=' padding), the
+// base/base64.h — standard base64 (RFC 4648 section 4: '+', '/', '=' padding): the
 // encoding etcd's v3 JSON gateway uses for every key and value (protobuf `bytes`
-// fields in JSON).
+// fields in JSON, witness/etcd_client), and HTTP Basic credentials (admin/basic_auth).
 //
 // Written here rather than taken from OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock: those
 // would add libcrypto to the broker's link for thirty lines of code, and
@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace twinmq::witness {
+namespace twinmq {
 
 // Always padded to a multiple of 4 characters.
 std::string base64_encode(std::string_view bytes);
@@ -25,4 +25,4 @@ std::string base64_encode(std::string_view bytes);
 // the last character that the padding says are unused.
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace twinmq::witness
+}  // namespace twinmq
