@@ -75,7 +75,9 @@ std::string status_json(const BrokerStatus& s) {
                             {"dead_lettered", d.dead_lettered},
                             {"duplicates_dropped", d.duplicates_dropped},
                             {"consumers", d.consumers},
-                            {"producers", d.producers}});
+                            {"producers", d.producers},
+                            {"memory_bytes", d.memory_bytes},
+                            {"memory_limit_bytes", d.memory_limit_bytes}});
   json j = {{"broker", s.broker_name},
             {"version", s.version},
             {"role", s.role},

@@ -30,6 +30,8 @@ struct DestinationStatus {
   std::uint64_t duplicates_dropped = 0;
   std::uint64_t consumers = 0;
   std::uint64_t producers = 0;
+  std::uint64_t memory_bytes = 0;        // message bytes it holds in memory
+  std::uint64_t memory_limit_bytes = 0;  // its memoryLimit, else the broker's memoryUsage; 0 = unlimited
 };
 
 struct ConnectorStatus {

@@ -122,6 +122,7 @@ admin::BrokerStatus Runtime::status_model() {
                                      witness_->status()};
   }
   if (broker_) {
+    const broker::Broker::MemoryStats memory = broker_->memory_stats();
     for (const broker::Broker::DestinationStats& d : broker_->stats()) {
       admin::DestinationStatus ds;
       ds.name = d.name;
@@ -135,6 +136,9 @@ admin::BrokerStatus Runtime::status_model() {
       ds.duplicates_dropped = d.duplicates_dropped;
       ds.consumers = d.consumers;
       ds.producers = d.producers;
+      ds.memory_bytes = d.memory_used;
+      // What its memory is measured against: its own memoryLimit, else the broker's.
+      ds.memory_limit_bytes = d.memory_limit != 0 ? d.memory_limit : memory.limit;
       s.destinations.push_back(std::move(ds));
     }
   }
