@@ -36,9 +36,9 @@ const json& object(const json& j, const char* name) {
   return it != j.end() && it->is_object() ? *it : kEmpty;
 }
 
-bool peer_attached(const json& peer) {
-  return !text(peer, "description").empty() || field<std::int64_t>(peer, "last_heard_ms_ago", -1) >= 0;
-}
+// A peer is attached while the link hears from it: a promoted broker keeps its old
+// master's description, but hears nothing from it.
+bool peer_attached(const json& peer) { return field<std::int64_t>(peer, "last_heard_ms_ago", -1) >= 0; }
 
 std::string ms_ago(const json& j, const char* name) {
   const std::int64_t ms = field<std::int64_t>(j, name, -1);

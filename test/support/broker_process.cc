@@ -61,6 +61,8 @@ std::filesystem::path twinmq_binary() {
   return dir / "twinmq";
 }
 
+std::filesystem::path build_binary(std::string_view name) { return twinmq_binary().parent_path() / name; }
+
 BrokerConfig& BrokerConfig::set(std::string name, std::string value) {
   set_kv(stomp_options, std::move(name), std::move(value));
   return *this;
@@ -153,8 +155,16 @@ std::unique_ptr<BrokerProcess> BrokerProcess::spawn(std::vector<std::string> arg
   return p;
 }
 
+std::unique_ptr<BrokerProcess> BrokerProcess::spawn_tool(std::string_view tool, std::vector<std::string> args,
+                                                         const KeyValues& env) {
+  std::unique_ptr<BrokerProcess> p(new BrokerProcess(std::make_unique<TempDir>("tool")));
+  p->binary_ = build_binary(tool);
+  p->start(args, env);
+  return p;
+}
+
 void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues& env) {
-  const std::string binary = twinmq_binary().string();
+  const std::string binary = binary_.empty() ? twinmq_binary().string() : binary_.string();
   if (::access(binary.c_str(), X_OK) != 0) {
     throw std::runtime_error("BrokerProcess: no executable at " + binary +
                              " (set TWINMQ_BUILD to the build directory)");

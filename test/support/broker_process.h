@@ -40,6 +40,8 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // Path of the twinmq executable under test.
 std::filesystem::path twinmq_binary();
+// Path of another executable of the same build (e.g. "twinmq-admin").
+std::filesystem::path build_binary(std::string_view name);
 
 // What goes into the broker.xml of a test broker. Every field has a test-friendly
 // default (short connect timeout, non-persistent, loopback, port 0).
@@ -99,6 +101,9 @@ class BrokerProcess {
 
   // Runs twinmq with exactly `args` (CLI tests) in a fresh TempDir; waits for nothing.
   static std::unique_ptr<BrokerProcess> spawn(std::vector<std::string> args, const KeyValues& env = {});
+  // The same for another executable of the build (build_binary(tool)), e.g. twinmq-admin.
+  static std::unique_ptr<BrokerProcess> spawn_tool(std::string_view tool, std::vector<std::string> args,
+                                                   const KeyValues& env = {});
 
   ~BrokerProcess();
   BrokerProcess(const BrokerProcess&) = delete;
@@ -137,6 +142,7 @@ class BrokerProcess {
   void reap_if_exited(bool block);
 
   std::unique_ptr<TempDir> dir_;
+  std::filesystem::path binary_;  // empty = twinmq_binary()
   std::filesystem::path config_file_;
   pid_t pid_ = -1;
   int pidfd_ = -1;
