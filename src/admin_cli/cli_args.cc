@@ -193,7 +193,8 @@ Result<CliOptions> parse_args(std::span<const std::string_view> args, std::optio
   if (o.command == Command::browse && o.limit == 0) return make_error(CliErrc::usage, "browse --limit must be 1 or more");
   if (!o.password_file.empty() && o.password_on_command_line)
     return make_error(CliErrc::usage, "give --password or --password-file, not both");
-  if ((o.password || !o.password_file.empty()) && o.user.empty())
+  // TWINMQ_ADMIN_PASSWORD may be set for a whole session: unused without --user.
+  if ((o.password_on_command_line || !o.password_file.empty()) && o.user.empty())
     return make_error(CliErrc::usage, "a password was given without --user");
   return o;
 }
