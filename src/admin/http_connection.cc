@@ -252,6 +252,7 @@ int HttpConnection::on_message_complete(http_parser* p) noexcept {
     c.early_.reset();
   }
   c.reply_sink_.reset();
+  c.early_.reset();  // a router that answered both ways: the returned answer wins
   if (!c.keep_alive_) r.close = true;
   c.respond(std::move(r));
   return 0;
