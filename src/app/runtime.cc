@@ -106,6 +106,7 @@ Runtime::~Runtime() {
   status_.reset();
   control_.reset();
   admin_.reset();
+  service_.close();
   if (journal_) journal_->close();
   loop_.shutdown();
 }
@@ -201,6 +202,7 @@ bool Runtime::start() {
   }
   if (!open_admin_endpoint()) return false;
   spdlog::info("broker '{}' started (twinmq {})", config_.broker_name, TWINMQ_VERSION);
+  service_.changed();
   return true;
 }
 
@@ -319,6 +321,7 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
     if (!waiting_reason_.empty()) open_connectors("a slave is in sync");
   };
   cb.on_fatal = [this](const std::string& reason) { begin_shutdown(reason, kExitSlaveLost); };
+  cb.on_state_change = [this] { service_.changed(); };
   cb.on_backlog = [this](bool hold) {
     clients_held_ = hold;
     for (auto& s : servers_) s->hold_reading(hold);
@@ -399,6 +402,7 @@ bool Runtime::open_connectors(const std::string& why) {
       }
     }
     spdlog::info("client connectors open again ({})", why);
+    service_.changed();
     return true;
   }
   for (const auto& c : config_.connectors) {
@@ -429,6 +433,7 @@ bool Runtime::open_connectors(const std::string& why) {
     servers_.push_back(std::move(server));
   }
   spdlog::info("client connectors open ({})", why);
+  service_.changed();
   return true;
 }
 
@@ -494,6 +499,7 @@ void Runtime::fence_connectors(const std::string& why) {
     closed += s->fence_all(text);
   }
   spdlog::error("witness: client connectors CLOSED and {} client connection(s) closed with an ERROR ({})", closed, why);
+  service_.changed();
 }
 
 void Runtime::start_tick() {
@@ -508,6 +514,7 @@ void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   exit_code_ = exit_code;
   shutdown_reason_ = reason;
   spdlog::info("shutting down ({})", reason);
+  service_.stopping(reason);
   // A slave stops mirroring at once; it never takes over on its way out.
   if (slave_) slave_->close();
   // 1. stop accepting; 2. wait until every receipt we hold has been released (journal
@@ -553,6 +560,7 @@ void Runtime::finish_shutdown() {
   sigint_.reset();
   sigterm_.reset();
   sighup_.reset();
+  service_.close();
 }
 
 bool Runtime::open_admin_endpoint() {

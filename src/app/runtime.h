@@ -36,6 +36,7 @@
 #include "admin/status_model.h"
 #include "app/control_server.h"
 #include "app/admin_actions.h"
+#include "app/service_notify.h"
 #include "app/status_server.h"
 #include "broker/broker.h"
 #include "config/config.h"
@@ -119,6 +120,7 @@ class Runtime final : private replication::SlaveHost {
   Result<void> reopen_state() override;
   void promote(const std::string& reason) override;
   void exit_process(int code, const std::string& reason) override;
+  void link_changed() override { service_.changed(); }
   Result<SalvagedTail> salvage_forked_tail(Seq fork) override;
 
   config::Config config_;
@@ -143,6 +145,8 @@ class Runtime final : private replication::SlaveHost {
   std::unique_ptr<admin::AdminEndpoint> admin_;  // <managementContext>; null without one
   net::HandlePtr<net::Timer> stop_drain_;        // stop_after_drain's periodic check
   std::int64_t stop_drain_deadline_ms_ = 0;
+  // systemd's view (Type=notify): READY=1, STATUS= on every role, serving or sync change.
+  ServiceNotifier service_{loop_, [this] { return status_model(); }};
   net::HandlePtr<net::Signal> sigint_;
   net::HandlePtr<net::Signal> sigterm_;
   net::HandlePtr<net::Signal> sighup_;  // logged and ignored (its default action would stop us)

@@ -125,6 +125,7 @@ void MasterLink::enter(State next, std::string_view reason) {
   spdlog::info("replication: link {} -> {} ({})", state_name(state_), state_name(next), reason);
   state_ = next;
   update_backlog();
+  if (callbacks_.on_state_change) callbacks_.on_state_change();
 }
 
 Result<void> MasterLink::open() {

@@ -131,6 +131,7 @@ class MasterLink final : public broker::EventSink {
     // The slave fell behind (true): stop reading from clients until it has caught up
     // (false). See "Back-pressure" above.
     std::function<void(bool hold)> on_backlog;
+    std::function<void()> on_state_change;  // after every link state change (systemd STATUS=)
   };
 
   MasterLink(net::Loop& loop, broker::Broker& broker, store::Journal* journal, MasterOptions options,

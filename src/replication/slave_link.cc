@@ -91,6 +91,7 @@ void SlaveLink::enter(State next, std::string_view reason) {
   TWINMQ_ASSERT(!terminal(), "a terminal slave state cannot be left");
   spdlog::info("replication: link {} -> {} ({})", state_name(state_), state_name(next), reason);
   state_ = next;
+  host_.link_changed();
 }
 
 void SlaveLink::start() {

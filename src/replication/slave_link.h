@@ -99,6 +99,9 @@ class SlaveHost {
   virtual void promote(const std::string& reason) = 0;
   // Stops the process with `code` (a replication exit code).
   virtual void exit_process(int code, const std::string& reason) = 0;
+  // The link state changed (in sync, lost, promoted, ...): called from inside the
+  // change, so the host may only take note (systemd STATUS=, app/service_notify.h).
+  virtual void link_changed() {}
   // Rejoin: closes the journal (journal() is nullptr afterwards) and writes the store's
   // events after `fork` that left messages live to a salvage file.
   struct SalvagedTail {

@@ -262,7 +262,7 @@ std::unique_ptr<BrokerProcess> ReplicaPair::start_config(const std::string& file
 }
 
 BrokerProcess& ReplicaPair::start_master(bool expect_stomp) {
-  master_ = start_config("master.xml", master_xml());
+  master_ = start_config("master.xml", master_xml(), spec_.master_env);
   if (!master_->wait_listening("replication", Ms(10'000)))
     throw std::runtime_error("master did not open its replication connector:\n" + master_->log_tail());
   if (expect_stomp && !master_->wait_listening("stomp", Ms(10'000)))

@@ -92,6 +92,8 @@ struct PairSpec {
   bool slave_replication_listener = false;
   // Added to the slave's environment (e.g. TWINMQ_FAULT for a slow disk).
   KeyValues slave_env;
+  // Added to the master's environment (e.g. NOTIFY_SOCKET).
+  KeyValues master_env;
   // Both brokers get <managementContext uri="http://127.0.0.1:0"/>: the admin endpoint
   // on a port the OS picks, read from the "twinmq: listening admin" line.
   bool admin = false;
