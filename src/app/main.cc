@@ -1,8 +1,9 @@
 // app/main.cc — the twinmq command line.
 //
 //   twinmq --config FILE [-Dname=value ...] [--log-level LEVEL]   run a broker in the foreground
-//   twinmq --check-config FILE [-Dname=value ...]                 validate, print problems, exit 0/2
+//   twinmq --check-config FILE [-Dname=value ...] [--json]        validate, print problems, exit 0/2
 //   twinmq verify-store [--json] DIR                               check a data directory's journal
+//   twinmq verify-store [--json] --config FILE [-Dname=value ...]  the same, for the store FILE names
 //   twinmq compare-stores [--json] A B                             where two stores fork, what B holds after it
 //   twinmq salvage --from DIR --fork-seq N --out FILE              save DIR's forked tail (app/commands.h)
 //   twinmq replay FILE --to URI [--skip N]                         send a salvage file to a broker or pair
@@ -27,6 +28,7 @@
 #include "app/runtime.h"
 #include "app/status_server.h"
 #include "app/switchover.h"
+#include "base/json_writer.h"
 #include "base/log.h"
 #include "config/xml_loader.h"
 #include "store/verify.h"
@@ -44,11 +46,15 @@ constexpr const char* kUsage =
     "      the pair's witness key at that epoch; --rejoin runs an old master as the slave of the\n"
     "      broker that took over (its replication listener), salvaging what it holds after the\n"
     "      fork first\n"
-    "  twinmq --check-config FILE [-Dname=value ...]\n"
-    "      validate a configuration; prints every problem as file:line and exits 2 if any\n"
+    "  twinmq --check-config FILE [-Dname=value ...] [--json]\n"
+    "      validate a configuration; prints every problem as file:line and exits 2 if any;\n"
+    "      --json also prints the broker name, dataDirectory and store directory it resolves to\n"
     "  twinmq verify-store [--json] DIR\n"
+    "  twinmq verify-store [--json] --config FILE [-Dname=value ...]\n"
     "      check every journal segment's CRCs and sequence continuity; print identity, epoch,\n"
-    "      first/last sequence and messages per destination; exit 1 on any problem\n"
+    "      first/last sequence and messages per destination; exit 1 on any problem. DIR is a\n"
+    "      stopped broker's dataDirectory or its journal directory; --config FILE checks the\n"
+    "      store that configuration names\n"
     "  twinmq compare-stores [--json] A B\n"
     "      where the histories of two stopped stores of one pair fork, and what B (the one a resync\n"
     "      would overwrite) holds after the fork; exit 0 nothing, 1 something (listed), 2 error\n"
@@ -78,7 +84,7 @@ constexpr const char* kUsage =
 struct CommandLine {
   enum class Mode { none, run, check_config, verify_store, status, switchover, version, help } mode = Mode::none;
   std::string config_file;
-  std::string store_dir;
+  std::string store_dir;  // verify-store DIR
   bool json = false;
   config::Defines defines;
   std::string log_level = "info";
@@ -97,17 +103,12 @@ int usage_error(const std::string& message) {
 // Returns an exit code if parsing ends the program, -1 to go on.
 int parse(int argc, char** argv, CommandLine& cl) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "verify-store") {
-    cl.json = args.size() == 3 && args[1] == "--json";
-    if (args.size() != 2 + (cl.json ? 1 : 0)) return usage_error("verify-store needs exactly one data directory");
-    cl.mode = CommandLine::Mode::verify_store;
-    cl.store_dir = args.back();
-    return -1;
-  }
+  // The subcommands that read a configuration share the option loop below.
   const bool status = !args.empty() && args[0] == "status";
   const bool switchover = !args.empty() && args[0] == "switchover";
-  if (status || switchover) args.erase(args.begin());
-  const int shift = status || switchover ? 1 : 0;
+  const bool verify = !args.empty() && args[0] == "verify-store";
+  if (status || switchover || verify) args.erase(args.begin());
+  const int shift = status || switchover || verify ? 1 : 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     auto value = [&](std::string_view flag) -> const char* {
@@ -165,6 +166,12 @@ int parse(int argc, char** argv, CommandLine& cl) {
       cl.mode = CommandLine::Mode::version;
     } else if (a == "--help" || a == "-h") {
       cl.mode = CommandLine::Mode::help;
+    } else if (a == "--json") {
+      cl.json = true;
+    } else if (verify && !a.starts_with("-")) {
+      if (!cl.store_dir.empty()) return usage_error("verify-store takes one data directory, not '" + cl.store_dir +
+                                                    "' and '" + std::string(a) + "'");
+      cl.store_dir = a;
     } else {
       return usage_error("unknown argument '" + std::string(a) + "'");
     }
@@ -176,6 +183,16 @@ int parse(int argc, char** argv, CommandLine& cl) {
         cl.flags.discard_forked_tail)
       return usage_error(std::string(status ? "status" : "switchover") + " takes no broker start-up flags");
     cl.mode = status ? CommandLine::Mode::status : CommandLine::Mode::switchover;
+  }
+  if (cl.json && !verify && cl.mode != CommandLine::Mode::check_config)
+    return usage_error("--json goes with verify-store or --check-config");
+  if (verify) {
+    if (cl.mode == CommandLine::Mode::run && !cl.store_dir.empty())
+      return usage_error("verify-store takes a data directory or --config FILE, not both");
+    if (cl.mode != CommandLine::Mode::run && cl.store_dir.empty())
+      return usage_error("verify-store needs a data directory (the broker's dataDirectory or its journal "
+                         "directory) or --config FILE");
+    cl.mode = CommandLine::Mode::verify_store;
   }
   if (cl.mode == CommandLine::Mode::none) return usage_error("nothing to do");
   return -1;
@@ -200,6 +217,27 @@ config::LoadResult load(CommandLine& cl) {
   return result;
 }
 
+// `--check-config FILE --json`: for scripts (twinmq-resync finds a broker's store from
+// its configuration this way, with ${...} resolved exactly as the broker resolves them).
+std::string check_config_json(const std::string& file, const config::LoadResult& result) {
+  JsonWriter j;
+  j.begin_object().key("file").value(file).key("valid").value(result.ok());
+  if (result.ok()) {
+    const config::Config& c = result.config;
+    j.key("broker_name").value(c.broker_name).key("persistent").value(c.persistent);
+    j.key("data_directory").value(c.data_directory);
+    j.key("store_directory");
+    if (c.persistent) j.value(c.journal.directory);
+    else j.null();
+  } else {
+    j.key("errors").begin_array();
+    for (const auto& e : result.errors) j.value(e);
+    j.end_array();
+  }
+  j.end_object();
+  return j.finish();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -221,8 +259,17 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::help:
       std::printf("%s", kUsage);
       return app::kExitClean;
-    case CommandLine::Mode::verify_store:
-      return store::run_verify_store(cl.store_dir, cl.json);
+    case CommandLine::Mode::verify_store: {
+      if (cl.config_file.empty()) return store::run_verify_store(cl.store_dir, cl.json);
+      auto result = load(cl);
+      if (!result.ok()) return app::kExitConfigError;
+      if (!result.config.persistent) {
+        std::fprintf(stderr, "verify-store: %s: persistent=\"false\": this broker keeps no store to verify\n",
+                     cl.config_file.c_str());
+        return app::kExitConfigError;
+      }
+      return store::run_verify_store(result.config.journal.directory, cl.json);
+    }
     case CommandLine::Mode::status: {
       auto result = load(cl);
       if (!result.ok()) return app::kExitConfigError;
@@ -236,12 +283,13 @@ int main(int argc, char** argv) {
     }
     case CommandLine::Mode::check_config: {
       auto result = load(cl);
+      if (cl.json) std::fputs(check_config_json(cl.config_file, result).c_str(), stdout);
       if (!result.ok()) {
         std::fprintf(stderr, "%s: %zu problem%s found\n", cl.config_file.c_str(), result.errors.size(),
                      result.errors.size() == 1 ? "" : "s");
         return app::kExitConfigError;
       }
-      std::printf("%s: configuration is valid\n", cl.config_file.c_str());
+      if (!cl.json) std::printf("%s: configuration is valid\n", cl.config_file.c_str());
       return app::kExitClean;
     }
     case CommandLine::Mode::run:

@@ -223,3 +223,58 @@ TEST_CASE("08 cli: --log-level debug is accepted and the log names connections w
   // The reason for a close appears in the log.
   CHECK(broker.wait_for_output("FROBNICATE", Ms(5000), true));
 }
+
+TEST_CASE("08 cli: verify-store takes the broker's dataDirectory, its journal/, or --config FILE; --check-config --json "
+          "names the store") {
+  BrokerConfig cfg;
+  cfg.persistent = true;
+  auto broker = std::make_unique<BrokerProcess>(cfg);
+  {
+    RawStomp c(broker->port());
+    c.connect();
+    c.request("SEND", {{"destination", "/queue/verify.cli"}, {"persistent", "true"}}, "kept");
+  }
+  broker->kill(SIGTERM);
+  REQUIRE(broker->wait_exit(Ms(10'000)).has_value());
+  const std::string data = (broker->dir() / "data").string();
+  const std::string file = broker->config_file().string();
+
+  // What a user types first (dataDirectory), the journal inside it, and the configuration.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"verify-store", data}, {"verify-store", data + "/journal"},
+        {"verify-store", "--config", file}}) {
+    const CliRun r = run_cli(args);
+    INFO(args.back() << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit.code == 0);
+    CHECK(r.out.find("/queue/verify.cli") != std::string::npos);
+    CHECK(r.out.find(data + "/journal") != std::string::npos);
+  }
+  const CliRun j = run_cli({"verify-store", "--json", "--config", file});
+  CHECK_MESSAGE(j.exit.code == 0, j.err);
+  CHECK(j.out.find("\"ok\": true") != std::string::npos);
+
+  const CliRun c = run_cli({"--check-config", file, "--json"});
+  CHECK_MESSAGE(c.exit.code == 0, c.err);
+  CHECK(c.out.find("\"valid\": true") != std::string::npos);
+  CHECK(c.out.find("\"store_directory\": \"" + data + "/journal\"") != std::string::npos);
+
+  // Refusals say what was wrong.
+  const CliRun both = run_cli({"verify-store", data, "--config", file});
+  CHECK(both.exit.code == 2);
+  CHECK(both.err.find("not both") != std::string::npos);
+  const CliRun none = run_cli({"verify-store"});
+  CHECK(none.exit.code == 2);
+  CHECK(none.err.find("needs a data directory") != std::string::npos);
+  const auto bad = broker->dir().write_file("bad.xml", "<broker brokerName=\"x\" dataDirectory=\"/tmp\" persistnt=\"true\"/>\n");
+  const CliRun b = run_cli({"verify-store", "--config", bad.string()});
+  CHECK(b.exit.code == 2);
+  CHECK_MESSAGE(b.err.find(bad.string() + ":1:") != std::string::npos, b.err);
+  const CliRun bj = run_cli({"--check-config", bad.string(), "--json"});
+  CHECK(bj.exit.code == 2);
+  CHECK(bj.out.find("\"valid\": false") != std::string::npos);
+  cfg.persistent = false;
+  const auto np = broker->dir().write_file("np.xml", cfg.to_xml(broker->dir() / "np"));
+  const CliRun n = run_cli({"verify-store", "--config", np.string()});
+  CHECK(n.exit.code == 2);
+  CHECK(n.err.find("keeps no store") != std::string::npos);
+}

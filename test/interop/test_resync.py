@@ -313,6 +313,29 @@ class ResyncRefusalTest(Fixture):
         self.assertEqual(rc, 2)
         self.assertIn("both remote", err)
 
+    def test_the_stores_named_by_the_configurations(self):
+        # What an operator has at hand: the two brokers' configurations (their dataDirectory).
+        self.pair_of_stores()
+        a_conf = self.path("a.xml")
+        b_conf = h.write_file(self.path("b.xml"), h.standalone_xml(self.path("b")))
+        rc, out, err = resync("--slave-config", a_conf, "--master-config", b_conf, "--dry-run")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("from %s" % self.path("a", "journal"), out)
+        self.assertIn("to   %s" % self.path("b", "journal"), out)
+        self.assertIn("dry run: nothing was changed", out)
+        # --from wins over --slave-config (which then only names the restart command).
+        rc, out, err = resync("--from", self.path("a"), "--slave-config", b_conf, "--master-config", b_conf,
+                              "--dry-run")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("from %s" % self.path("a"), out)
+        # A configuration twinmq refuses is refused with its FILE:LINE.
+        bad = h.write_file(self.path("bad.xml"), '<broker brokerName="x" dataDirectory="/tmp" persistnt="true"/>\n')
+        self.assertRefused(resync("--slave-config", bad, "--master-config", b_conf), "--slave-config " + bad,
+                           bad + ":1:", "--check-config")
+        rc, _, err = resync("--slave-config", a_conf)
+        self.assertEqual(rc, 2)
+        self.assertIn("--master-config FILE", err)
+
     def test_missing_or_foreign_directories_are_refused(self):
         self.pair_of_stores()
         self.assertRefused(resync("--from", self.path("nope"), "--to", self.path("b")), "does not exist")
