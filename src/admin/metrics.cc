@@ -60,7 +60,7 @@ void destinations(Exposition& e, const BrokerStatus& s) {
     std::string_view name, type, help;
     std::uint64_t DestinationStatus::*field;
   };
-  static constexpr std::array<Column, 8> kColumns = {{
+  static constexpr std::array<Column, 9> kColumns = {{
       {"twinmq_destination_depth", "gauge", "Messages waiting to be delivered.", &DestinationStatus::depth},
       {"twinmq_destination_inflight", "gauge", "Messages delivered and not yet acknowledged.",
        &DestinationStatus::inflight},
@@ -74,11 +74,40 @@ void destinations(Exposition& e, const BrokerStatus& s) {
        &DestinationStatus::expired},
       {"twinmq_destination_dead_lettered_total", "counter", "Messages moved to the dead-letter queue.",
        &DestinationStatus::dead_lettered},
+      {"twinmq_destination_memory_used_bytes", "gauge",
+       "Bytes held for the destination's messages (bodies, headers, index and pending entries).",
+       &DestinationStatus::memory_bytes},
   }};
   for (const Column& c : kColumns) {
     e.family(c.name, c.type, c.help);
     for (std::size_t i = 0; i < s.destinations.size(); ++i) e.sample(c.name, labels[i], s.destinations[i].*c.field);
   }
+  // Only destinations with their own memoryLimit: the others are bounded by the broker's.
+  bool family = false;
+  for (std::size_t i = 0; i < s.destinations.size(); ++i) {
+    if (s.destinations[i].memory_limit == 0) continue;
+    if (!family)
+      e.family("twinmq_destination_memory_limit_bytes", "gauge", "The destination's memoryLimit (policyEntry).");
+    family = true;
+    e.sample("twinmq_destination_memory_limit_bytes", labels[i], s.destinations[i].memory_limit);
+  }
+}
+
+// Limits that are not configured are left out rather than exported as 0, which would
+// read as "full" in a used/limit ratio.
+void memory(Exposition& e, const BrokerStatus& s) {
+  if (!s.memory) return;
+  const MemoryStatus& m = *s.memory;
+  e.single("twinmq_memory_used_bytes", "gauge",
+           "Bytes the broker holds for messages (bodies, headers, index and pending entries).", m.used);
+  if (m.limit != 0) e.single("twinmq_memory_limit_bytes", "gauge", "The memoryUsage limit.", m.limit);
+  if (s.store) {
+    e.single("twinmq_store_live_bytes", "gauge", "Bytes of live messages in the journal (counted against storeUsage).",
+             m.store_used);
+    if (m.store_limit != 0) e.single("twinmq_store_limit_bytes", "gauge", "The storeUsage limit.", m.store_limit);
+  }
+  e.single("twinmq_producers_waiting", "gauge", "Producer connections whose SEND waits for memory or store room.",
+           m.waiting_producers);
 }
 
 void connectors(Exposition& e, const BrokerStatus& s) {
@@ -170,6 +199,7 @@ std::string metrics_text(const BrokerStatus& s) {
   high_availability(e, s);
   witness(e, s);
   connectors(e, s);
+  memory(e, s);
   store(e, s);
   destinations(e, s);
   return e.take();

@@ -32,6 +32,17 @@ struct DestinationStatus {
   std::uint64_t producers = 0;
   std::uint64_t memory_bytes = 0;        // message bytes it holds in memory
   std::uint64_t memory_limit_bytes = 0;  // its memoryLimit, else the broker's memoryUsage; 0 = unlimited
+  std::uint64_t memory_limit = 0;  // its own <policyEntry memoryLimit>; 0 = only the broker's limit
+};
+
+// What the broker holds against <systemUsage> (README "Memory, store limits and producer
+// flow control").
+struct MemoryStatus {
+  std::uint64_t used = 0;          // every holder's bytes
+  std::uint64_t limit = 0;         // memoryUsage; 0 = none
+  std::uint64_t store_used = 0;    // the journal's live bytes (persistent brokers)
+  std::uint64_t store_limit = 0;   // storeUsage; 0 = none
+  std::uint64_t waiting_producers = 0;  // connections whose SEND waits for room
 };
 
 struct ConnectorStatus {
@@ -110,6 +121,7 @@ struct BrokerStatus {
   std::optional<StoreStatus> store;  // none with persistent="false"
   std::optional<WitnessStatus> witness;
   std::vector<DestinationStatus> destinations;
+  std::optional<MemoryStatus> memory;  // none while there is no broker (a slave's initial sync)
 };
 
 }  // namespace twinmq::admin

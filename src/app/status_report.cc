@@ -139,8 +139,12 @@ admin::BrokerStatus Runtime::status_model() {
       ds.memory_bytes = d.memory_used;
       // What its memory is measured against: its own memoryLimit, else the broker's.
       ds.memory_limit_bytes = d.memory_limit != 0 ? d.memory_limit : memory.limit;
+      ds.memory_limit = d.memory_limit;
       s.destinations.push_back(std::move(ds));
     }
+    const broker::Broker::MemoryStats m = broker_->memory_stats();
+    s.memory = admin::MemoryStatus{m.used, m.limit, config_.persistent ? m.store_used : 0,
+                                   config_.persistent ? m.store_limit : 0, m.waiting_producers};
   }
   return s;
 }

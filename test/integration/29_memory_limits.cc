@@ -6,11 +6,15 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
 #include "common.h"
 #include "replication_support.h"
+#include "support/raw_http.h"
 
 using namespace twinmq::test;
 
@@ -348,4 +352,47 @@ TEST_CASE("29 inactive destinations: an idle temporary queue is removed (gcInact
   const std::string status = status_of(broker);  // its configuration: the running `again`
   CHECK_MESSAGE(status.find("destination /queue/kept:") != std::string::npos, status);
   CHECK_MESSAGE(status.find("reply-7") == std::string::npos, status);
+}
+
+TEST_CASE("29 memory limits: /metrics shows memory and store used against their limits, in bytes, in total and per destination") {
+  BrokerConfig cfg;
+  cfg.persistent = true;
+  cfg.admin = true;
+  cfg.queue("memoryLimit", "1 mb");
+  cfg.extra_xml = system_usage("", "64 mb", "1 gb");
+  BrokerProcess broker(cfg);
+  REQUIRE(broker.wait_listening("admin", Ms(10'000)));
+  auto p = client(broker);
+  for (int i = 0; i < 10; ++i) p->send("/queue/metered", kKiB, {{"persistent", "true"}});
+  p->sync();
+  const auto r = http_get(broker.port("admin"), "/metrics");
+  REQUIRE(r.has_value());
+  REQUIRE(r->status == 200);
+  const std::string& m = r->body;
+  INFO(m);
+  // A value after the name: "<name> <number>\n", the number parsed.
+  auto value = [&](const std::string& series) -> double {
+    const auto at = m.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(m.substr(at + series.size() + 2));
+  };
+  CHECK(value("twinmq_memory_limit_bytes") == 64.0 * 1024 * 1024);
+  CHECK(value("twinmq_store_limit_bytes") == 1024.0 * 1024 * 1024);
+  // Ten 1 KiB bodies are held in memory and live in the journal.
+  CHECK(value("twinmq_memory_used_bytes") >= 10 * 1024);
+  CHECK(value("twinmq_store_live_bytes") >= 10 * 1024);
+  CHECK(value("twinmq_producers_waiting") == 0);
+  const std::string labels = "{destination=\"/queue/metered\",kind=\"queue\"}";
+  CHECK(value("twinmq_destination_memory_used_bytes" + labels) >= 10 * 1024);
+  CHECK(value("twinmq_destination_memory_limit_bytes" + labels) == 1024.0 * 1024);
+
+  // Prometheus's own linter (Debian's prometheus package) accepts the families.
+  TempDir dir("promtool");
+  const auto file = dir.write_file("metrics.txt", m);
+  const std::string out = (dir / "promtool.out").string();
+  const int rc = std::system(("promtool check metrics <'" + file.string() + "' >'" + out + "' 2>&1").c_str());
+  std::ifstream said(out);
+  const std::string text((std::istreambuf_iterator<char>(said)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(rc == 0, "promtool check metrics: " << text);
+  CHECK_MESSAGE(text.empty(), "promtool check metrics: " << text);
 }

@@ -114,3 +114,33 @@ TEST_CASE("admin: /metrics names, types and escaped labels") {
   }
   CHECK(helps == types);
 }
+
+TEST_CASE("admin: /metrics memory used against its limits, in bytes; a limit not configured is left out") {
+  BrokerStatus s = sample_master();
+  s.memory = MemoryStatus{12'345, 64 << 20, 2048, 1 << 30, 1};
+  s.destinations[0].memory_bytes = 4096;
+  s.destinations[0].memory_limit = 1 << 20;
+  s.destinations[1].memory_bytes = 100;
+  std::string m = metrics_text(s);
+  auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(m.find(line) != std::string::npos);
+  };
+  has("# TYPE twinmq_memory_used_bytes gauge\ntwinmq_memory_used_bytes 12345\n");
+  has("twinmq_memory_limit_bytes 67108864\n");
+  has("twinmq_store_live_bytes 2048\n");
+  has("twinmq_store_limit_bytes 1073741824\n");
+  has("twinmq_producers_waiting 1\n");
+  has("twinmq_destination_memory_used_bytes{destination=\"/queue/orders\",kind=\"queue\"} 4096\n");
+  has("twinmq_destination_memory_used_bytes{destination=\"/topic/we\\\"ird\\\\name\",kind=\"topic\"} 100\n");
+  has("twinmq_destination_memory_limit_bytes{destination=\"/queue/orders\",kind=\"queue\"} 1048576\n");
+  CHECK(m.find("twinmq_destination_memory_limit_bytes{destination=\"/topic") == std::string::npos);
+
+  s.memory = MemoryStatus{12'345, 0, 0, 0, 0};
+  s.destinations[0].memory_limit = 0;
+  m = metrics_text(s);
+  CHECK(m.find("twinmq_memory_used_bytes 12345\n") != std::string::npos);
+  CHECK(m.find("twinmq_memory_limit_bytes") == std::string::npos);
+  CHECK(m.find("twinmq_store_limit_bytes") == std::string::npos);
+  CHECK(m.find("twinmq_destination_memory_limit_bytes") == std::string::npos);
+}
