@@ -18,8 +18,12 @@ DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-de
 # Only for `make fuzz` (clang 16 and its libFuzzer/sanitizer runtimes), so CI's `make
 # test` does not download a compiler it does not use.
 FUZZ_DEBIAN_PACKAGES := clang-16 libclang-rt-16-dev
+# Only for `make deb` / `make deb-check`: Debian's packaging tools (debian/).
+DEB_DEBIAN_PACKAGES := debhelper dpkg-dev lintian help2man fakeroot
+# `make deb` builds in a copy of the tree here; the .deb lands in it.
+DEB_BUILD ?= build-deb
 
-.PHONY: all deps deps-fuzz build run run-single test test-asan fuzz fuzz-build bench bench-compare clean
+.PHONY: all deps deps-fuzz deps-deb build run run-single test test-asan fuzz fuzz-build bench bench-compare deb deb-check clean
 
 all: build
 
@@ -38,6 +42,15 @@ deps:
 
 deps-fuzz:
 	@missing=$$(for p in $(FUZZ_DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+deps-deb:
+	@missing=$$(for p in $(DEB_DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -96,5 +109,21 @@ bench: build
 bench-compare: build
 	src/tools/bench-compare/run $(BUILD)
 
+# The Debian package (debian/, README "Installing"): dpkg-buildpackage with debhelper in
+# a copy of the tree (the files git tracks or would track, so no build directory or
+# data goes in), binary only, unsigned. Prints the path of the .deb.
+deb: deps deps-deb
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/twinmq
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(DEB_BUILD)/twinmq -xf -
+	cd $(DEB_BUILD)/twinmq && dpkg-buildpackage -b -uc -us >../dpkg-buildpackage.log 2>&1 || \
+	  { tail -40 ../dpkg-buildpackage.log; exit 1; }
+	@ls $(DEB_BUILD)/*.deb
+
+# Builds the package and checks it: contents and control fields (dpkg-deb -c / -I),
+# an unpacked tree whose twinmq runs, and lintian. Not part of `make test` (a full
+# optimised build of the broker); test/package/check_deb says what it checks.
+deb-check: deb
+	test/package/check_deb $(DEB_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -186,7 +186,7 @@ int parse(int argc, char** argv, CommandLine& cl) {
   }
   if (cl.json && !verify && cl.mode != CommandLine::Mode::check_config)
     return usage_error("--json goes with verify-store or --check-config");
-  if (verify) {
+  if (verify && cl.mode != CommandLine::Mode::help) {
     if (cl.mode == CommandLine::Mode::run && !cl.store_dir.empty())
       return usage_error("verify-store takes a data directory or --config FILE, not both");
     if (cl.mode != CommandLine::Mode::run && cl.store_dir.empty())
