@@ -514,7 +514,7 @@ void Runtime::begin_shutdown(const std::string& reason, int exit_code) {
   exit_code_ = exit_code;
   shutdown_reason_ = reason;
   spdlog::info("shutting down ({})", reason);
-  service_.stopping(reason);
+  service_.stopping(reason, /*restarting=*/restart_.has_value());
   // A slave stops mirroring at once; it never takes over on its way out.
   if (slave_) slave_->close();
   // 1. stop accepting; 2. wait until every receipt we hold has been released (journal

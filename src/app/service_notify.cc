@@ -83,11 +83,14 @@ void ServiceNotifier::update() {
   if (!message.empty()) send(message);
 }
 
-void ServiceNotifier::stopping(const std::string& reason) {
+void ServiceNotifier::stopping(const std::string& reason, bool restarting) {
   if (!active_ || stopping_) return;
   stopping_ = true;
   pending_.reset();
-  send("STOPPING=1\nSTATUS=" + one_line("stopping: " + reason));
+  if (restarting)
+    send("STATUS=" + one_line(reason + ": restarting in place as its slave"));
+  else
+    send("STOPPING=1\nSTATUS=" + one_line("stopping: " + reason));
 }
 
 void ServiceNotifier::close() {

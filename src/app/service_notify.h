@@ -13,7 +13,9 @@
 //   STATUS=...  one line with role, serving or not and sync state, sent again whenever
 //               it changes (`systemctl status` shows it): e.g.
 //               "master: serving; slave 'b' at 10.0.0.2:40522 IN SYNC (seq 812)".
-//   STOPPING=1  when the broker begins to stop, for any reason, with STATUS= saying why.
+//   STOPPING=1  when the broker begins to stop, for any reason, with STATUS= saying why;
+//               not at a switchover, where the process restarts in place as a slave
+//               (app/runtime_switchover.cc) and sends READY=1 again once in sync.
 //
 // The one tricky thing: the replication links report a change from inside their own
 // state change (MasterLink::enter, SlaveLink::enter), when their state is half set.
@@ -53,7 +55,10 @@ class ServiceNotifier {
   // the line differs or the broker became ready.
   void changed();
   // The broker begins to stop: STOPPING=1 and why; later changes are not reported.
-  void stopping(const std::string& reason);
+  // A switchover (`restarting`) replaces the process in place (same pid) with the
+  // broker as a slave: systemd must not hear STOPPING=1, which would make it wait for
+  // the process to end and kill it after TimeoutStopSec; STATUS= says what happens.
+  void stopping(const std::string& reason, bool restarting);
   void close();
 
  private:

@@ -179,3 +179,45 @@ TEST_CASE("34 systemd: the unit never restarts a broker that stopped for the pai
   CHECK_MESSAGE(rc == 0, "systemd-analyze verify failed:\n" << said);
   CHECK_MESSAGE(said.empty(), "systemd-analyze verify complained:\n" << said);
 }
+
+TEST_CASE("31 systemd: a switchover restarts the broker in place without STOPPING=1, and it is ready again as the "
+          "slave") {
+  // Fixed ports (as in area 26): after the switchover each broker finds the other's
+  // replication listener at the address its configuration names.
+  TempDir dir("notify-switchover");
+  struct Ports {
+    std::uint16_t stomp = free_port();
+    std::uint16_t replication = free_port();
+  } a, b;
+  auto xml = [&](const std::string& name, const Ports& own, std::optional<std::uint16_t> master) {
+    std::string x = "<broker brokerName=\"" + name + "\" dataDirectory=\"" + (dir.path() / name).string() +
+                    "\" replicationHeartbeatInterval=\"100\" replicationLinkTimeout=\"800\"";
+    if (master) x += " masterConnectorURI=\"tcp://127.0.0.1:" + std::to_string(*master) + "\"";
+    return x + ">\n  <transportConnectors>\n    <transportConnector name=\"stomp\" uri=\"stomp://127.0.0.1:" +
+           std::to_string(own.stomp) + "\"/>\n    <transportConnector name=\"replication\" uri=\"tcp://127.0.0.1:" +
+           std::to_string(own.replication) + "\"/>\n  </transportConnectors>\n</broker>\n";
+  };
+  const auto a_xml = dir.write_file("a.xml", xml("a", a, std::nullopt));
+  const auto b_xml = dir.write_file("b.xml", xml("b", b, a.replication));
+  NotifySocket notify;
+  auto broker_a = BrokerProcess::spawn({"--config", a_xml.string()}, notify.env());
+  REQUIRE_MESSAGE(notify.wait_for("READY=1", Ms(10'000)), notify.all() << broker_a->log_tail());
+  auto broker_b = BrokerProcess::spawn({"--config", b_xml.string()});
+  REQUIRE_MESSAGE(notify.wait_for(" IN SYNC (seq ", Ms(15'000)), notify.all());  // b is in sync: a may hand over
+
+  auto sw = BrokerProcess::spawn({"switchover", "--config", a_xml.string()});
+  const auto e = sw->wait_exit(Ms(60'000));
+  sw->wait_output_eof(Ms(2000));
+  REQUIRE(e.has_value());
+  REQUIRE_MESSAGE(e->code == 0, sw->stdout_text() << sw->log_text() << broker_a->log_tail());
+  CHECK_MESSAGE(notify.wait_for("STATUS=switchover to slave 'b'", Ms(5'000)), notify.all());
+  CHECK_MESSAGE(notify.wait_for(": restarting in place as its slave", Ms(5'000)), notify.all());
+  // The same process, now b's slave: ready again once in sync.
+  REQUIRE_MESSAGE(notify.wait_for("STATUS=slave: IN SYNC with master 'b'", Ms(15'000)), notify.all());
+  CHECK(notify.count("READY=1") == 2);
+  CHECK_MESSAGE(notify.count("STOPPING=1") == 0, notify.all());
+
+  broker_a->kill(SIGTERM);  // the slave stops: now STOPPING=1
+  CHECK_MESSAGE(notify.wait_for("STOPPING=1", Ms(10'000)), notify.all());
+  REQUIRE(broker_a->wait_exit(Ms(10'000)).has_value());
+}
