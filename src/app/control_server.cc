@@ -1,17 +1,14 @@
 // app/control_server.cc — the control socket and its client (app/control_server.h).
 #include "app/control_server.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <utility>
 
-#include "base/clock.h"
+#include "app/status_server.h"
 
 namespace twinmq::app {
 
@@ -123,49 +120,9 @@ void ControlServer::close() {
 }
 
 Result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return make_error(1, "socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(1, std::string("socket: ") + std::strerror(errno));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return make_error(1, "cannot reach the broker at " + path + ": " + std::strerror(err) +
-                             (err == ENOENT || err == ECONNREFUSED ? " (is it running with this configuration?)"
-                              : err == EACCES                      ? " (run as the broker's user)"
-                                                                   : ""));
-  }
-  const std::string line = request + "\n";
-  std::size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return make_error(1, "cannot send the request to " + path + ": " + std::strerror(errno));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  std::string out;
-  const std::int64_t deadline = mono_ms() + timeout_ms;
-  char buf[1024];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int left = static_cast<int>(std::max<std::int64_t>(0, deadline - mono_ms()));
-    if (::poll(&p, 1, left) <= 0) {
-      ::close(fd);
-      return make_error(1, "the broker at " + path + " did not answer within " + std::to_string(timeout_ms) + " ms");
-    }
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  if (out.empty()) return make_error(1, "the broker at " + path + " closed the control connection without an answer");
-  while (!out.empty() && out.back() == '\n') out.pop_back();
+  auto out = unix_request(path, request + "\n", timeout_ms, "control");
+  if (out)
+    while (!out->empty() && out->back() == '\n') out->pop_back();
   return out;
 }
 

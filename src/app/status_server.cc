@@ -88,7 +88,8 @@ void StatusServer::close() {
   close_handle(reinterpret_cast<uv_handle_t*>(&pipe_));
 }
 
-Result<std::string> query_status(const std::string& path, int timeout_ms) {
+Result<std::string> unix_request(const std::string& path, const std::string& request, int timeout_ms,
+                                 std::string_view what) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return make_error(1, "socket path too long: " + path);
@@ -99,7 +100,19 @@ Result<std::string> query_status(const std::string& path, int timeout_ms) {
     const int err = errno;
     ::close(fd);
     return make_error(1, "cannot reach the broker at " + path + ": " + std::strerror(err) +
-                             (err == ENOENT || err == ECONNREFUSED ? " (is it running with this configuration?)" : ""));
+                             (err == ENOENT || err == ECONNREFUSED ? " (is it running with this configuration?)"
+                              : err == EACCES                      ? " (run as the broker's user)"
+                                                                   : ""));
+  }
+  for (std::size_t written = 0; written < request.size();) {
+    const ssize_t n = ::write(fd, request.data() + written, request.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      return make_error(1, "cannot send the request to " + path + ": " + std::strerror(err));
+    }
+    written += static_cast<std::size_t>(n);
   }
   std::string out;
   const std::int64_t deadline = mono_ms() + timeout_ms;
@@ -117,8 +130,13 @@ Result<std::string> query_status(const std::string& path, int timeout_ms) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  if (out.empty()) return make_error(1, "the broker at " + path + " closed the status connection without an answer");
+  if (out.empty())
+    return make_error(1, "the broker at " + path + " closed the " + std::string(what) + " connection without an answer");
   return out;
+}
+
+Result<std::string> query_status(const std::string& path, int timeout_ms) {
+  return unix_request(path, {}, timeout_ms, "status");
 }
 
 int run_status(const std::string& data_directory, const std::string& config_file) {

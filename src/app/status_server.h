@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "net/handle.h"
@@ -41,7 +42,12 @@ class StatusServer final : public net::HandleBase {
   std::string path_;
 };
 
-// Connects to `path`, returns what the broker says (bounded by `timeout_ms`).
+// The blocking client of the broker's unix sockets (status.sock, control.sock):
+// connects to `path`, writes `request` (may be empty), returns everything the broker
+// writes until it closes, bounded by `timeout_ms`. `what` names the socket in errors.
+Result<std::string> unix_request(const std::string& path, const std::string& request, int timeout_ms,
+                                 std::string_view what);
+// unix_request with no request: what the status socket says.
 Result<std::string> query_status(const std::string& path, int timeout_ms);
 
 // `twinmq status --config FILE`: prints the status of the broker that runs with this

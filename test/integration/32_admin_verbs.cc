@@ -68,31 +68,6 @@ ToolRun admin_tool(std::vector<std::string> args, const KeyValues& env = {}, Ms 
   return {e->code, p->stdout_text(), p->log_text()};
 }
 
-// True when nothing accepts connections on 127.0.0.1:port.
-bool refuses_connections(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == ECONNREFUSED;
-  ::close(fd);
-  return refused;
-}
-
-// A loopback port the OS picked and that nothing listens on any more.
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string url(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 void send_n(RawStomp& c, const std::string& queue, int n, const std::string& prefix) {
@@ -396,7 +371,7 @@ TEST_CASE("32 admin verbs: stop --drain closes to new clients, lets a consumer d
   // New clients are refused; the connected one goes on.
   // The listener closes on the loop turn after its log line (libuv closes handles
   // asynchronously), so the refusal is waited for, bounded.
-  CHECK(wait_until(Ms(5000), [&] { return refuses_connections(stomp); }, "new STOMP connections to be refused"));
+  CHECK(wait_until(Ms(5000), [&] { return connection_refused(stomp); }, "new STOMP connections to be refused"));
   c.subscribe("/queue/d.a", "s1");
   std::vector<std::string> got;
   for (int i = 0; i < 20; ++i) got.push_back(c.message(Ms(5000)).body);
@@ -435,7 +410,7 @@ TEST_CASE("32 admin verbs: stop --drain gives up after its time with messages le
 }
 
 TEST_CASE("32 admin verbs: twinmq-admin: an endpoint that cannot be reached, and bad command lines") {
-  const std::uint16_t dead = closed_port();
+  const std::uint16_t dead = free_port();  // picked by the OS, nothing listens on it any more
   const ToolRun unreachable = admin_tool({"--url", url(dead), "status"});
   CHECK(unreachable.code == 2);
   CHECK(unreachable.err.find("cannot reach the admin endpoint at http://127.0.0.1:" + std::to_string(dead)) !=
