@@ -131,24 +131,38 @@ void TcpConnection::on_tls_read(const char* data, std::size_t size) {
   const bool was_done = tls_->handshake_done();
   // OpenSSL reads the ciphertext where it lies, in the loop's read buffer, so the
   // plaintext goes to a second buffer per thread: the handler consumes it (or copies a
-  // split tail) before the next SSL_read reuses it, as it does with a plain read. 16 KiB
-  // is one TLS record, the most one SSL_read returns.
+  // split tail) before the next SSL_read reuses it, as it does with a plain read. One
+  // SSL_read returns at most one record (16 KiB); records are decrypted back to back
+  // into a buffer of several before the handler sees them, so the parser is called (and
+  // copies a frame split at the end of its input) once per few records, not per record.
   tls_->feed(data, size);
-  static constexpr std::size_t kPlainBufferSize = 16u << 10;
+  static constexpr std::size_t kPlainBufferSize = 64u << 10;
+  static constexpr std::size_t kRecordSize = 16u << 10;
   thread_local const std::unique_ptr<char[]> plain_buffer(new char[kPlainBufferSize]);
   char* buffer = plain_buffer.get();
-  const std::size_t capacity = kPlainBufferSize;
+  std::size_t used = 0;
+  // Hands the plaintext gathered so far to the handler; false when the connection
+  // stopped listening meanwhile (the read buffer is reused: forget the rest).
+  const auto deliver = [&]() {
+    if (used == 0) return true;
+    if (handler_) handler_->on_data(std::string_view(buffer, used));
+    used = 0;
+    if (closing_ || close_when_drained_) {
+      tls_->discard_input();
+      return false;
+    }
+    return true;
+  };
   while (true) {
+    if (kPlainBufferSize - used < kRecordSize && !deliver()) return;
     std::size_t n = 0;
-    const auto status = tls_->read(buffer, capacity, n);
+    const auto status = tls_->read(buffer + used, kPlainBufferSize - used, n);
     if (status == tls::Engine::ReadStatus::data) {
-      if (handler_) handler_->on_data(std::string_view(buffer, n));
-      if (closing_ || close_when_drained_) {
-        tls_->discard_input();  // no longer listening; the read buffer is reused
-        return;
-      }
+      used += n;
       continue;
     }
+    // Plaintext that came before a close_notify or a failure is still the peer's.
+    if (!deliver()) return;
     tls_->discard_input();  // nothing more is read after a close or a failure (want_more consumed all)
     if (status == tls::Engine::ReadStatus::closed) {
       close_with(UV_EOF);
