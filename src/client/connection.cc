@@ -165,6 +165,8 @@ void StompConnection::on_data(std::string_view bytes) {
 void StompConnection::on_drained() { listener_.on_writable(*this); }
 
 void StompConnection::on_close(int status) {
+  // The TLS failure says more than "protocol error" (e.g. "certificate verify failed").
+  const std::string tls_failure = tcp_ != nullptr ? std::string(tcp_->tls_failure()) : std::string();
   tcp_ = nullptr;
   housekeeping_.reset();
   if (!close_info_set_) {
@@ -172,6 +174,7 @@ void StompConnection::on_close(int status) {
     else if (status == UV_EOF) close_info_ = {CloseReason::peer_closed, {}};
     else if (state_ == State::awaiting_tcp) close_info_ = {CloseReason::connect_failed, uv_strerror(status)};
     else close_info_ = {CloseReason::io_error, uv_strerror(status)};
+    if (!tls_failure.empty()) close_info_.detail = "TLS: " + tls_failure;
     close_info_set_ = true;
   } else if (close_info_.reason == CloseReason::server_error && status != UV_EOF && status != 0) {
     close_info_.detail += std::string(" (then ") + uv_strerror(status) + ")";

@@ -126,6 +126,7 @@ class FailoverSession {
 
   FailoverUri uri_;
   ConnectOptions options_;
+  std::shared_ptr<tls::Context> tls_;  // for the ssl:// members; built by start()
   FailoverListener listener_;
   std::mt19937_64 rng_;
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "client/failover_client.h"
+#include "client/tls_options.h"
 
 namespace twinmq::client {
 namespace {
@@ -23,6 +24,15 @@ std::string join(const std::vector<std::string>& parts) {
 const std::string_view FailoverSession::kNotServing = "not serving";
 
 Result<void> FailoverSession::start() {
+  for (const BrokerAddress& a : uri_.brokers) {
+    if (!a.tls()) continue;
+    if (!options_.tls)
+      return make_error(Errc::bad_argument, a.to_string() + " speaks TLS: give ConnectOptions::tls (at least trusted_cas)");
+    auto context = make_tls_context(*options_.tls);
+    if (!context) return std::unexpected(context.error());
+    tls_ = std::move(*context);
+    break;
+  }
   attempt_ = 0;
   begin_pass();
   next_pass_at_ = Clock::now();
@@ -178,7 +188,9 @@ Result<void> FailoverSession::open_one(std::size_t b, Clock::time_point deadline
     o.timeout = std::clamp(left, std::chrono::milliseconds(1), options_.timeout);
   }
   const BrokerAddress& a = uri_.brokers[b];
+  if (!a.tls()) o.tls.reset();  // tcp:// and stomp:// members are plain TCP whatever the options say
   auto s = std::make_unique<SyncSession>(o);
+  if (a.tls()) s->use_tls(tls_);
   if (auto r = s->open(a.host, a.port); !r) {
     if (code_of(r.error()) == Errc::server_error) {
       // An ERROR answering CONNECT (bad credentials, ...) will not go away by retrying.

@@ -4,7 +4,8 @@
 // Grammar accepted (ActiveMQ's, minus what this client cannot honour):
 //   failover:(member[,member...])[?name=value[&name=value...]]
 //   failover:member[,member...]            (no options without the parentheses)
-//   member = (tcp|stomp)://host:port       host = name | IPv4 | [IPv6]
+//   member = (tcp|stomp|ssl|stomp+ssl)://host:port       host = name | IPv4 | [IPv6]
+// (ssl and stomp+ssl: TLS with ConnectOptions::tls)
 // A plain member URI on its own is one broker without failover. Names are
 // case-sensitive as in ActiveMQ; ActiveMQ options this client does not implement
 // (backup, trackMessages, ...) are refused by name rather than ignored, so a URI
@@ -143,15 +144,15 @@ Result<BrokerAddress> parse_member(std::string_view text) {
   const std::string shown(text);
   const std::size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
-    return bad("'" + shown + "' is not a broker URI (expected tcp://host:port or stomp://host:port)");
+    return bad("'" + shown + "' is not a broker URI (expected tcp://host:port, stomp://host:port, or ssl://host:port for TLS)");
   }
   BrokerAddress a;
   a.scheme = std::string(text.substr(0, sep));
   std::transform(a.scheme.begin(), a.scheme.end(), a.scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (a.scheme != "tcp" && a.scheme != "stomp") {
+  if (a.scheme != "tcp" && a.scheme != "stomp" && a.scheme != "ssl" && a.scheme != "stomp+ssl") {
     return bad("'" + shown + "': scheme '" + std::string(text.substr(0, sep)) +
-               "' is not supported (use tcp:// or stomp://)");
+               "' is not supported (use tcp://, stomp://, or ssl:// or stomp+ssl:// for TLS)");
   }
   std::string_view rest = text.substr(sep + 3);
   if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
@@ -245,7 +246,7 @@ Result<FailoverUri> parse_failover_uri(std::string_view uri) {
       return out;
     }
     return bad("'" + std::string(uri.substr(0, colon)) +
-               ":' is not a known scheme (use failover:(...), tcp:// or stomp://)");
+               ":' is not a known scheme (use failover:(...), tcp://, stomp://, ssl:// or stomp+ssl://)");
   }
   constexpr std::string_view kPrefix = "failover:";
   out.failover = true;

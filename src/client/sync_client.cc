@@ -2,6 +2,8 @@
 // blocking API of twinmq/client.h) on top of it.
 #include "client/sync_client.h"
 
+#include "client/tls_options.h"
+
 #include <utility>
 
 namespace twinmq::client {
@@ -58,10 +60,16 @@ void SyncSession::poll() { run_turn(false); }
 
 Result<void> SyncSession::open(const std::string& host, std::uint16_t port) {
   where_ = host + ":" + std::to_string(port);
+  if (!tls_ && options_.tls) {
+    auto context = make_tls_context(*options_.tls);
+    if (!context) return std::unexpected(context.error());
+    tls_ = std::move(*context);
+  }
   auto addr = net::resolve(host, port);
   if (!addr) return make_error(Errc::resolve_failed, addr.error().message);
   conn_ = std::make_unique<StompConnection>(loop_, static_cast<StompListener&>(*this));
-  conn_->open(reinterpret_cast<const sockaddr*>(&*addr), options_, host);
+  // With TLS the broker's certificate must name `host` as the application wrote it.
+  conn_->open(reinterpret_cast<const sockaddr*>(&*addr), options_, host, tls_.get());
   const bool answered = run_until([&] { return connected_ || closed_ || error_; }, timeout_);
   if (connected_) return {};
   if (error_) return std::unexpected(*error_);

@@ -34,6 +34,7 @@
 #include "client/duplicate_ids.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "tls/context.h"
 #include "twinmq/client.h"
 
 namespace twinmq::client {
@@ -48,8 +49,11 @@ class SyncSession final : private StompListener {
   SyncSession(const SyncSession&) = delete;
   SyncSession& operator=(const SyncSession&) = delete;
 
-  // Resolves, connects, waits for CONNECTED within options.timeout.
+  // Resolves, connects (TLS with options.tls, or the context given to use_tls()),
+  // waits for CONNECTED within options.timeout.
   Result<void> open(const std::string& host, std::uint16_t port);
+  // Speaks TLS with `context` (FailoverClient builds one for all its connections).
+  void use_tls(std::shared_ptr<tls::Context> context) { tls_ = std::move(context); }
 
   // Runs the loop until done() holds (true) or `timeout` passes (false).
   template <class Done>
@@ -103,6 +107,7 @@ class SyncSession final : private StompListener {
 
   net::Loop loop_;  // first: destroyed last, after every handle below is closed
   ConnectOptions options_;
+  std::shared_ptr<tls::Context> tls_;  // null: plain TCP
   std::chrono::milliseconds timeout_;
   std::unique_ptr<StompConnection> conn_;
   net::HandlePtr<net::Timer> deadline_;

@@ -180,6 +180,8 @@ void TcpConnection::on_tls_read(const char* data, std::size_t size) {
   if (tls_->has_output() || (tls_->handshake_done() && !pending_.empty())) commit_output();
 }
 
+std::string_view TcpConnection::tls_failure() const { return tls_ ? std::string_view(tls_->failure()) : std::string_view(); }
+
 void TcpConnection::tls_failed(const char* when) {
   std::string why = tls_->failure();
   // What OpenSSL says about a plain-text client on a TLS port is cryptic; say it plainly.

@@ -87,6 +87,9 @@ class TcpConnection final : public HandleBase, private Flushable {
   // in the same callback, before any byte was read or written.
   void start_tls(std::unique_ptr<tls::Engine> engine);
   bool tls() const { return tls_ != nullptr; }
+  // Why the TLS session failed ("" when it did not, or without TLS); still valid in the
+  // handler's on_close().
+  std::string_view tls_failure() const;
 
   std::string& output() { return pending_; }
   void commit_output();

@@ -12,6 +12,9 @@
 #include "support/etcd_process.h"
 #include "support/test_ca.h"
 
+#include <twinmq/client.h>
+#include <twinmq/failover.h>
+
 using namespace twinmq::test;
 
 namespace {
@@ -310,4 +313,74 @@ TEST_CASE("31 tls: the witness over etcds:// (etcd with --client-cert-auth) lets
     INFO("master log: " << pair.master().log_tail());
     CHECK(pair.master().stdout_text().find("twinmq: listening stomp") == std::string::npos);
   }
+}
+
+// The project's own client library (twinmq/client.h, twinmq/failover.h) over TLS.
+namespace tc = twinmq::client;
+
+TEST_CASE("31 tls: SyncClient with ConnectOptions::tls connects to stomp+ssl:// (with a client certificate for "
+          "needClientAuth); a CA it does not trust, or a missing CA file, fails the connect and says why") {
+  Pki pki;
+  const IssuedCertificate client = pki.good.issue("client");
+  BrokerProcess b(tls_broker(pki, "needClientAuth"));
+  CHECK(b.wait_for_output("(TLS)", Ms(5000), true));
+
+  tc::ConnectOptions good;
+  good.tls = tc::TlsOptions{.trusted_cas = pki.good.certificate().string(),
+                            .certificate = client.certificate.string(),
+                            .private_key = client.private_key.string()};
+  auto c = tc::SyncClient::connect("localhost", b.port(), good);
+  REQUIRE_MESSAGE(c, (c ? std::string() : c.error().message));
+  REQUIRE(c->subscribe("/queue/tls-lib", "s1"));
+  const std::string big(100'000, 'b');  // several TLS records
+  REQUIRE(c->send("/queue/tls-lib", "small", {.persistent = true}));
+  REQUIRE(c->send("/queue/tls-lib", big));
+  auto m1 = c->receive(Ms(5000));
+  auto m2 = c->receive(Ms(5000));
+  REQUIRE(m1);
+  REQUIRE(m2);
+  CHECK(m1->body == "small");
+  CHECK(m2->body == big);
+  CHECK(c->disconnect());
+
+  tc::ConnectOptions rogue = good;
+  rogue.tls->trusted_cas = pki.rogue.certificate().string();
+  rogue.timeout = Ms(3000);
+  auto r = tc::SyncClient::connect("localhost", b.port(), rogue);
+  REQUIRE_FALSE(r);
+  INFO(r.error().message);
+  CHECK(r.error().message.find("certificate verify failed") != std::string::npos);
+
+  tc::ConnectOptions missing = good;
+  missing.tls->trusted_cas = (pki.dir / "no-such-ca.pem").string();
+  auto m = tc::SyncClient::connect("localhost", b.port(), missing);
+  REQUIRE_FALSE(m);
+  CHECK(tc::Errc(m.error().code) == tc::Errc::bad_argument);
+  CHECK(m.error().message.find("no-such-ca.pem") != std::string::npos);
+}
+
+TEST_CASE("31 tls: FailoverClient speaks TLS to ssl:// members and skips a dead one; an ssl:// member without "
+          "ConnectOptions::tls is refused up front") {
+  Pki pki;
+  BrokerProcess b(tls_broker(pki));
+  CHECK(b.wait_for_output("(TLS)", Ms(5000), true));
+  const auto dead = free_port();
+  const std::string uri = "failover:(ssl://127.0.0.1:" + std::to_string(dead) + ",stomp+ssl://localhost:" +
+                          std::to_string(b.port()) + ")?randomize=false&initialReconnectDelay=10";
+  tc::ConnectOptions o;
+  o.tls = tc::TlsOptions{.trusted_cas = pki.good.certificate().string()};
+  auto f = tc::FailoverClient::connect(uri, o);
+  REQUIRE_MESSAGE(f, (f ? std::string() : f.error().message));
+  CHECK(f->broker() == "stomp+ssl://localhost:" + std::to_string(b.port()));
+  REQUIRE(f->subscribe("/queue/tls-failover", "s1"));
+  REQUIRE(f->send("/queue/tls-failover", "over tls", {.persistent = true}));
+  auto got = f->receive(Ms(5000));
+  REQUIRE(got);
+  CHECK(got->body == "over tls");
+  CHECK(f->disconnect());
+
+  auto no_tls = tc::FailoverClient::connect(uri, {});
+  REQUIRE_FALSE(no_tls);
+  CHECK(tc::Errc(no_tls.error().code) == tc::Errc::bad_argument);
+  CHECK(no_tls.error().message.find("speaks TLS: give ConnectOptions::tls") != std::string::npos);
 }

@@ -142,6 +142,21 @@ TEST_CASE("bad values say which option and why") {
   CHECK(parse_error("failover:(tcp://a:1)?timeout=1&timeout=2").find("given twice") != std::string::npos);
 }
 
+TEST_CASE("ssl:// and stomp+ssl:// members are TLS; tcp:// and stomp:// are not") {
+  auto u = parse_failover_uri("failover:(ssl://a:1,stomp+ssl://b:2,tcp://c:3,STOMP://d:4)");
+  REQUIRE(u);
+  REQUIRE(u->brokers.size() == 4);
+  CHECK(u->brokers[0].tls());
+  CHECK(u->brokers[1].tls());
+  CHECK(u->brokers[1].to_string() == "stomp+ssl://b:2");
+  CHECK_FALSE(u->brokers[2].tls());
+  CHECK_FALSE(u->brokers[3].tls());
+  auto one = parse_failover_uri("ssl://a:1");
+  REQUIRE(one);
+  CHECK(one->brokers[0].tls());
+  CHECK_FALSE(one->failover);
+}
+
 TEST_CASE("broken lists and members are named") {
   CHECK(parse_error("failover:()").find("the broker list is empty") != std::string::npos);
   CHECK(parse_error("failover:").find("the broker list is empty") != std::string::npos);
@@ -149,7 +164,7 @@ TEST_CASE("broken lists and members are named") {
   CHECK(parse_error("failover:(tcp://a:1").find("missing ')'") != std::string::npos);
   CHECK(parse_error("failover:(tcp://a:1)x").find("after ')'") != std::string::npos);
   CHECK(parse_error("failover:tcp://a:1?timeout=5").find("in parentheses") != std::string::npos);
-  CHECK(parse_error("failover:(http://a:1)").find("scheme 'http' is not supported (use tcp:// or stomp://)") !=
+  CHECK(parse_error("failover:(http://a:1)").find("scheme 'http' is not supported (use tcp://, stomp://, or ssl:// or stomp+ssl:// for TLS)") !=
         std::string::npos);
   CHECK(parse_error("failover:(a:1)").find("is not a broker URI") != std::string::npos);
   CHECK(parse_error("failover:(tcp://a)").find("missing port") != std::string::npos);
@@ -159,7 +174,7 @@ TEST_CASE("broken lists and members are named") {
   CHECK(parse_error("failover:(tcp://a:x1)").find("port 'x1' is not a number") != std::string::npos);
   CHECK(parse_error("failover:(tcp://[::1:1)").find("missing ']'") != std::string::npos);
   CHECK(parse_error("failover:(tcp://a:1?soTimeout=5)").find("options on a member") != std::string::npos);
-  CHECK(parse_error("ssl://a:1").find("scheme 'ssl' is not supported") != std::string::npos);
+  CHECK(parse_error("udp://a:1").find("scheme 'udp' is not supported") != std::string::npos);
   CHECK(parse_error("amqp:(tcp://a:1)").find("'amqp:' is not a known scheme") != std::string::npos);
   CHECK(parse_error("").find("empty") != std::string::npos);
 }

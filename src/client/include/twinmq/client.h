@@ -15,6 +15,9 @@
 //   }
 //   c->disconnect();   // DISCONNECT with a receipt: everything sent before it was processed
 //
+// TLS: set ConnectOptions::tls (TlsOptions below) for a `stomp+ssl://` connector:
+//   SyncClient::connect("broker.example", 61617, {.tls = TlsOptions{.trusted_cas = "ca.pem"}});
+//
 // Waiting. A SyncClient owns a private event loop and runs it only inside its own
 // calls; there is no background thread. Every call that waits is bounded: by its
 // timeout argument, or else by ConnectOptions::timeout (set_timeout() changes it).
@@ -91,6 +94,18 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
 enum class AckMode { auto_ack, client, client_individual };
 std::string_view ack_mode_name(AckMode mode);  // "auto" | "client" | "client-individual"
 
+// TLS to a `stomp+ssl://` connector, from PEM files. The broker's certificate must
+// chain to `trusted_cas` and name the host connected to (a DNS name, or an IP address
+// when the host is one). `certificate` and `private_key` (unencrypted PEM) are this
+// client's own, for a connector with needClientAuth: give both or neither. TLS 1.2 and
+// 1.3 only, with the broker's own policy (tls/context.h). A file that is missing or
+// holds no certificate/key fails the connect with Errc::bad_argument naming it.
+struct TlsOptions {
+  std::string trusted_cas;
+  std::string certificate{};
+  std::string private_key{};
+};
+
 struct ConnectOptions {
   std::string accept_version = "1.0,1.1,1.2";
   std::string virtual_host{};           // `host` header; empty = the host given to connect()
@@ -104,6 +119,9 @@ struct ConnectOptions {
   // Give every SEND an `_AMQ_DUPL_ID` (duplicate detection, above). Unset: off for
   // SyncClient, on for FailoverClient.
   std::optional<bool> duplicate_ids{};
+  // Set: SyncClient::connect speaks TLS. FailoverClient speaks TLS to its `ssl://` and
+  // `stomp+ssl://` members (which need it) and plain TCP to `tcp://`/`stomp://` ones.
+  std::optional<TlsOptions> tls{};
 };
 
 struct SendOptions {

@@ -92,10 +92,11 @@ struct FailoverOptions {
 };
 
 struct BrokerAddress {
-  std::string scheme;  // "tcp" or "stomp"
+  std::string scheme;  // "tcp", "stomp", "ssl" or "stomp+ssl" (the last two: TLS, ConnectOptions::tls)
   std::string host;    // IPv6 without brackets
   std::uint16_t port = 0;
   std::string to_string() const;  // "tcp://host:port" ([v6] in brackets)
+  bool tls() const { return scheme == "ssl" || scheme == "stomp+ssl"; }
 };
 
 struct FailoverUri {
