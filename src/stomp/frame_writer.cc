@@ -47,7 +47,7 @@ void FrameWriter::header(std::string_view name, std::string_view value) {
 }
 
 bool FrameWriter::header_if_carried(std::string_view name, std::string_view value) {
-  if (!can_carry(version_, name, value)) return false;
+  if (!carries(name, value)) return false;
   header(name, value);
   return true;
 }

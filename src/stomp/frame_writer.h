@@ -19,16 +19,24 @@
 
 namespace twinmq::stomp {
 
+bool can_carry(Version v, std::string_view name, std::string_view value);  // below
+
 class FrameWriter {
  public:
   FrameWriter(std::string& out, Version version, Command command);
 
   void header(std::string_view name, std::string_view value);
   void header(std::string_view name, std::uint64_t value);
-  // Writes the header only if this frame's version can carry it exactly (can_carry);
-  // false when it was left out. For headers someone else chose: a producer's headers
-  // in a subscriber's MESSAGE.
+  // Writes the header only if this frame can carry it exactly (carries()); false when
+  // it was left out. For headers someone else chose: a producer's headers in a
+  // subscriber's MESSAGE.
   bool header_if_carried(std::string_view name, std::string_view value);
+  // can_carry() for this frame: its version's rules when it is escaped, 1.0's when it
+  // is not (CONNECT, STOMP and CONNECTED are never escaped, in any version: a raw LF
+  // there is a line break, a CR before the LF part of the EOL).
+  bool carries(std::string_view name, std::string_view value) const {
+    return can_carry(escape_ ? version_ : Version::v1_0, name, value);
+  }
 
   // Ends the header section and writes the body and the terminating NUL. Writes a
   // content-length header when `content_length` is true (always for a non-empty
@@ -49,7 +57,9 @@ class FrameWriter {
 //   1.2  everything but NUL, which no version can carry (it ends the frame for readers
 //        that look for the end first; the parser refuses it in any header it reads).
 // A header that fails this must not be written raw: it would let whoever chose it write
-// header lines, or a whole frame, into someone else's MESSAGE.
+// header lines, or a whole frame, into someone else's MESSAGE. These are the rules of an
+// escaped frame; a frame that is never escaped (CONNECT, STOMP, CONNECTED) follows 1.0's
+// whatever its version (FrameWriter::carries).
 bool can_carry(Version v, std::string_view name, std::string_view value);
 
 // Appends `text` to out with the escaping rules of `v` (exposed for tests and for

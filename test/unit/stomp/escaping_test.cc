@@ -109,5 +109,22 @@ TEST_CASE("can_carry: what each version can write so the reader gets exactly tho
   CHECK(can_carry(Version::v1_0, "x", ""));
 }
 
+// Found by the frame_parser fuzz target (test/fuzz/found/frame_parser/crash-45503faf...):
+// a 1.2 CONNECT (never escaped) whose header value ends in CR was written back raw, and the
+// reader took that CR for part of the line's CRLF. Unescaped frames follow 1.0's rules.
+TEST_CASE("FrameWriter::carries: CONNECT, STOMP and CONNECTED are never escaped, so 1.0's rules apply in any version") {
+  std::string out;
+  FrameWriter connect(out, Version::v1_2, Command::connect);
+  CHECK_FALSE(connect.carries("accept-version", "1.2\r"));
+  CHECK_FALSE(connect.carries("x", "a\nb"));
+  CHECK(connect.carries("x", "a:b"));
+  CHECK_FALSE(connect.header_if_carried("x", "ends in CR\r"));
+  FrameWriter connected(out, Version::v1_1, Command::connected);
+  CHECK_FALSE(connected.carries("x", "a\rb"));
+  FrameWriter message(out, Version::v1_2, Command::message);
+  CHECK(message.carries("x", "ends in CR\r"));
+  CHECK(message.carries("x", "a\nb"));
+}
+
 }  // namespace
 }  // namespace twinmq::stomp
