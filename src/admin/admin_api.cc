@@ -62,7 +62,9 @@ std::optional<Route> match(const std::vector<std::string_view>& s) {
   return std::nullopt;
 }
 
-HttpResponse denied(const AccessVerdict& v) {
+}  // namespace
+
+HttpResponse access_denied(const AccessVerdict& v) {
   switch (v.access) {
     case Access::no_credentials:
     case Access::bad_credentials: {
@@ -76,6 +78,12 @@ HttpResponse denied(const AccessVerdict& v) {
   }
   return json_error(500, "access granted but answered as denied");
 }
+
+HttpResponse malformed_authorization() {
+  return json_error(400, "the Authorization header is not HTTP Basic credentials (Basic base64(user:password))");
+}
+
+namespace {
 
 // After access was granted: the role, the arguments, the verb.
 void run(const HttpRequest& req, const Route& route, const std::string& user, AdminActions& actions) {
@@ -129,7 +137,7 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   return r;
 }
 
-HttpResponse route_api(const HttpRequest& req, AdminActions* actions) {
+HttpResponse route_api(const HttpRequest& req, AdminActions* actions, const std::string* granted_user) {
   const std::vector<std::string_view> segments = split_path(req.path);
   const std::optional<Route> route = match(segments);
   if (!route)
@@ -145,16 +153,19 @@ HttpResponse route_api(const HttpRequest& req, AdminActions* actions) {
     return r;
   }
   if (actions == nullptr) return json_error(503, "the admin verbs are not available on this broker now");
-  const std::optional<BasicCredentials> creds = parse_basic_auth(req.authorization);
-  if (!req.authorization.empty() && !creds)
-    return json_error(400, "the Authorization header is not HTTP Basic credentials (Basic base64(user:password))");
   AdminActions& a = *actions;
+  if (granted_user != nullptr) {
+    run(req, *route, *granted_user, a);
+    return deferred_response();
+  }
+  const std::optional<BasicCredentials> creds = parse_basic_auth(req.authorization);
+  if (!req.authorization.empty() && !creds) return malformed_authorization();
   // The request is copied: the access check may answer after the connection's parser
   // has moved on, and the request's strings live in the parser's callbacks.
   auto held = std::make_shared<HttpRequest>(req);
   a.check_access(creds.has_value(), creds ? creds->user : std::string(), creds ? creds->password : std::string(),
                  req.peer, [held, r = *route, &a](AccessVerdict v) {
-                   if (v.access != Access::granted) return held->reply.send(denied(v));
+                   if (v.access != Access::granted) return held->reply.send(access_denied(v));
                    run(*held, r, v.user, a);
                  });
   return deferred_response();

@@ -34,7 +34,15 @@ bool is_api_path(std::string_view path);
 
 // The answer to one /api/ request: at once (404, 405) or, through req.reply, later
 // (HttpResponse::deferred). `actions` null: 503 (the broker is not running its state).
-HttpResponse route_api(const HttpRequest& req, AdminActions* actions);
+// `granted_user`: the endpoint already checked the request's credentials (an endpoint
+// beyond loopback checks them for every path), so they are not checked twice.
+HttpResponse route_api(const HttpRequest& req, AdminActions* actions, const std::string* granted_user = nullptr);
+
+// The answer to a request access was refused to: 401 with a Basic challenge, 403, 429.
+HttpResponse access_denied(const AccessVerdict& v);
+
+// 400 for an Authorization header that is not HTTP Basic credentials.
+HttpResponse malformed_authorization();
 
 // A JSON answer (invalid UTF-8 in message bodies or names is replaced, never refused).
 HttpResponse json_response(int status, const nlohmann::json& body);

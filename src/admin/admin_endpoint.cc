@@ -9,6 +9,7 @@
 
 #include "admin/admin_api.h"
 #include "admin/metrics.h"
+#include "admin/request_args.h"
 #include "admin/status_json.h"
 #include "admin/status_page.h"
 
@@ -28,21 +29,52 @@ HttpResponse with_type(std::string body, std::string type, int status = 200) {
 
 }  // namespace
 
-AdminEndpoint::AdminEndpoint(net::Loop& loop, StatusSource status, AdminActions* actions, HttpLimits limits)
-    : status_(std::move(status)), actions_(actions), server_(loop, limits, [this](const HttpRequest& r) { return route(r); }) {}
+bool is_probe(const HttpRequest& req) {
+  return (req.method == "GET" || req.method == "HEAD") && (req.path == "/livez" || req.path == "/readyz");
+}
+
+AdminEndpoint::AdminEndpoint(net::Loop& loop, StatusSource status, AdminActions* actions, EndpointOptions options)
+    : routes_(std::make_shared<const Routes>(Routes{std::move(status), actions})),
+      login_required_(options.login_required),
+      tls_(options.tls != nullptr),
+      server_(loop, options.limits, [this](const HttpRequest& r) { return route(r); }, std::move(options.tls)) {}
 
 Result<void> AdminEndpoint::open(const std::string& host, std::uint16_t port) {
   if (auto r = server_.open(host, port); !r) return r;
-  spdlog::info("admin endpoint listening on http://{} (/status, /metrics, /livez, /readyz, the verbs under /api/, and the "
-               "status page at /)",
-               server_.address());
+  spdlog::info("admin endpoint listening on {}://{} (/status, /metrics, /livez, /readyz, the verbs under /api/, and "
+               "the status page at /){}",
+               tls_ ? "https" : "http", server_.address(),
+               login_required_ ? "; every path but /livez and /readyz needs a user of the 'admin' group" : "");
   std::printf("twinmq: listening admin %s\n", server_.address().c_str());
   std::fflush(stdout);
   return {};
 }
 
 HttpResponse AdminEndpoint::route(const HttpRequest& req) const {
-  if (is_api_path(req.path)) return route_api(req, actions_);
+  if (login_required_ && !is_probe(req)) return route_after_login(req);
+  return routes_->answer(req, nullptr);
+}
+
+HttpResponse AdminEndpoint::route_after_login(const HttpRequest& req) const {
+  if (routes_->actions == nullptr)
+    return text_response(503, "this broker cannot check credentials now; only /livez and /readyz answer");
+  const std::optional<BasicCredentials> creds = parse_basic_auth(req.authorization);
+  if (!req.authorization.empty() && !creds) return malformed_authorization();
+  // Copied: the check may answer after the connection's parser has moved on.
+  auto held = std::make_shared<HttpRequest>(req);
+  routes_->actions->check_access(creds.has_value(), creds ? creds->user : std::string(),
+                                 creds ? creds->password : std::string(), req.peer,
+                                 [held, routes = routes_](AccessVerdict v) {
+                                   if (v.access != Access::granted) return held->reply.send(access_denied(v));
+                                   if (!held->reply.wanted()) return;  // the connection is gone
+                                   HttpResponse r = routes->answer(*held, &v.user);
+                                   if (!r.deferred) held->reply.send(std::move(r));
+                                 });
+  return deferred_response();
+}
+
+HttpResponse AdminEndpoint::Routes::answer(const HttpRequest& req, const std::string* granted_user) const {
+  if (is_api_path(req.path)) return route_api(req, actions, granted_user);
   bool known = false;
   for (std::string_view p : kPaths) known = known || req.path == p;
   if (!known) {
@@ -58,7 +90,7 @@ HttpResponse AdminEndpoint::route(const HttpRequest& req) const {
   if (req.path == "/livez") return text_response(200, "live");
   if (req.path == "/") return with_type(std::string(status_page_html()), "text/html; charset=utf-8");
 
-  const BrokerStatus s = status_();
+  const BrokerStatus s = status();
   if (req.path == "/status") return with_type(status_json(s), "application/json");
   if (req.path == "/metrics") return with_type(metrics_text(s), kMetricsContentType);
   // /readyz

@@ -25,6 +25,8 @@ class DeferredReply {
   explicit DeferredReply(std::weak_ptr<Sink> sink) : sink_(std::move(sink)) {}
   // Answers the request (once; later calls go nowhere).
   void send(HttpResponse response) const;
+  // Whether the connection is still there to take an answer.
+  bool wanted() const { return !sink_.expired(); }
 
  private:
   std::weak_ptr<Sink> sink_;

@@ -13,8 +13,8 @@ namespace {
 constexpr std::uint64_t kIdleCheckMs = 1000;
 }
 
-HttpServer::HttpServer(net::Loop& loop, HttpLimits limits, Router router)
-    : loop_(loop), limits_(limits), router_(std::move(router)) {}
+HttpServer::HttpServer(net::Loop& loop, HttpLimits limits, Router router, std::shared_ptr<tls::Context> tls)
+    : loop_(loop), limits_(limits), router_(std::move(router)), tls_(std::move(tls)) {}
 
 HttpServer::~HttpServer() { close(); }
 
@@ -51,6 +51,7 @@ void HttpServer::accept(net::TcpListener& listener) {
     return;
   }
   refused_ = 0;
+  if (tls_) conn->start_tls(tls::Engine::create(*tls_));
   connections_.insert(new HttpConnection(*this, conn));
 }
 

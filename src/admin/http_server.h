@@ -1,7 +1,11 @@
 // admin/http_server.h — the admin endpoint's HTTP listener on the broker's own event
 // loop: accepts connections (at most HttpLimits::max_connections; past it a new one is
 // closed at once), hands each request to the router, closes idle connections from one
-// periodic check.
+// periodic check. With a TLS context (https://), each connection gets a tls::Engine as
+// the stomp+ssl connectors' do: a peer that fails the handshake (a plain-text client,
+// one that does not trust the certificate) is logged with its address and closed by
+// net::TcpConnection, before any HTTP is parsed; one that never starts it is closed
+// by the idle check.
 //
 // The router runs on the loop thread, between broker events, so it may read broker
 // state directly: no copy, no lock, no second thread touching it.
@@ -12,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -21,6 +26,7 @@
 #include "net/loop.h"
 #include "net/tcp_listener.h"
 #include "net/timer.h"
+#include "tls/context.h"
 
 namespace twinmq::admin {
 
@@ -28,7 +34,9 @@ class HttpServer {
  public:
   using Router = std::function<HttpResponse(const HttpRequest&)>;
 
-  HttpServer(net::Loop& loop, HttpLimits limits, Router router);
+  // `tls`: every accepted connection speaks TLS with this server context (https://);
+  // null = plain HTTP.
+  HttpServer(net::Loop& loop, HttpLimits limits, Router router, std::shared_ptr<tls::Context> tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -50,6 +58,7 @@ class HttpServer {
   net::Loop& loop_;
   const HttpLimits limits_;
   Router router_;
+  std::shared_ptr<tls::Context> tls_;
   net::HandlePtr<net::TcpListener> listener_;
   net::HandlePtr<net::Timer> timer_;
   std::unordered_set<HttpConnection*> connections_;

@@ -94,7 +94,10 @@ function draw(s) {
 
 async function refresh() {
   try {
+    // Same origin: a browser that signed in for this page (an endpoint beyond loopback
+    // asks for an admin user) sends the same credentials with this request.
     const r = await fetch("/status", { cache: "no-store" });
+    if (!r.ok) throw new Error("/status answered " + r.status + (r.status === 401 ? " (sign in again: reload the page)" : ""));
     draw(await r.json());
   } catch (e) {
     $("banner").className = "down";

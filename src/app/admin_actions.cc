@@ -18,9 +18,6 @@ using admin::AccessVerdict;
 using admin::ActionAnswer;
 using nlohmann::json;
 
-// The group whose users may use the verbs (ActiveMQ's admin group name).
-constexpr std::string_view kAdminGroup = "admin";
-
 ActionAnswer error_answer(const Error& e) {
   using B = broker::Errc;
   int status = 500;
@@ -48,9 +45,8 @@ void AdminActionsImpl::check_access(bool given, const std::string& user, const s
     spdlog::warn("[event=admin_denied reason=no_credentials] admin endpoint: request from {} without credentials",
                  peer);
     return done(AccessVerdict{Access::no_credentials, "",
-                              "credentials required: users are configured, so the admin verbs need a user in the "
-                              "'admin' group (HTTP Basic: twinmq-admin --user NAME, password from "
-                              "TWINMQ_ADMIN_PASSWORD)"});
+                              "credentials required: this needs a user in the 'admin' group (HTTP Basic: "
+                              "twinmq-admin --user NAME, password from TWINMQ_ADMIN_PASSWORD)"});
   }
   auth::LoginLimiter& limiter = security_->limiter();
   if (const std::int64_t wait_ms = limiter.blocked_for(address, mono_ms()); wait_ms > 0) {
@@ -62,7 +58,7 @@ void AdminActionsImpl::check_access(bool given, const std::string& user, const s
                               fmt::format("too many failed logins from {}, retry in {} s", address, seconds)});
   }
   const auth::UserAccount* account = security_->find(user);
-  const bool admin = account != nullptr && auth::in_group(account->groups, kAdminGroup);
+  const bool admin = account != nullptr && auth::in_group(account->groups, auth::kAdminGroup);
   // Granted or refused only after the password: a wrong name costs what a wrong
   // password costs (auth/security.h), so answers do not tell which names exist.
   auto decide = [this, user, peer, address, known = account != nullptr, admin, done](bool ok) {
@@ -75,11 +71,12 @@ void AdminActionsImpl::check_access(bool given, const std::string& user, const s
     security_->limiter().succeeded(address);
     if (!admin) {
       spdlog::warn("[event=admin_denied reason=not_admin] admin endpoint: user '{}' from {} is not in the '{}' group",
-                   shown(user), peer, kAdminGroup);
+                   shown(user), peer, auth::kAdminGroup);
       return done(AccessVerdict{Access::not_admin, user,
                                 fmt::format("user '{}' is not in the '{}' group; only its users may use the admin "
-                                            "verbs",
-                                            user, kAdminGroup)});
+                                            "verbs (and, on an endpoint beyond loopback, every path but /livez and "
+                                            "/readyz)",
+                                            user, auth::kAdminGroup)});
     }
     done(AccessVerdict{Access::granted, user, ""});
   };

@@ -6,10 +6,12 @@
 // as a RECEIPT is.
 //
 // Access when no users are configured: the configuration keeps the endpoint on a
-// loopback address then (config/xml_loader.cc read_management), and a broker without
-// users lets any local STOMP client change anything, so the verbs are open to local
-// callers too. With users, every verb (browse included: it shows message bodies) needs
-// an `admin` user's Basic credentials.
+// loopback address then (config/validate.cc check_management: beyond loopback it
+// requires a user of the `admin` group), and a broker without users lets any local
+// STOMP client change anything, so the verbs are open to local callers too. With
+// users, every verb (browse included: it shows message bodies) needs an `admin` user's
+// Basic credentials, and so does every path but the probes on an endpoint beyond
+// loopback (admin/admin_endpoint.h): both ask check_access.
 //
 // Lifecycle: owned by app::Runtime, created before the admin endpoint and destroyed
 // after it (the endpoint holds a pointer). Loop thread only. The broker is looked up

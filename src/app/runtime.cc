@@ -571,7 +571,22 @@ bool Runtime::open_admin_endpoint() {
   host.refuse_changes = [this] { return refuse_admin_changes(); };
   host.stop = [this](std::uint32_t drain_s, std::string why) { stop_after_drain(drain_s, std::move(why)); };
   admin_actions_ = std::make_unique<AdminActionsImpl>(loop_, security_.get(), std::move(host));
-  admin_ = std::make_unique<admin::AdminEndpoint>(loop_, [this] { return status_model(); }, admin_actions_.get());
+  admin::EndpointOptions options;
+  // Beyond loopback the configuration made sure of an admin user and of https://.
+  options.login_required = !m.loopback;
+  if (m.tls) {
+    // The loader checked the files; they may have changed since (or vanished).
+    TWINMQ_ASSERT(config_.ssl_context.has_value(), "the configuration checked that https:// has an sslContext");
+    auto context = tls::Context::create(tls::Role::server, config_.ssl_context->files);
+    if (!context) {
+      spdlog::error("{}:{}: <managementContext uri=\"{}\">: the admin endpoint cannot use the <sslContext>: {}",
+                    config_.source_file, m.line, m.uri, context.error().message);
+      return false;
+    }
+    options.tls = std::move(*context);
+  }
+  admin_ = std::make_unique<admin::AdminEndpoint>(loop_, [this] { return status_model(); }, admin_actions_.get(),
+                                                  std::move(options));
   if (auto r = admin_->open(m.endpoint.host, m.endpoint.port); !r) {
     // Like a client connector that cannot listen: refused at start-up, visibly, rather
     // than a broker whose health checks never answer.

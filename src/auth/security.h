@@ -36,6 +36,9 @@ struct UserAccount {
 // anonymousAccessAllowed="true".
 inline constexpr std::string_view kAnonymousUser = "anonymous";
 inline constexpr std::string_view kAnonymousGroup = "anonymous";
+// The group whose users may use the admin endpoint's verbs, and every path of an
+// endpoint beyond loopback (ActiveMQ's admin group name; README "Operator verbs").
+inline constexpr std::string_view kAdminGroup = "admin";
 
 struct SecurityOptions {
   std::vector<UserAccount> users;

@@ -144,9 +144,14 @@ struct SslContextConfig {
 
 // <managementContext uri="http://127.0.0.1:8162"/>: the HTTP admin endpoint
 // (README "Admin endpoint, metrics and health checks"). Absent = no endpoint.
+// On a loopback address the read-only paths are open; anywhere else it must be
+// https:// and every path but /livez and /readyz needs a user of the `admin` group
+// (config/validate.cc check_management).
 struct ManagementConfig {
   std::string uri;    // as written (for logs)
-  Endpoint endpoint;  // scheme "http"; host is a loopback address until the endpoint has authentication
+  Endpoint endpoint;  // scheme "http" or "https"
+  bool tls = false;   // https://: served with the broker's <sslContext>
+  bool loopback = true;  // host in 127.0.0.0/8, ::1 or localhost
   int line = 0;
 };
 

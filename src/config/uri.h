@@ -34,4 +34,9 @@ std::string uri_scheme(std::string_view text);
 // "host:port", with brackets around an IPv6 host: for messages and logs.
 std::string endpoint_address(const Endpoint& endpoint);
 
+// Whether `host` (as Endpoint::host holds it) names this machine only: "localhost",
+// an IPv4 address in 127.0.0.0/8, or the IPv6 loopback address (::1, written in any of
+// its forms, or ::ffff:127.x.y.z). Wildcards (0.0.0.0, ::) and host names are not.
+bool is_loopback_host(std::string_view host);
+
 }  // namespace twinmq::config

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "auth/authorization.h"
+#include "auth/security.h"
 #include "config/uri.h"
 
 namespace twinmq::config {
@@ -149,10 +150,6 @@ void check_users(const Config& config, const Marks& marks, Diagnostics& diag) {
                "anonymousAccessAllowed=\"true\"");
 }
 
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host.starts_with("127.") || host == "::1";
-}
-
 // Who may connect without credentials (README "Security"): a listener anyone on the
 // network can reach needs users, unless the file says anonymous access is meant.
 // It judges what the broker would expose once the file is right, so it runs only on a
@@ -238,9 +235,40 @@ void check_tls(const Config& config, const Marks& marks, Diagnostics& diag) {
                              "): the CA certificates client certificates must be signed by");
     }
   }
+  if (config.management && config.management->tls) any_tls = true;
   if (config.ssl_context && !any_tls)
     diag.warning(config.ssl_context->line, "<sslContext> is not used: no transportConnector speaks TLS "
-                                           "(stomp+ssl://, ssl://), the master is not ssl:// and the witness not etcds://");
+                                           "(stomp+ssl://, ssl://), the master is not ssl://, the witness not etcds:// "
+                                           "and the admin endpoint not https://");
+}
+
+// <managementContext> (README "<managementContext>"): beyond loopback every path but
+// the probes asks for an admin user's password, so the endpoint must be https:// (a
+// Basic password is sent with every request: the status page's poll every 2 s, every
+// scrape) and there must be an admin user to ask for; https:// needs the certificate.
+void check_management(const Config& config, const Marks& marks, Diagnostics& diag) {
+  if (!config.management) return;
+  const ManagementConfig& m = *config.management;
+  const std::string who = "<managementContext uri=\"" + m.uri + "\">";
+  if (m.tls && !config.ssl_context && marks.ssl_context_line == 0)
+    diag.error(m.line, who + ": https:// needs the broker's <sslContext certificate=\"...\" privateKey=\"...\"/> "
+                             "(the certificate the endpoint shows; add one inside <broker>), or use http:// on "
+                             "127.0.0.1");
+  if (m.loopback) return;
+  const std::string where = "address '" + m.endpoint.host + "' is not a loopback address";
+  if (!m.tls)
+    diag.error(m.line, who + ": " + where +
+                           ", and over http:// the admin password would cross the network in clear with every "
+                           "request: use https://" + endpoint_address(m.endpoint) +
+                           " (with the broker's <sslContext>), or listen on 127.0.0.1");
+  bool admin = false;
+  for (const User& u : config.users)
+    for (const std::string& g : auth::split_groups(u.groups)) admin = admin || g == auth::kAdminGroup;
+  if (!admin)
+    diag.error(m.line, who + ": " + where +
+                           ", so every path but /livez and /readyz needs a user of the 'admin' group, and no "
+                           "<authenticationUser> has groups=\"admin\" (add one inside "
+                           "<plugins><simpleAuthenticationPlugin><users>), or listen on 127.0.0.1");
 }
 
 void check_authorization(const Marks& marks, Diagnostics& diag) {
@@ -261,6 +289,7 @@ void validate(Config& config, const Marks& marks, Diagnostics& diag) {
   check_replication_group(config, marks, diag);
   check_authorization(marks, diag);
   check_tls(config, marks, diag);
+  check_management(config, marks, diag);
   if (config.journal.directory.empty()) config.journal.directory = config.data_directory + "/journal";
   if (!config.persistent && marks.persistence_adapter_line != 0)
     diag.warning(marks.persistence_adapter_line, "<persistenceAdapter> is ignored because persistent=\"false\"");

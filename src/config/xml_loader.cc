@@ -487,8 +487,9 @@ class Loader {
     config_.witness = std::move(w);
   }
 
-  // <managementContext uri="http://host:port"/> (ActiveMQ's element name). Loopback
-  // only: the endpoint has no authentication yet, and /status names every queue.
+  // <managementContext uri="http(s)://host:port"/> (ActiveMQ's element name). What an
+  // address beyond loopback needs (https://, an admin user) is checked once the whole
+  // file is read: the users and <sslContext> may come after it (check_management).
   void read_management(const XMLElement& el, const ElementSpec& spec) {
     ElementReader r(el, spec, diag_, variables_);
     r.expect_no_children();
@@ -499,19 +500,18 @@ class Loader {
     auto parsed = parse_uri(m.uri);
     std::string problem;
     if (!parsed) problem = parsed.error().message;
-    else if (parsed->endpoint.scheme != "http")
-      problem = "scheme '" + parsed->endpoint.scheme + "' is not supported (the admin endpoint is http://host:port)";
+    else if (parsed->endpoint.scheme != "http" && parsed->endpoint.scheme != "https")
+      problem = "scheme '" + parsed->endpoint.scheme +
+                "' is not supported (the admin endpoint is http://host:port, or https://host:port)";
     else if (!parsed->options.empty())
-      problem = "http:// takes no options, got '" + parsed->options.front().first + "'";
-    else if (!is_loopback(parsed->endpoint.host))
-      problem = "address '" + parsed->endpoint.host + "' is not a loopback address: the admin endpoint has no "
-                "authentication yet, so it listens only on 127.0.0.1, ::1 or localhost (reach it from elsewhere "
-                "through an SSH tunnel or a local reverse proxy)";
+      problem = parsed->endpoint.scheme + ":// takes no options, got '" + parsed->options.front().first + "'";
     if (!problem.empty()) {
       r.error_at("uri", "<managementContext> uri: " + problem + " in '" + m.uri + "'");
       return;
     }
     m.endpoint = parsed->endpoint;
+    m.tls = m.endpoint.scheme == "https";
+    m.loopback = is_loopback_host(m.endpoint.host);
     config_.management = std::move(m);
   }
 
@@ -574,13 +574,6 @@ class Loader {
     if (!r.read_string(attribute, out)) return;
     if (out.starts_with("file:")) out.erase(0, 5);
     if (out.empty()) r.bad_value(attribute, {"a file path", {}});
-  }
-
-  static bool is_loopback(std::string_view host) {
-    if (host == "localhost" || host == "::1") return true;
-    // 127.0.0.0/8, written as a dotted IPv4 address (parse_uri checked its form; a
-    // host name that merely starts with "127." is not one).
-    return host.starts_with("127.") && host.find_first_not_of("0123456789.") == std::string_view::npos;
   }
 
   void read_master_connector(const XMLElement& el, const ElementSpec& spec) {
