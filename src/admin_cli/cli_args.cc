@@ -36,22 +36,23 @@ Result<std::uint32_t> number(std::string_view option, std::string_view text, std
 
 }  // namespace
 
-std::string url_of(std::string_view host, std::uint16_t port) {
+std::string url_of(std::string_view host, std::uint16_t port, bool tls) {
   const bool v6 = host.find(':') != std::string_view::npos;
-  return fmt::format("http://{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
+  return fmt::format("{}://{}{}{}:{}", tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 Result<std::string> normalise_url(std::string_view text) {
   std::string_view rest = text;
-  if (rest.starts_with("https://"))
-    return make_error(CliErrc::bad_url, fmt::format("'{}': the admin endpoint speaks http:// only", text));
-  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  const bool tls = rest.starts_with("https://");
+  if (tls) rest.remove_prefix(8);
+  else if (rest.starts_with("http://")) rest.remove_prefix(7);
   else if (rest.find("://") != std::string_view::npos)
-    return make_error(CliErrc::bad_url, fmt::format("'{}': the admin endpoint's URL is http://host:port", text));
+    return make_error(CliErrc::bad_url,
+                      fmt::format("'{}': the admin endpoint's URL is http://host:port or https://host:port", text));
   while (rest.ends_with('/')) rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos)
     return make_error(CliErrc::bad_url,
-                      fmt::format("'{}': give the endpoint only (http://host:port), not a path", text));
+                      fmt::format("'{}': give the endpoint only (http(s)://host:port), not a path", text));
   std::string_view host, port;
   if (rest.starts_with('[')) {
     const std::size_t close = rest.find(']');
@@ -75,7 +76,7 @@ Result<std::string> normalise_url(std::string_view text) {
                                   text));
   auto p = number("the port", port, 65535);
   if (!p || *p == 0) return make_error(CliErrc::bad_url, fmt::format("'{}': the port must be 1 to 65535", text));
-  return url_of(host, static_cast<std::uint16_t>(*p));
+  return url_of(host, static_cast<std::uint16_t>(*p), tls);
 }
 
 Result<CliOptions> parse_args(std::span<const std::string_view> args, std::optional<std::string> env_password) {
@@ -113,6 +114,11 @@ Result<CliOptions> parse_args(std::span<const std::string_view> args, std::optio
       auto u = normalise_url(*v);
       if (!u) return std::unexpected(u.error());
       o.url = *u;
+    } else if (name == "--cacert") {
+      auto v = value();
+      if (!v) return std::unexpected(v.error());
+      if (v->empty()) return make_error(CliErrc::usage, "--cacert needs a file name");
+      o.cacert = std::string(*v);
     } else if (name == "--config") {
       auto v = value();
       if (!v) return std::unexpected(v.error());
@@ -200,7 +206,7 @@ Result<CliOptions> parse_args(std::span<const std::string_view> args, std::optio
 }
 
 std::string_view usage() {
-  return R"(usage: twinmq-admin [--url http://HOST:PORT | --config FILE] [--user NAME] COMMAND [ARGS]
+  return R"(usage: twinmq-admin [--url http(s)://HOST:PORT | --config FILE] [--cacert FILE] [--user NAME] COMMAND [ARGS]
 
 Talks to a broker's admin endpoint (<managementContext uri=...>, default http://127.0.0.1:8162).
 
@@ -220,9 +226,13 @@ commands:
                                 hands over to its slave. Waits until the broker has gone.
 
 options:
-  --url URL            the endpoint, http://HOST:PORT
+  --url URL            the endpoint, http://HOST:PORT or https://HOST:PORT
   --config FILE        take the endpoint from FILE's <managementContext>
-  --user NAME          a user of the broker in the 'admin' group (when users are configured)
+  --cacert FILE        https: the CA certificate(s) (PEM) the endpoint's certificate must
+                       chain to (default: FILE's <sslContext trustedCAs> with --config,
+                       else the system's CAs)
+  --user NAME          a user of the broker in the 'admin' group (when users are configured;
+                       every command on an endpoint beyond loopback)
   --password-file FILE the password, first line of FILE (else TWINMQ_ADMIN_PASSWORD)
   --password PW        the password on the command line (visible to other local users)
   --json               print the endpoint's JSON answer

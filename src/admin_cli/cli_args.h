@@ -5,8 +5,10 @@
 //
 // DESIGN
 //  - twinmq-admin [OPTIONS] COMMAND [ARGS]; options may come before or after the
-//    command. The endpoint is --url http://host:port, or the <managementContext> of
+//    command. The endpoint is --url http(s)://host:port, or the <managementContext> of
 //    --config FILE (read by main.cc), or http://127.0.0.1:8162 (the default one).
+//  - https://: the endpoint's certificate is checked against --cacert FILE, else (with
+//    --config) the file's <sslContext trustedCAs>, else the system's CA store.
 //  - The password comes from TWINMQ_ADMIN_PASSWORD or --password-file; --password on
 //    the command line is accepted but warned about (other local users can read it in
 //    the process list).
@@ -35,7 +37,8 @@ enum class Command { status, dstat, browse, purge, move, check, await_sync, stop
 struct CliOptions {
   Command command = Command::help;
   std::vector<std::string> args;  // the command's operands (queue names, check kind)
-  std::string url;                // normalised "http://host:port" ("" = not given)
+  std::string url;                // normalised "http(s)://host:port" ("" = not given)
+  std::string cacert;             // --cacert FILE: CA certificates (PEM) for an https:// endpoint
   std::string config_file;        // --config FILE ("" = none)
   std::string user;               // --user ("" = no credentials)
   std::optional<std::string> password;  // --password, or the environment's
@@ -52,13 +55,13 @@ struct CliOptions {
 // The error message says what was wrong and is followed by the usage text by main.
 Result<CliOptions> parse_args(std::span<const std::string_view> args, std::optional<std::string> env_password);
 
-// "http://host:port" from what a user types: "http://h:p", "h:p", "http://h:p/" (a
-// path is refused: the verbs' paths are fixed). IPv6 in brackets. https is refused
-// until the endpoint speaks TLS.
+// "http(s)://host:port" from what a user types: "http://h:p", "https://h:p", "h:p"
+// (http), "http://h:p/" (a path is refused: the verbs' paths are fixed). IPv6 in
+// brackets.
 Result<std::string> normalise_url(std::string_view text);
 
-// "http://<host>:<port>" for a <managementContext> host and port.
-std::string url_of(std::string_view host, std::uint16_t port);
+// "http(s)://<host>:<port>" for a host and port.
+std::string url_of(std::string_view host, std::uint16_t port, bool tls = false);
 
 // The usage text (--help).
 std::string_view usage();

@@ -17,6 +17,34 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) noe
   return size * n;
 }
 
+// What to do about a failed request, by what went wrong.
+std::string failure_hint(CURLcode rc, const std::string& said, const HttpCall& call) {
+  const bool tls = call.url.starts_with("https://");
+  const std::string ca = call.cacert.empty() ? "the system's CA store" : "--cacert " + call.cacert;
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+      if (said.find("subject") != std::string::npos || said.find("name") != std::string::npos)
+        return "the endpoint's certificate does not name the host in the URL: use --url https://NAME:PORT with a "
+               "name or address the certificate holds";
+      return "the endpoint's certificate is not signed by a CA in " + ca +
+             ": give the CA that signed the broker's <sslContext certificate> with --cacert FILE";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "cannot read CA certificates from " + ca + ": a PEM file of CA certificates is needed";
+    case CURLE_SSL_CONNECT_ERROR:
+      if (said.find("wrong version number") != std::string::npos || said.find("packet length") != std::string::npos)
+        return "the endpoint does not speak TLS: is its <managementContext uri> http://?";
+      return "the TLS handshake failed: does the endpoint speak https:// with a certificate " + ca + " trusts?";
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+      if (!tls)
+        return "the endpoint closed the connection without an answer: if its <managementContext uri> is https://, "
+               "use an https:// URL";
+      break;
+    default: break;
+  }
+  return "is the broker running with <managementContext uri=...> at that address? give it with --url or --config";
+}
+
 }  // namespace
 
 Result<HttpAnswer> http_call(const HttpCall& call) {
@@ -44,12 +72,18 @@ Result<HttpAnswer> http_call(const HttpCall& call) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer.body);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  if (call.url.starts_with("https://")) {
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!call.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, call.cacert.c_str());
+  }
   const CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK)
-    return make_error(HttpErrc::unreachable,
-                      fmt::format("cannot reach the admin endpoint at {}: {} (is the broker running with "
-                                  "<managementContext uri=...> at that address? give it with --url or --config)",
-                                  call.url, error[0] != '\0' ? error : curl_easy_strerror(rc)));
+  if (rc != CURLE_OK) {
+    const std::string said = error[0] != '\0' ? error : curl_easy_strerror(rc);
+    return make_error(HttpErrc::unreachable, fmt::format("cannot reach the admin endpoint at {}: {} ({})", call.url,
+                                                         said, failure_hint(rc, said, call)));
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
 }

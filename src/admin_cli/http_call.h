@@ -1,5 +1,7 @@
 // admin_cli/http_call.h — one HTTP request of twinmq-admin to the admin endpoint, with
 // libcurl (blocking: the tool does one thing at a time). Credentials go as HTTP Basic.
+// https:// URLs: TLS 1.2 or later, the certificate checked against `cacert` (else the
+// system's CA store) and the URL's host, as the broker's own TLS policy has it.
 //
 // Lifecycle: a function; curl's global state is set up once per process by main().
 #pragma once
@@ -22,6 +24,7 @@ struct HttpCall {
   std::string url;             // the whole URL
   std::string user;            // "" = no credentials
   std::string password;
+  std::string cacert;          // https: PEM CA file the endpoint's certificate chains to ("" = system CAs)
   long timeout_ms = 10'000;
 };
 

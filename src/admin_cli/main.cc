@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "admin_cli/cli_args.h"
 #include "admin_cli/http_call.h"
 #include "admin_cli/report.h"
@@ -54,6 +56,7 @@ struct Context {
   CliOptions o;
   std::string url;
   std::string password;
+  std::string cacert;  // https: --cacert, else the config's trustedCAs, else "" (system CAs)
 
   Result<HttpAnswer> call(std::string method, std::string path, long timeout_ms = 10'000) const {
     HttpCall c;
@@ -61,6 +64,7 @@ struct Context {
     c.url = url + path;
     c.user = o.user;
     c.password = password;
+    c.cacert = cacert;
     c.timeout_ms = timeout_ms;
     return http_call(c);
   }
@@ -194,14 +198,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "twinmq-admin: %s\n(twinmq-admin --help shows the usage)\n", parsed.error().message.c_str());
     return static_cast<int>(Exit::usage);
   }
-  Context ctx{std::move(*parsed), "", ""};
+  Context ctx{std::move(*parsed), "", "", ""};
   if (ctx.o.command == Command::help) {
     std::fputs(std::string(usage()).c_str(), stdout);
     return 0;
   }
-  if (!ctx.o.url.empty()) {
-    ctx.url = ctx.o.url;
-  } else if (!ctx.o.config_file.empty()) {
+  ctx.url = ctx.o.url;
+  ctx.cacert = ctx.o.cacert;
+  // --config gives the endpoint (unless --url does) and, for https://, the CA file
+  // (unless --cacert does).
+  if (!ctx.o.config_file.empty() && (ctx.url.empty() || ctx.cacert.empty())) {
     const config::LoadResult loaded = config::load_config(ctx.o.config_file, {});
     if (!loaded.ok()) {
       for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
@@ -210,11 +216,21 @@ int main(int argc, char** argv) {
     if (!loaded.config.management)
       return fail(Exit::usage, ctx.o.config_file + " has no <managementContext uri=...>: that broker has no admin "
                                                    "endpoint");
-    const auto& e = loaded.config.management->endpoint;
-    ctx.url = url_of(e.host, e.port);
-  } else {
-    ctx.url = std::string(kDefaultUrl);
+    const config::ManagementConfig& m = *loaded.config.management;
+    if (ctx.url.empty()) {
+      // A wildcard address listens on loopback too.
+      const std::string& h = m.endpoint.host;
+      ctx.url = url_of(h == "0.0.0.0" ? "127.0.0.1" : h == "::" ? "::1" : h, m.endpoint.port, m.tls);
+    }
+    // Most sites sign the broker's certificate with the CA its <sslContext> trusts.
+    if (ctx.cacert.empty() && loaded.config.ssl_context) ctx.cacert = loaded.config.ssl_context->files.trusted_cas;
   }
+  if (ctx.url.empty()) ctx.url = std::string(kDefaultUrl);
+  if (ctx.url.starts_with("https://") && !ctx.cacert.empty() && ::access(ctx.cacert.c_str(), R_OK) != 0)
+    return fail(Exit::usage, "cannot read the CA file " + ctx.cacert +
+                                 (ctx.o.cacert.empty() ? " (the <sslContext trustedCAs> of " + ctx.o.config_file +
+                                                             "; give another with --cacert FILE)"
+                                                       : " (--cacert)"));
   if (!ctx.o.password_file.empty()) {
     std::ifstream in(ctx.o.password_file);
     if (!in) return fail(Exit::usage, "cannot read --password-file " + ctx.o.password_file);

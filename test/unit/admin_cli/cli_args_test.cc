@@ -92,8 +92,10 @@ TEST_CASE("cli: URLs as users type them") {
     auto r = normalise_url(u);
     return r ? std::string() : r.error().message;
   };
-  CHECK(bad("https://h:1").find("http:// only") != std::string::npos);
-  CHECK(bad("stomp://h:1").find("http://host:port") != std::string::npos);
+  CHECK(normalise_url("https://10.213.0.1:8162/") == std::string("https://10.213.0.1:8162"));
+  CHECK(normalise_url("https://[::1]:8162") == std::string("https://[::1]:8162"));
+  CHECK(bad("stomp://h:1").find("http://host:port or https://host:port") != std::string::npos);
+  CHECK(bad("https://h:1/status").find("not a path") != std::string::npos);
   CHECK(bad("http://h:1/status").find("not a path") != std::string::npos);
   CHECK(bad("http://h").find("no port") != std::string::npos);
   CHECK(bad("http://:8162").find("no host") != std::string::npos);
@@ -102,6 +104,9 @@ TEST_CASE("cli: URLs as users type them") {
   CHECK(bad("http://[::1:8162").find("closing ']'") != std::string::npos);
   CHECK(url_of("::1", 8162) == "http://[::1]:8162");
   CHECK(url_of("127.0.0.1", 1) == "http://127.0.0.1:1");
+  CHECK(url_of("10.213.0.1", 8162, true) == "https://10.213.0.1:8162");
+  CHECK(parse({"--url", "https://b1:8162", "--cacert", "/etc/ca.pem", "status"})->cacert == "/etc/ca.pem");
+  CHECK(parse({"--cacert=", "status"}).error().message == "--cacert needs a file name");
 }
 
 TEST_CASE("cli: queue names as the API's path segment names them") {
