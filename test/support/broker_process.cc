@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -119,7 +120,8 @@ std::string BrokerConfig::to_xml(const std::filesystem::path& data_dir) const {
     x += "  </plugins>\n";
   }
   x += extra_xml;
-  if (admin) x += "  <managementContext uri=\"http://127.0.0.1:0\"/>\n";
+  if (admin || !admin_uri.empty())
+    x += "  <managementContext uri=\"" + xml_escape(admin_uri.empty() ? "http://127.0.0.1:0" : admin_uri) + "\"/>\n";
   x += "</broker>\n";
   return x;
 }
@@ -137,7 +139,7 @@ BrokerProcess::BrokerProcess(const BrokerConfig& config, std::vector<std::string
   config_file_ = dir_->write_file("broker.xml", config.to_xml(dir_->path() / "data"));
   std::vector<std::string> args = {"--config", config_file_.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  start(args, env);
+  start(args, env, config.net_namespace);
   if (!wait_listening("stomp", ready_timeout)) {
     std::string why = running() ? "no 'twinmq: listening stomp' line on stdout within " +
                                       std::to_string(ready_timeout.count()) + " ms"
@@ -156,14 +158,14 @@ std::unique_ptr<BrokerProcess> BrokerProcess::spawn(std::vector<std::string> arg
 }
 
 std::unique_ptr<BrokerProcess> BrokerProcess::spawn_tool(std::string_view tool, std::vector<std::string> args,
-                                                         const KeyValues& env) {
+                                                         const KeyValues& env, const std::string& net_namespace) {
   std::unique_ptr<BrokerProcess> p(new BrokerProcess(std::make_unique<TempDir>("tool")));
   p->binary_ = build_binary(tool);
-  p->start(args, env);
+  p->start(args, env, net_namespace);
   return p;
 }
 
-void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues& env) {
+void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues& env, const std::string& net_namespace) {
   const std::string binary = binary_.empty() ? twinmq_binary().string() : binary_.string();
   if (::access(binary.c_str(), X_OK) != 0) {
     throw std::runtime_error("BrokerProcess: no executable at " + binary +
@@ -193,12 +195,16 @@ void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues&
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
   const pid_t parent = ::getpid();
+  const int netns_fd = net_namespace.empty() ? -1 : ::open(net_namespace.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!net_namespace.empty() && netns_fd < 0)
+    throw std::system_error(errno, std::generic_category(), "open " + net_namespace);
 
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the test died between fork and prctl
+    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) ::_exit(125);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -208,6 +214,7 @@ void BrokerProcess::start(const std::vector<std::string>& args, const KeyValues&
     ::_exit(127);
   }
   pid_ = pid;
+  if (netns_fd >= 0) ::close(netns_fd);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   out_fd_ = out_pipe[0];

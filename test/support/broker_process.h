@@ -67,6 +67,11 @@ struct BrokerConfig {
   // <managementContext uri="http://127.0.0.1:0"/>: the admin endpoint on a port the OS
   // picks (port("admin") once wait_listening("admin", ...) saw its line).
   bool admin = false;
+  // Another uri for it (e.g. "https://10.213.0.1:0"); implies admin.
+  std::string admin_uri;
+  // Not in the XML: run the broker in this network namespace ("/proc/PID/ns/net",
+  // support/net_namespace.h); "" = the test's own.
+  std::string net_namespace;
   // groups="..." of the users named here (user, groups).
   KeyValues user_groups;
   // Attributes of <simpleAuthenticationPlugin> (e.g. anonymousAccessAllowed).
@@ -102,8 +107,9 @@ class BrokerProcess {
   // Runs twinmq with exactly `args` (CLI tests) in a fresh TempDir; waits for nothing.
   static std::unique_ptr<BrokerProcess> spawn(std::vector<std::string> args, const KeyValues& env = {});
   // The same for another executable of the build (build_binary(tool)), e.g. twinmq-admin.
+  // `net_namespace`: as BrokerConfig's.
   static std::unique_ptr<BrokerProcess> spawn_tool(std::string_view tool, std::vector<std::string> args,
-                                                   const KeyValues& env = {});
+                                                   const KeyValues& env = {}, const std::string& net_namespace = {});
 
   ~BrokerProcess();
   BrokerProcess(const BrokerProcess&) = delete;
@@ -137,7 +143,7 @@ class BrokerProcess {
 
  private:
   explicit BrokerProcess(std::unique_ptr<TempDir> dir);
-  void start(const std::vector<std::string>& args, const KeyValues& env = {});
+  void start(const std::vector<std::string>& args, const KeyValues& env = {}, const std::string& net_namespace = {});
   void read_output();  // reader thread body
   void reap_if_exited(bool block);
 

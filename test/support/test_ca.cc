@@ -74,13 +74,15 @@ TestCa::TestCa(std::filesystem::path dir, std::string name)
                "-keyout", key_.string(), "-out", cert_.string(), "-days", "2", "-subj", "/CN=" + name_ + " test CA"});
 }
 
-IssuedCertificate TestCa::issue(std::string_view common_name) const {
+IssuedCertificate TestCa::issue(std::string_view common_name, const std::vector<std::string>& more_ips) const {
   const std::string base = name_ + "-" + std::string(common_name);
+  std::string san = "subjectAltName=DNS:localhost,IP:127.0.0.1";
+  for (const std::string& ip : more_ips) san += ",IP:" + ip;
   IssuedCertificate out{dir_ / (base + ".pem"), dir_ / (base + ".key")};
   run_openssl({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                "-keyout", out.private_key.string(), "-out", out.certificate.string(), "-days", "2", "-subj",
                "/CN=" + std::string(common_name), "-CA", cert_.string(), "-CAkey", key_.string(), "-addext",
-               "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"});
+               san, "-addext", "basicConstraints=critical,CA:FALSE"});
   return out;
 }
 

@@ -29,8 +29,9 @@ class TestCa {
   TestCa(std::filesystem::path dir, std::string name);
 
   const std::filesystem::path& certificate() const { return cert_; }
-  // A certificate for `common_name` signed by this CA (SAN DNS:localhost, IP:127.0.0.1).
-  IssuedCertificate issue(std::string_view common_name) const;
+  // A certificate for `common_name` signed by this CA (SAN DNS:localhost, IP:127.0.0.1,
+  // and each of `more_ips`, e.g. the address of a test's network namespace).
+  IssuedCertificate issue(std::string_view common_name, const std::vector<std::string>& more_ips = {}) const;
 
  private:
   std::filesystem::path dir_;
