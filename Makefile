@@ -14,7 +14,7 @@ FUZZ_CXX     ?= clang++-16
 DEBIAN_PACKAGES := g++ meson ninja-build pkg-config libuv1-dev libflatbuffers-dev \
   flatbuffers-compiler libtinyxml2-dev doctest-dev libspdlog-dev libfmt-dev python3-stomp \
   iproute2 procps util-linux rsync etcd-server etcd-client libcurl4-openssl-dev nlohmann-json3-dev \
-  libhttp-parser-dev prometheus chromium libcrypt-dev libssl-dev openssl libsystemd-dev
+  libhttp-parser-dev prometheus chromium libcrypt-dev libssl-dev openssl libsystemd-dev curl
 # Only for `make fuzz` (clang 16 and its libFuzzer/sanitizer runtimes), so CI's `make
 # test` does not download a compiler it does not use.
 FUZZ_DEBIAN_PACKAGES := clang-16 libclang-rt-16-dev

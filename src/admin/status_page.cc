@@ -95,8 +95,9 @@ function draw(s) {
 async function refresh() {
   try {
     // Same origin: a browser that signed in for this page (an endpoint beyond loopback
-    // asks for an admin user) sends the same credentials with this request.
-    const r = await fetch("/status", { cache: "no-store" });
+    // asks for an admin user) sends the same credentials with this request. From the
+    // origin, not the page's URL: one with user:password@ in it would make fetch() refuse.
+    const r = await fetch(location.origin + "/status", { cache: "no-store", credentials: "same-origin" });
     if (!r.ok) throw new Error("/status answered " + r.status + (r.status === 401 ? " (sign in again: reload the page)" : ""));
     draw(await r.json());
   } catch (e) {

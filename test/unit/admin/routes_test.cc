@@ -43,7 +43,7 @@ TEST_CASE("admin routes: each endpoint, its status code and content type") {
   auto page = f.get("/");
   CHECK(page.status == 200);
   CHECK(page.content_type.starts_with("text/html"));
-  CHECK(page.body.find("fetch(\"/status\"") != std::string::npos);
+  CHECK(page.body.find("fetch(location.origin + \"/status\"") != std::string::npos);
   CHECK(page.body.find("http://") == std::string::npos);  // nothing loaded from elsewhere
   CHECK(page.body.find("https://") == std::string::npos);
   CHECK(f.get("/readyz").status == 200);
