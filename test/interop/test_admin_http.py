@@ -171,16 +171,20 @@ class AdminHttpTest(unittest.TestCase):
         broker = subprocess.Popen(enter + [twinmq_binary(), "--config", config], stdout=subprocess.PIPE, stderr=log,
                                   stdin=subprocess.DEVNULL)
         self.addCleanup(lambda: (broker.kill(), broker.wait(), broker.stdout.close(), log.close()))
-        port = None
+        port, out = None, b""
         deadline = time.time() + WAIT
         while port is None and time.time() < deadline:
+            # os.read, not readline: both listening lines may come in one read.
             r, _, _ = select.select([broker.stdout], [], [], max(0, deadline - time.time()))
-            line = broker.stdout.readline() if r else b""
-            if not line:
+            data = os.read(broker.stdout.fileno(), 4096) if r else b""
+            if not data:
                 break
-            if line.startswith(b"twinmq: listening admin "):
-                port = int(line.rsplit(b":", 1)[1])
-        self.assertIsNotNone(port, "no admin listening line")
+            out += data
+            for line in out.split(b"\n")[:-1]:  # complete lines only
+                if line.startswith(b"twinmq: listening admin "):
+                    port = int(line.rsplit(b":", 1)[1])
+        with open(os.path.join(self.workdir, "remote.log"), errors="replace") as f:
+            self.assertIsNotNone(port, "no admin listening line; stdout %r, log:\n%s" % (out, f.read()[-3000:]))
         shots = os.environ.get("TWINMQ_SCREENSHOT_DIR")
         # The certificate is checked by curl and twinmq-admin (area 35); chromium has no
         # CA store of ours, so here it is told to accept it.
