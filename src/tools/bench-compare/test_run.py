@@ -83,6 +83,27 @@ class BenchCompareTable(unittest.TestCase):
         cells = self.row(out, "persistent, receipt for every message, 1 producer")
         self.assertEqual(cells[5], "0.90× (target ahead: **not met**)")
 
+    def test_consumer_attached_durable_rows_have_their_targets_and_receipt_p50(self):
+        data = fake_results()
+        with_receipt = lambda r, p50: dict(bench(r), receipt_latency_us={"count": 10, "p50": p50, "p99": 900.0})
+        data["results"]["durable-1p1c"] = {"single": {"bench": with_receipt(6000, 150.0)},
+                                           "pair": {"bench": with_receipt(4000, 240.0)},
+                                           "activemq": {"bench": with_receipt(2800, 340.0)}}
+        data["results"]["durable-4p4c"] = {"single": {"bench": with_receipt(13100, 290.0)},
+                                           "pair": {"bench": with_receipt(8700, 450.0)},
+                                           "activemq": {"bench": with_receipt(11300, 350.0)}}
+        out = self.render(data)
+        cells = self.row(out, "persistent, receipt for every message, 1P/1C")
+        self.assertIn("4,000 msg/s (receipt p50 240 µs; broker 50 %", cells[2])
+        self.assertEqual(cells[4], "2.14× (target ≥ 1.5×: **met**)")
+        self.assertEqual(cells[5], "1.43× (target ≥ 1.3×: **met**)")
+        cells = self.row(out, "persistent, receipt for every message, 4P/4C")
+        self.assertEqual(cells[4], "1.16× (target ≥ 1.5×: **not met**)")
+        self.assertEqual(cells[5], "0.77× (target ≥ 1.3×: **not met**)")
+        self.assertIn("--producers 4 --consumers 4 --size 1024 --persistent --receipt-every 1", cells[6])
+        # a row without receipts says nothing about them
+        self.assertNotIn("receipt p50", self.row(out, "queue 1P→1C")[1])
+
     def test_lower_is_better_rows_are_turned_around(self):
         out = self.render(fake_results())
         self.assertEqual(self.row(out, "latency")[4], "4.00× (target ahead: **met**)")
@@ -131,7 +152,7 @@ class BenchCompareArguments(unittest.TestCase):
     def test_list_names_every_scenario(self):
         p = self.run_script("--list")
         self.assertEqual(p.returncode, 0, p.stderr)
-        for key in ("queue", "durable-1p", "durable-4p", "durable-r100", "topic", "latency", "idle", "backlog"):
+        for key in ("queue", "durable-1p", "durable-4p", "durable-1p1c", "durable-4p4c", "durable-r100", "topic", "latency", "idle", "backlog"):
             self.assertIn(key, p.stdout)
 
     def test_bad_usage_exits_2(self):

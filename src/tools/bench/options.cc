@@ -279,8 +279,9 @@ std::string usage() {
       "Prints the scenario first, then (with --interval) progress lines, then one\n"
       "summary line:\n"
       "  scenario=NAME sent=N received=N elapsed=S rate=R msg/s p50=.. p99=.. p999=.. max=..\n"
-      "  lost=N dup=N ooo=N cpu(bench)=P%\n"
-      "Latencies are end to end (producer stamp to consumer), in microseconds.\n"
+      "  [receipt_p50=.. receipt_p99=..] lost=N dup=N ooo=N cpu(bench)=P%\n"
+      "Latencies are end to end (producer stamp to consumer), in microseconds; receipt_*\n"
+      "(with --receipt-every or --tx) from a SEND or COMMIT to its RECEIPT, producer side.\n"
       "Exit status: 0 ok; 1 messages lost, or an error; 2 bad usage.\n\noptions:\n";
   for (const OptionRow& r : table()) {
     std::string left = std::string("  ") + r.name + (r.takes_value ? std::string(" ") + r.value_name : "");

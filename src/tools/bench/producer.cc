@@ -109,12 +109,17 @@ void Producer::send_one(std::int64_t stamp_ns) {
   ++next_seq_;
   run_.sent.fetch_add(1, std::memory_order_relaxed);
   if (seq == opt_.warmup) first_measured_ns_ = stamp_ns;
+  // The receipt's latency counts from this SEND's stamp (with --rate, its intended
+  // time), like the delivery latency, and only after the warm-up.
+  const std::int64_t asked_ns = seq >= opt_.warmup ? stamp_ns : 0;
   if (opt_.tx && (++in_tx_ == opt_.tx || last)) {
     in_tx_ = 0;
     awaited_receipt_ = conn_.commit(tx_name_, true);
+    receipt_asked_ns_ = asked_ns;
     state_ = State::awaiting_receipt;
   } else if (receipt) {
     awaited_receipt_ = n;
+    receipt_asked_ns_ = asked_ns;
     state_ = State::awaiting_receipt;
   }
   if (last && state_ == State::sending) finish();
@@ -147,6 +152,10 @@ void Producer::on_receipt(client::StompConnection&, std::string_view id) {
   if (state_ != State::awaiting_receipt) return;
   if (client::StompConnection::receipt_number(id) != awaited_receipt_) return;
   state_ = State::sending;
+  if (receipt_asked_ns_ != 0) {
+    const std::int64_t took = mono_ns() - receipt_asked_ns_;
+    worker_.live_result().receipt_latency.record(took > 0 ? static_cast<std::uint64_t>(took) : 0);
+  }
   if (wrapping_up_ || (deadline_ns_ == 0 && next_seq_ >= opt_.count) || out_of_work(mono_ns())) {
     finish();
     return;

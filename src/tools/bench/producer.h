@@ -78,6 +78,7 @@ class Producer final : public client::StompListener {
   State state_ = State::awaiting_connected;
   std::uint64_t next_seq_ = 0;
   std::uint64_t awaited_receipt_ = 0;
+  std::int64_t receipt_asked_ns_ = 0;  // stamp of the SEND the awaited receipt answers; 0 = warm-up
   std::uint32_t in_tx_ = 0;        // SENDs in the open transaction
   std::uint64_t tx_number_ = 0;
   std::string tx_name_;            // reused: no allocation per transaction once warm

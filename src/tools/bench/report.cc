@@ -41,6 +41,10 @@ std::string summary_line(const BenchOptions& o, const RunResult& r) {
       s += " p50=" + micros(r.latency.percentile(50)) + "us p99=" + micros(r.latency.percentile(99)) +
            "us p999=" + micros(r.latency.percentile(99.9)) + "us max=" + micros(r.latency.max()) + "us";
     }
+    if (r.receipt_latency.count()) {
+      s += " receipt_p50=" + micros(r.receipt_latency.percentile(50)) +
+           "us receipt_p99=" + micros(r.receipt_latency.percentile(99)) + "us";
+    }
     s += " lost=" + std::to_string(r.lost) + " dup=" + std::to_string(r.duplicates) +
          " ooo=" + (r.verified ? std::to_string(r.out_of_order) : std::string("-"));
     if (r.stray) s += " stray=" + std::to_string(r.stray);
@@ -73,6 +77,11 @@ Result<void> write_json(const std::string& path, const BenchOptions& o, const Ru
     << ", \"p99\": " << micros(r.latency.percentile(99)) << ", \"p999\": " << micros(r.latency.percentile(99.9))
     << ", \"max\": " << micros(r.latency.max()) << ", \"mean\": " << format("%.1f", r.latency.mean() / 1000.0)
     << "},\n"
+    << "  \"receipt_latency_us\": {\"count\": " << r.receipt_latency.count()
+    << ", \"p50\": " << micros(r.receipt_latency.percentile(50))
+    << ", \"p99\": " << micros(r.receipt_latency.percentile(99))
+    << ", \"max\": " << micros(r.receipt_latency.max())
+    << ", \"mean\": " << format("%.1f", r.receipt_latency.mean() / 1000.0) << "},\n"
     << "  \"verified\": " << (r.verified ? "true" : "false") << ",\n"
     << "  \"lost\": " << r.lost << ",\n"
     << "  \"duplicates\": " << r.duplicates << ",\n"

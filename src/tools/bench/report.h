@@ -26,7 +26,8 @@ struct RunResult {
   std::uint64_t measured = 0;          // deliveries (or sends, with no consumers) after warm-up
   double elapsed_s = 0;                // measured window
   double rate = 0;                     // measured / elapsed: deliveries/s, or sends/s
-  LatencyHistogram latency;
+  LatencyHistogram latency;            // end to end: producer stamp -> consumer
+  LatencyHistogram receipt_latency;    // SEND asking a receipt -> its RECEIPT (producer side)
   bool verified = false;
   std::uint64_t lost = 0;
   std::uint64_t duplicates = 0;

@@ -367,6 +367,7 @@ RunResult Runner::collect() {
   for (auto& w : workers_) {
     WorkerResult& wr = w->result();
     r.latency.merge(wr.latency);
+    r.receipt_latency.merge(wr.receipt_latency);
     r.delivered += wr.delivered;
     r.measured += wr.measured_delivered;
     r.stray += wr.stray;

@@ -45,6 +45,7 @@ class IdleConnections;
 
 struct WorkerResult {
   LatencyHistogram latency;              // measured deliveries only
+  LatencyHistogram receipt_latency;      // SEND (or COMMIT) asking a receipt -> its RECEIPT, measured only
   Verifier verifier{Verifier::Mode::queue};
   std::vector<std::pair<std::uint32_t, std::uint64_t>> sent;  // (producer id, messages)
   std::uint64_t delivered = 0;           // this run's messages, warm-up included

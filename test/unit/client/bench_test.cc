@@ -196,6 +196,10 @@ TEST_CASE("report: summary keys, exit status") {
                           "p50=42.", "p99=", "p999=", "max=", "lost=0 ", "dup=0 ", "ooo=0 ", "cpu(bench)="}) {
     CHECK_MESSAGE(line.find(key) != std::string::npos, key, " in ", line);
   }
+  CHECK(line.find("receipt_p50=") == std::string::npos);  // no receipt was asked
+  r.receipt_latency.record(180'000);
+  const std::string with_receipts = summary_line(*o, r);
+  CHECK_MESSAGE(with_receipts.find("receipt_p50=180.") != std::string::npos, with_receipts);
   CHECK(exit_code(*o, r) == 0);
   r.out_of_order = 1;
   CHECK(exit_code(*o, r) == 1);  // --verify: disorder fails the run
