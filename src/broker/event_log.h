@@ -27,12 +27,14 @@ class EventSink {
 
 // Where a sink runs among the sinks, and where its end-of-turn hook runs among the
 // loop's prepare hooks (net::Loop::add_prepare_hook takes the same number). The
-// replication link depends on the journal having gone first, both per event (it sends
-// the bytes the journal just encoded, Journal::encoded, and asks what the journal holds,
-// last_unjournaled_seq) and per loop turn (the journal hands its batch to its writer
-// before the link queues the same events for the slave, so the two fsyncs overlap; a
-// copy reads back from the journal only what the journal was given). Declaring the order
-// makes that hold whatever order app::Runtime creates them in.
+// replication link depends on the journal having gone first per event (it sends the
+// bytes the journal just encoded, Journal::encoded, and asks what the journal holds,
+// last_unjournaled_seq). Declaring the order makes that hold whatever order
+// app::Runtime creates them in. At the end of a turn it is the other way round: the
+// journal hands its batch to its writer only after the turn's socket writes
+// (net::Loop::kAfterFlush), so the events reach the slave first. The slave's path
+// (link, its fsync, Applied back) is the longer of the two that a RECEIPT waits for,
+// and waking the writer first let it take the core ahead of that write (issue 14).
 enum class SinkOrder : int { journal = 0, replication = 1, other = 2 };
 
 class EventLog {

@@ -61,7 +61,15 @@ void Loop::add_prepare_hook(std::function<void()> hook, int order) {
 
 void Loop::on_prepare(uv_prepare_t* p) noexcept {
   auto* self = static_cast<Loop*>(p->data);
-  for (auto& [order, hook] : self->hooks_) hook();
+  auto& hooks = self->hooks_;
+  const auto after = std::lower_bound(hooks.begin(), hooks.end(), kAfterFlush,
+                                      [](const auto& h, int o) { return h.first < o; });
+  for (auto it = hooks.begin(); it != after; ++it) it->second();
+  self->flush_all();
+  if (after == hooks.end()) return;
+  for (auto it = after; it != hooks.end(); ++it) it->second();
+  // An after-flush hook may release replies (the journal advancing its gate source
+  // when nothing is in flight): they go out in this turn, not the next.
   self->flush_all();
 }
 

@@ -65,8 +65,14 @@ class Loop {
 
   // Extra work to run once per iteration before blocking (e.g. journal batch hand-off).
   // Hooks run by ascending `order`, equal orders in registration order (the journal's
-  // and the replication link's say which goes first: broker::SinkOrder).
+  // and the replication link's say which goes first: broker::SinkOrder). Hooks below
+  // kAfterFlush run before the registered connections are flushed, the others after
+  // (then connections they gave output to are flushed once more).
   void add_prepare_hook(std::function<void()> hook, int order = 100);
+  // A hook at or above this order runs after the turn's socket writes: work that only
+  // wakes another thread (the journal's writer) and must not delay bytes a peer waits
+  // for (the slave's events, a RECEIPT).
+  static constexpr int kAfterFlush = 1000;
 
   // Every open handle object (net/handle.h) registers itself, so shutdown() can
   // close leftovers through their own close path.

@@ -105,7 +105,7 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   hook_target_ = std::make_shared<Journal*>(this);
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
-  }, static_cast<int>(broker::SinkOrder::journal));
+  }, net::Loop::kAfterFlush + static_cast<int>(broker::SinkOrder::journal));
   gate_source_ = broker.reply_gate().add_source(report->last_seq, broker::ReplyGate::Gates::persistent_work);
   broker.event_log().add_sink(this, broker::SinkOrder::journal);
   started_ = true;

@@ -7,8 +7,9 @@
 //    (store/record_format.h) into the current batch at a file offset it chooses
 //    itself, and updates its index (store/live_set.h). Non-persistent events are not
 //    written; they only move the durable position once everything before them is durable.
-//  - Once per loop turn the prepare hook hands the batch to the writer thread
-//    (store/sync_thread.h), which writes and fdatasyncs it, grouping whatever batches
+//  - Once per loop turn the prepare hook, after the turn's socket writes (so the slave
+//    gets the events before the writer is woken: broker::SinkOrder), hands the batch
+//    to the writer thread (store/sync_thread.h), which writes and fdatasyncs it, grouping whatever batches
 //    arrived meanwhile under one fdatasync (group commit; zeroed space kept ahead of the
 //    writes makes that fdatasync a pure data flush), and reports back through an
 //    AsyncQueue. The loop then raises its ReplyGate source ("durable up to Seq N") and
