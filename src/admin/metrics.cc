@@ -135,6 +135,13 @@ void store(Exposition& e, const BrokerStatus& s) {
   e.single("twinmq_store_refusing_writes", "gauge", "1 while journal writes fail and persistent sends are refused.",
            std::uint64_t{st.refusing ? 1u : 0u});
   e.single("twinmq_journal_write_failures_total", "counter", "Journal write rounds that failed.", st.write_failures);
+  e.single("twinmq_journal_messages_total", "counter",
+           "Messages written to the journal (a persistent SEND's record; on a slave, the master's).",
+           st.message_records);
+  e.single("twinmq_journal_write_groups_total", "counter",
+           "Write rounds of the journal's writer, each one fdatasync with syncOnWrite: messages_total / this is "
+           "messages per fdatasync (group commit).",
+           st.write_groups);
   constexpr std::string_view kHist = "twinmq_journal_fsync_duration_seconds";
   e.family(kHist, "histogram", "Time one fdatasync of a journal write group took (syncOnWrite=\"true\").");
   const LatencyHistogram& h = st.fsync_latency;

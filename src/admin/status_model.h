@@ -66,6 +66,11 @@ struct StoreStatus {
   std::string refusal;
   std::uint64_t write_failures = 0;
   std::uint64_t syncs = 0;
+  // Group commit: messages written (message records, a SEND's on either side) and the
+  // writer's rounds, each ending in one fdatasync with syncOnWrite. Their ratio is how
+  // many messages shared an fdatasync.
+  std::uint64_t message_records = 0;
+  std::uint64_t write_groups = 0;
   LatencyHistogram fsync_latency;
 };
 

@@ -113,6 +113,8 @@ admin::BrokerStatus Runtime::status_model() {
     st.refusal = journal_->refusal();
     st.write_failures = js.write_failures;
     st.syncs = js.syncs;
+    st.message_records = js.message_records;
+    st.write_groups = js.write_groups;
     st.fsync_latency = journal_->fsync_latency();
     s.store = std::move(st);
   }

@@ -154,6 +154,7 @@ Journal::Placed Journal::append(Seq seq, RecordType type, std::span<const std::b
   tail->last = seq;
   covered_ = seq;
   ++records_;
+  if (type == RecordType::message_enqueued) ++message_records_;
   return placed;
 }
 
@@ -412,6 +413,7 @@ void Journal::close() {
 JournalStats Journal::stats() const {
   JournalStats s;
   s.records = records_;
+  s.message_records = message_records_;
   s.batches = batches_;
   if (writer_) {
     const SyncStats w = writer_->stats();

@@ -107,6 +107,7 @@ struct JournalOptions {
 
 struct JournalStats {
   std::uint64_t records = 0;         // records framed since open
+  std::uint64_t message_records = 0; // of which messages added (message_enqueued): a SEND, on either side
   std::uint64_t batches = 0;         // batches handed to the writer
   std::uint64_t write_groups = 0;    // writer rounds (each one fdatasync with syncOnWrite)
   std::uint64_t syncs = 0;           // fdatasync calls (groups, plus one per segment roll)
@@ -302,6 +303,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   std::string refusal_;
   std::int64_t last_failure_log_ms_ = 0;
   std::uint64_t records_ = 0, batches_ = 0, compactions_ = 0;
+  std::uint64_t message_records_ = 0;  // message_enqueued records: what group commit is judged by
   bool started_ = false, closed_ = false;
 };
 

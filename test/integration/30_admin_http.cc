@@ -244,6 +244,13 @@ TEST_CASE("30 admin: a pair: roles, readiness, the peer line, and `twinmq status
   CHECK(ss["peer"]["last_heard_ms_ago"].is_number());
   REQUIRE(find_destination(ss, "/queue/admin.pair") != nullptr);
   CHECK((*find_destination(ss, "/queue/admin.pair"))["depth"] == 1);
+  // Group commit counters on both sides: the one persistent message was written by each
+  // journal, in at least one write round (the master's may still be finishing its own).
+  CHECK(ms["store"]["messages_written"] == 1);
+  CHECK(ss["store"]["messages_written"] == 1);
+  CHECK(ss["store"]["write_groups"].get<std::uint64_t>() >= 1);
+  REQUIRE(wait_until(Ms(5000), [&] { return get_json(mport, "/status")["store"]["write_groups"] >= 1; },
+                     "the master's journal to write its round"));
 
   const std::string mm = metrics(mport);
   CHECK(mm.find("twinmq_ha_role{role=\"master\"} 1\n") != std::string::npos);
@@ -252,6 +259,7 @@ TEST_CASE("30 admin: a pair: roles, readiness, the peer line, and `twinmq status
   const std::string sm = metrics(sport);
   CHECK(sm.find("twinmq_ha_role{role=\"slave\"} 1\n") != std::string::npos);
   CHECK(sm.find("twinmq_ha_serving 0\n") != std::string::npos);
+  CHECK(sm.find("twinmq_journal_messages_total 1\n") != std::string::npos);
 
   // One model, two renderings: the text says what the JSON says.
   const std::string text = pair.status(pair.slave_config());

@@ -56,6 +56,9 @@ TEST_CASE("admin: /status JSON carries the model's facts") {
   CHECK(j["peer"]["sequence_applied"] == 40);
   CHECK(j["store"]["last_durable_seq"] == 41);
   CHECK(j["store"]["fsyncs"] == 2);
+  CHECK(j["store"]["messages_written"] == 30);
+  CHECK(j["store"]["write_groups"] == 2);
+  CHECK(j["store"]["messages_per_write_group"] == 15.0);
   CHECK(j["connectors"][0]["listening"] == true);
   REQUIRE(j["destinations"].size() == 2);
   CHECK(j["destinations"][0]["name"] == "/queue/orders");
@@ -102,6 +105,8 @@ TEST_CASE("admin: /metrics names, types and escaped labels") {
   has("twinmq_journal_fsync_duration_seconds_bucket{le=\"0.0025\"} 2\n");
   has("twinmq_journal_fsync_duration_seconds_bucket{le=\"+Inf\"} 2\n");
   has("twinmq_journal_fsync_duration_seconds_count 2\n");
+  has("# TYPE twinmq_journal_messages_total counter\ntwinmq_journal_messages_total 30\n");
+  has("# TYPE twinmq_journal_write_groups_total counter\ntwinmq_journal_write_groups_total 2\n");
   has("twinmq_connections 2\n");
   has("twinmq_connections_accepted_total{connector=\"stomp\"} 5\n");
   // Every counter family ends in _total; every family has HELP and TYPE.

@@ -38,6 +38,8 @@ inline BrokerStatus sample_master() {
   st.epoch = 1;
   st.fsync_latency.record_ns(300'000);   // 0.3 ms
   st.fsync_latency.record_ns(2'000'000); // 2 ms
+  st.message_records = 30;               // 30 messages in 2 write groups
+  st.write_groups = 2;
   s.store = st;
   s.destinations = {DestinationStatus{"/queue/orders", "queue", 3, 1, 10, 6, 1, 0, 0, 1, 1},
                     DestinationStatus{"/topic/we\"ird\\name", "topic", 0, 0, 4, 4, 0, 0, 0, 2, 0}};
