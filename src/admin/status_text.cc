@@ -40,7 +40,14 @@ std::string status_text(const BrokerStatus& s) {
     if (!s.closed_reason.empty()) out += " (" + s.closed_reason + ")";
   }
   out += "\n";
-  if (s.store) out += fmt::format("journal: {}, durable up to seq {}\n", s.store->directory, s.store->last_durable_seq);
+  if (s.store) {
+    out += fmt::format("journal: {}, durable up to seq {}\n", s.store->directory, s.store->last_durable_seq);
+    // Group commit at a glance: how many messages shared one write round (one fdatasync).
+    if (s.store->write_groups != 0)
+      out += fmt::format("journal writes: {} messages in {} rounds ({:.1f} per fdatasync)\n", s.store->message_records,
+                         s.store->write_groups,
+                         static_cast<double>(s.store->message_records) / static_cast<double>(s.store->write_groups));
+  }
   if (s.witness) out += s.witness->text;
   return out;
 }
