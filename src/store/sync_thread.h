@@ -5,7 +5,9 @@
 //  - The loop thread frames records into a WriteBatch during a loop turn and submits
 //    it from the prepare hook. The writer takes every batch waiting when it wakes up
 //    (group commit: while one fdatasync runs, the next batches pile up and share the
-//    next one), writes them at the offsets the loop chose, syncs, and reports "durable
+//    next one), writes them at the offsets the loop chose, takes in once more what
+//    arrived while it wrote (it shares the same fdatasync rather than waiting for the
+//    next whole one), syncs, and reports "durable
 //    up to batch N" through the Journal's AsyncQueue. It never uses uv_queue_work: the
 //    libuv pool is shared and unordered, and durability must be reported in order.
 //  - Writes are pwrite at fixed offsets, so retrying a group after a failure rewrites
@@ -119,7 +121,10 @@ class SyncThread {
   using Item = std::variant<WriteBatch, std::unique_ptr<CompactionJob>>;
 
   void run();
-  Result<void> write_group();
+  // Writes group_ and syncs it once. With `absorb`, batches that were submitted while
+  // it was writing join the group (and its one fdatasync) before the sync.
+  Result<void> write_group(bool absorb);
+  bool absorb_arrivals();  // moves the queued batches (up to a compaction job) into group_
   Result<int> fd_for(const FileSpan& span, bool& created);
   Result<void> seal_current();
   void zero_ahead();
