@@ -182,3 +182,30 @@ TEST_CASE("prepare hooks run by their order, equal orders in registration order"
   REQUIRE(calls.size() >= 4);
   CHECK(std::vector<int>(calls.begin(), calls.begin() + 4) == std::vector<int>{0, 1, 2, 3});
 }
+
+TEST_CASE("after-flush hooks run once the turn's output is flushed, and what they release goes out in that turn") {
+  // The journal's hand-off to its writer runs after the socket writes (the slave gets its
+  // events before the writer is woken); a receipt it releases must not wait a turn.
+  struct Recorder final : Flushable {
+    Recorder(std::vector<std::string>& c, std::string n) : calls(c), name(std::move(n)) {}
+    std::vector<std::string>& calls;
+    std::string name;
+    void flush() override { calls.push_back(name); }
+  };
+  Loop loop;
+  std::vector<std::string> calls;
+  Recorder early(calls, "flush early");
+  Recorder late(calls, "flush late");
+  loop.add_prepare_hook([&] {
+    calls.push_back("after-flush hook");
+    loop.want_flush(&late);
+  }, Loop::kAfterFlush);
+  loop.add_prepare_hook([&] {
+    calls.push_back("hook");
+    loop.want_flush(&early);
+  }, 1);
+  CHECK(run_until(loop, [&] { return calls.size() >= 4; }));
+  REQUIRE(calls.size() >= 4);
+  CHECK(std::vector<std::string>(calls.begin(), calls.begin() + 4) ==
+        std::vector<std::string>{"hook", "flush early", "after-flush hook", "flush late"});
+}
