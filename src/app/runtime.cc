@@ -116,17 +116,21 @@ bool Runtime::open_store() {
     spdlog::warn("persistent=\"false\": nothing is written to disk; every message is lost when this broker stops");
     return true;
   }
-  store::JournalOptions options;
-  // Only a member of a pair has a slave to keep journal for (a slave may be promoted).
-  if (config_.replication.master || replication_connector(config_) != nullptr)
-    options.retain_bytes = config_.replication.retain_bytes;
-  auto journal = store::Journal::open(loop_, config_.journal, options);
+  auto journal = store::Journal::open(loop_, config_.journal, journal_options());
   if (!journal) {
     spdlog::error("cannot open the journal in {}: {}", config_.journal.directory, journal.error().message);
     return false;
   }
   journal_ = std::move(*journal);
   return true;
+}
+
+store::JournalOptions Runtime::journal_options() const {
+  store::JournalOptions options;
+  // Only a member of a pair has a slave to keep journal for (a slave may be promoted).
+  if (config_.replication.master || replication_connector(config_) != nullptr || !flags_.rejoin_uri.empty())
+    options.retain_bytes = config_.replication.retain_bytes;
+  return options;
 }
 
 void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {

@@ -88,6 +88,8 @@ class Runtime final : private replication::SlaveHost {
  private:
   bool start();
   bool open_store();
+  // How this broker's journal is opened (at start, and again after an initial sync or a cut tail).
+  store::JournalOptions journal_options() const;
   void make_broker(const std::optional<store::StoreIdentity>& identity);
   bool start_master(const config::TransportConnector& replication);
   bool open_master_link(const config::TransportConnector& replication);
@@ -122,6 +124,7 @@ class Runtime final : private replication::SlaveHost {
   void exit_process(int code, const std::string& reason) override;
   void link_changed() override { service_.changed(); }
   Result<SalvagedTail> salvage_forked_tail(Seq fork) override;
+  Result<CutTail> cut_forked_tail(Seq fork) override;
 
   config::Config config_;
   const RuntimeFlags flags_;

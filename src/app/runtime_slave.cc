@@ -15,6 +15,7 @@
 #include "app/runtime.h"
 #include "app/salvage_file.h"
 #include "base/clock.h"
+#include "store/cut_tail.h"
 #include "store/forked_tail.h"
 #include "replication/initial_sync.h"
 #include "store/dir_lock.h"
@@ -40,7 +41,7 @@ Result<void> Runtime::discard_state(const std::optional<store::StoreIdentity>& i
 }
 
 Result<void> Runtime::reopen_state() {
-  auto journal = store::Journal::open(loop_, config_.journal);
+  auto journal = store::Journal::open(loop_, config_.journal, journal_options());
   if (!journal) return std::unexpected(journal.error());
   journal_ = std::move(*journal);
   auto report = journal_->start(*broker_);
@@ -81,6 +82,29 @@ Result<replication::SlaveHost::SalvagedTail> Runtime::salvage_forked_tail(Seq fo
   const std::string path = fmt::format("{}/forked-tail-epoch{}-{}.salvage", config_.data_directory, epoch, wall_ms());
   if (auto w = write_salvage_file(path, *tail); !w) return std::unexpected(w.error());
   out.file = path;
+  return out;
+}
+
+Result<replication::SlaveHost::CutTail> Runtime::cut_forked_tail(Seq fork) {
+  // salvage_forked_tail() closed the journal; the broker still holds the tail's state.
+  CutTail out;
+  auto identity = store::load_identity(config_.journal.directory);
+  if (!identity) return std::unexpected(identity.error());
+  if (!*identity) return make_error(1, "the store in " + config_.journal.directory + " has no identity");
+  auto cut = store::cut_after(config_.journal.directory, fork);
+  if (!cut) return std::unexpected(cut.error());
+  if (!cut->cut) {
+    out.why_not = cut->why;
+    return out;
+  }
+  spdlog::info("replication: this store is cut back to seq {} (the fork): {} segment(s) removed, {} bytes of its "
+               "tail dropped; recovering it",
+               fork.value, cut->segments_removed, cut->bytes_removed);
+  broker_.reset();
+  make_broker(**identity);
+  if (auto r = reopen_state(); !r) return std::unexpected(r.error());
+  out.cut = true;
+  out.last_seq = broker_->event_log().last();
   return out;
 }
 

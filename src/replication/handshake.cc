@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/printable.h"
 
 namespace twinmq::replication {
@@ -160,8 +162,8 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
   if (!m.journal) return "this master keeps no journal";
   if (h.last_seq == Seq{0}) return "the slave's store is empty";
   if (!h.store_id || *h.store_id != m.identity.id) return "the slave's store is not this master's store";
-  if (h.epoch != m.identity.epoch)
-    return fmt::format("the slave's store is at epoch {}, this master's at {}", h.epoch, m.identity.epoch);
+  if (h.epoch > m.identity.epoch)
+    return fmt::format("the slave's store is at epoch {}, newer than this master's {}", h.epoch, m.identity.epoch);
   if (s == Seq{0}) return "the slave did not say where its live state is (an older version)";
   if (s != h.last_seq || s != h.last_record_seq)
     return fmt::format("the slave's state (seq {}) does not end at its last journaled record (seq {}; durable {})",
@@ -176,9 +178,38 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
     return fmt::format("events after seq {} are not all in the journal (the last non-persistent one is seq {})",
                        s.value, m.last_unjournaled.value);
   if (m.non_persistent_live) return "this master holds non-persistent messages, which only a copy carries";
+  if (h.epoch < m.identity.epoch) {
+    // The slave's last record must lie before the master's history left its epoch.
+    const SegmentEpoch* holder = nullptr;
+    for (const SegmentEpoch& seg : m.segments)
+      if (seg.first <= s) holder = &seg;
+    if (holder == nullptr)
+      return fmt::format("the slave's store is at epoch {}, this master's at {}, and this master's segments no longer "
+                         "hold seq {} to show which epoch it belongs to",
+                         h.epoch, m.identity.epoch, s.value);
+    if (holder->epoch > h.epoch)
+      return fmt::format("the slave's store is at epoch {}, but this master's seq {} was written at epoch {}: the "
+                         "slave's history is not a prefix of this master's there",
+                         h.epoch, s.value, holder->epoch);
+  }
   if (!m.record_at || m.record_at(h.last_record_seq, h.last_record_crc) != RecordMatch::match)
     return fmt::format("the slave's record at seq {} cannot be matched with this master's", h.last_record_seq.value);
   return {};
+}
+
+std::vector<EpochStart> epoch_starts_after(const CatchUpView& m, Seq from, std::uint64_t slave_epoch) {
+  std::vector<EpochStart> out;
+  std::uint64_t current = slave_epoch;
+  for (const SegmentEpoch& seg : m.segments) {
+    if (seg.epoch <= current) continue;
+    // A segment of a newer epoch that begins after `from` is where that epoch began;
+    // one that began before it (impossible once why_full_copy passed) is no boundary
+    // the slave crosses.
+    current = seg.epoch;
+    if (seg.first > from) out.push_back(EpochStart{seg.epoch, seg.first});
+  }
+  if (m.identity.epoch > current) out.push_back(EpochStart{m.identity.epoch, std::max(m.segments_end, Seq{from.value + 1})});
+  return out;
 }
 
 }  // namespace twinmq::replication

@@ -18,10 +18,11 @@
 //
 // REJOIN: an old master started with --rejoin (Hello.rejoin) has an older epoch. If its
 // history is a prefix of the master's up to where the master's own epoch began, it is
-// accepted like any slave. If it holds events after that point (it went on accepting
-// work after the takeover) it gets Reject{forked_tail, fork_seq}: its SlaveLink then
-// salvages them to a file and attaches as an empty store, or stops, when they may have
-// been confirmed (slave_link.h).
+// accepted like any slave (and usually catches up: ACROSS AN EPOCH BOUNDARY below). If
+// it holds events after that point (it went on accepting work after the takeover) it
+// gets Reject{forked_tail, fork_seq}: its SlaveLink then salvages them to a file, cuts
+// its store back to the fork and comes again (a catch-up from the fork), or stops,
+// when they may have been confirmed (slave_link.h).
 //
 // An accepted slave gets an initial sync that replaces its store, so these checks are
 // exactly what makes that overwrite safe: the slave holds nothing the master lacks.
@@ -40,6 +41,19 @@
 //  e. the master holds no live non-persistent message (a restarted slave lost its own,
 //     and could not get them back either).
 // Anything else gets the full copy, and the log says which condition failed.
+//
+// ACROSS AN EPOCH BOUNDARY (an old master rejoining the broker that took over): the
+// slave's store is at an older epoch than the master's. It still catches up when, on
+// top of b..e, the master's segment that holds the slave's last record S is of the
+// slave's epoch or older — S is before the point where the master's history left the
+// slave's epoch (the fork), so the CRC match of (b) compares the same event, not a
+// look-alike written on the other side of a fork. The Welcome then lists where each
+// newer epoch begins after S (epoch_starts_after, read off the master's segment
+// headers, which carry the epoch they were written in); the slave's journal enters
+// each one at the same record, so both stores end with the same epoch and the same
+// segment boundaries, and a later rejoin finds the fork in either. An old master whose
+// store holds events after the fork gets Reject{forked_tail} (decide, 6b), cuts its
+// store back to the fork (slave_link.h) and comes back with S = the fork.
 #pragma once
 
 #include <cstdint>
@@ -95,6 +109,12 @@ struct Decision {
 
 Decision decide(const HelloInfo& hello, const MasterView& master);
 
+// One of the master's journal segments: its first seq and the epoch it was written in.
+struct SegmentEpoch {
+  Seq first;
+  std::uint64_t epoch = 0;
+};
+
 // What the master knows about itself for the catch-up decision.
 struct CatchUpView {
   bool journal = false;            // the master persists
@@ -106,10 +126,20 @@ struct CatchUpView {
   bool non_persistent_live = false;
   // The master's record at the slave's last record seq against the slave's CRC.
   std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;
+  // Its segments, oldest first (the checkpoint is not one): where its epochs changed.
+  std::vector<SegmentEpoch> segments;
+  // The seq after the last one its segments cover: where its current epoch begins when
+  // no segment of it was written yet.
+  Seq segments_end;
 };
 // Empty when an accepted slave can catch up from hello.applied_seq; otherwise why it
 // needs the full copy (for the log).
 std::string why_full_copy(const HelloInfo& hello, const CatchUpView& master);
+
+// For a slave that catches up from `from` with its store at `slave_epoch`: where each
+// newer epoch of the master begins after `from`, oldest first (see ACROSS AN EPOCH
+// BOUNDARY). Empty when the slave is at the master's epoch.
+std::vector<EpochStart> epoch_starts_after(const CatchUpView& master, Seq from, std::uint64_t slave_epoch);
 
 // Whether a slave refused for `reason` should try again later (another slave may go,
 // a master may come back) rather than exit: the others need an operator.

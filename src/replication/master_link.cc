@@ -330,6 +330,7 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
   // message: about a second and 100 MiB for a million of them).
   const Seq upto = broker_.event_log().last();
   std::string full_copy_because = "this master keeps no journal";
+  std::vector<EpochStart> epoch_starts;
   if (journal_ != nullptr) {
     CatchUpView v;
     v.journal = true;
@@ -340,19 +341,31 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
     v.last_seq = upto;
     v.non_persistent_live = broker_.holds_non_persistent();
     v.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
+    for (const store::JournalFile& f : journal_->files().files())
+      if (f.kind == store::FileKind::segment) {
+        v.segments.push_back(SegmentEpoch{f.seq, f.epoch});
+        v.segments_end = Seq{f.last.value + 1};
+      }
     full_copy_because = why_full_copy(hello, v);
+    if (full_copy_because.empty()) epoch_starts = epoch_starts_after(v, hello.applied_seq, hello.epoch);
   }
   const bool catch_up = full_copy_because.empty();
-  if (catch_up)
+  if (catch_up && !epoch_starts.empty())
+    spdlog::info("[event=rejoin_catch_up] replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); "
+                 "it CATCHES UP ACROSS THE EPOCH BOUNDARY from seq {} to {} out of this master's journal (no copy): "
+                 "epoch {} began at seq {}",
+                 peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, hello.applied_seq.value,
+                 upto.value, epoch_starts.back().epoch, epoch_starts.back().first_seq.value);
+  else if (catch_up)
     spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); it CATCHES UP from seq "
                  "{} to {} out of this master's journal (no copy)",
                  peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, hello.applied_seq.value,
                  upto.value);
   else
-    spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); copying this master's "
+    spdlog::info("{}replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); copying this master's "
                  "state as of seq {} to it (a full copy: {})",
-                 peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, upto.value,
-                 full_copy_because);
+                 hello.rejoin ? "[event=rejoin_full_copy] " : "", peer.describe(), hello.software_version,
+                 hello.last_seq.value, hello.epoch, upto.value, full_copy_because);
   FrameWriter::Welcome w;
   w.master_name = options_.broker_name;
   store::StoreIdentity identity;
@@ -364,7 +377,10 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
   w.snapshot_seq = upto;
   w.heart_beat_ms = options_.heart_beat_ms;
   w.link_timeout_ms = options_.link_timeout_ms;
-  if (catch_up) w.catch_up_from = hello.applied_seq;
+  if (catch_up) {
+    w.catch_up_from = hello.applied_seq;
+    w.epoch_starts = epoch_starts;
+  }
   writer_.welcome(w, peer.conn_->output());
   // No compaction deletes what the copy or catch-up still reads, up to the events
   // after `upto` read back from the journal (released when the state is queued).

@@ -75,6 +75,8 @@ WelcomeInfo WelcomeInfo::from(const fbr::Welcome& w) {
   i.heart_beat_ms = w.heart_beat_ms();
   i.link_timeout_ms = w.link_timeout_ms();
   i.catch_up_from = Seq{w.catch_up_from()};
+  if (const auto* starts = w.epoch_starts())
+    for (const fbr::EpochStart* e : *starts) i.epoch_starts.push_back(EpochStart{e->epoch(), Seq{e->first_seq()}});
   return i;
 }
 
@@ -147,9 +149,16 @@ void FrameWriter::welcome(const Welcome& w, std::string& out) {
   auto name = fbb_.CreateString(w.master_name);
   auto version = fbb_.CreateString(TWINMQ_VERSION);
   auto id = store_id(w.store_id);
+  flatbuffers::Offset<flatbuffers::Vector<const fbr::EpochStart*>> starts;
+  if (!w.epoch_starts.empty()) {
+    std::vector<fbr::EpochStart> v;
+    v.reserve(w.epoch_starts.size());
+    for (const EpochStart& e : w.epoch_starts) v.emplace_back(e.epoch, e.first_seq.value);
+    starts = fbb_.CreateVectorOfStructs(v);
+  }
   auto body =
       fbr::CreateWelcome(fbb_, kProtocolVersion, name, version, id, w.epoch, w.snapshot_seq.value,
-                         w.heart_beat_ms, w.link_timeout_ms, w.catch_up_from.value);
+                         w.heart_beat_ms, w.link_timeout_ms, w.catch_up_from.value, starts);
   finish(fbr::Body::Welcome, body.Union(), out);
 }
 

@@ -56,6 +56,13 @@ namespace twinmq::replication {
 
 namespace fbr = twinmq::fb::repl;
 
+// Where an epoch begins in the master's history (Welcome.epoch_starts).
+struct EpochStart {
+  std::uint64_t epoch = 0;
+  Seq first_seq;
+  bool operator==(const EpochStart&) const = default;
+};
+
 inline constexpr std::uint32_t kProtocolVersion = static_cast<std::uint32_t>(fbr::ProtocolVersion::current);
 // Largest frame a master accepts from its slave (a Hello with long names is < 1 KiB).
 inline constexpr std::size_t kMaxSlaveFrame = 64u << 10;
@@ -119,6 +126,7 @@ struct WelcomeInfo {
   std::uint32_t heart_beat_ms = 0;
   std::uint32_t link_timeout_ms = 0;
   Seq catch_up_from;  // 0: a snapshot follows
+  std::vector<EpochStart> epoch_starts;  // with catch_up_from: epochs to enter on the way
 
   static WelcomeInfo from(const fbr::Welcome& w);
 };
@@ -177,6 +185,7 @@ class FrameWriter {
     std::uint32_t heart_beat_ms = 0;
     std::uint32_t link_timeout_ms = 0;
     Seq catch_up_from;  // 0: a snapshot follows
+    std::span<const EpochStart> epoch_starts;
   };
   void welcome(const Welcome& w, std::string& out);
   // `fork_seq`: with forked_tail, where the histories part (0 otherwise).

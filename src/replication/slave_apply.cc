@@ -150,11 +150,30 @@ void SlaveLink::on_welcome(const fbr::Welcome& w) {
                     " but this slave's state is at seq " + std::to_string(here.value));
       return;
     }
-    spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; catching up from seq {} to {} (this "
-                 "slave's state is kept: no copy)",
-                 welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), here.value,
-                 welcome_->snapshot_seq.value);
+    store::Journal* journal = host_.journal();
+    const std::uint64_t final_epoch =
+        welcome_->epoch_starts.empty() ? journal->epoch() : welcome_->epoch_starts.back().epoch;
+    if (final_epoch != welcome_->epoch) {
+      mirror_failed("the master offered a catch-up ending at epoch " + std::to_string(final_epoch) +
+                    " but is at epoch " + std::to_string(welcome_->epoch));
+      return;
+    }
+    if (welcome_->epoch_starts.empty())
+      spdlog::info("replication: attached to master '{}' (twinmq {}) at {}; catching up from seq {} to {} (this "
+                   "slave's state is kept: no copy)",
+                   welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), here.value,
+                   welcome_->snapshot_seq.value);
+    else
+      spdlog::info("[event=rejoin_catch_up] replication: attached to master '{}' (twinmq {}) at {}; catching up "
+                   "from seq {} to {} across the epoch boundary (this store's epoch {}, the master's {} from seq {}; "
+                   "this store is kept: no copy)",
+                   welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), here.value,
+                   welcome_->snapshot_seq.value, journal->epoch(), welcome_->epoch,
+                   welcome_->epoch_starts.back().first_seq.value);
+    epoch_starts_ = welcome_->epoch_starts;
+    next_epoch_start_ = 0;
     applied_ = acked_ = here;
+    if (!enter_epochs()) return;
     ack_floor_ = welcome_->snapshot_seq;
     master_last_ = welcome_->snapshot_seq;
     attach_acker();
@@ -170,6 +189,7 @@ void SlaveLink::on_welcome(const fbr::Welcome& w) {
                "master's as of seq {}",
                welcome_->master_name, welcome_->software_version, conn_->tcp_->peer(), welcome_->snapshot_seq.value);
   ack_floor_ = Seq{0};
+  epoch_starts_.clear();
   detach_acker();
   if (options_.persistent && !welcome_->store_id) {
     mirror_failed("the master sent no store identity, but this slave persists messages");
@@ -240,6 +260,7 @@ void SlaveLink::on_events(const fbr::Events& e) {
   store::Journal* journal = host_.journal();
   for (const fbr::EventRecord* rec : *e.records()) {
     const Seq seq{rec->seq()};
+    if (next_epoch_start_ < epoch_starts_.size() && !enter_epochs()) return;
     if (seq.value != applied_.value + 1) {
       mirror_failed("sequence gap: expected seq " + std::to_string(applied_.value + 1) + ", received " +
                     std::to_string(seq.value));
@@ -261,8 +282,28 @@ void SlaveLink::on_events(const fbr::Events& e) {
     applied_ = seq;
   }
   master_last_ = std::max(master_last_, applied_);
+  if (next_epoch_start_ < epoch_starts_.size() && !enter_epochs()) return;
   ack();
   check_disk_behind();
+}
+
+bool SlaveLink::enter_epochs() {
+  store::Journal* journal = host_.journal();
+  while (next_epoch_start_ < epoch_starts_.size() &&
+         applied_.value + 1 >= epoch_starts_[next_epoch_start_].first_seq.value) {
+    const EpochStart start = epoch_starts_[next_epoch_start_++];
+    // Before the epoch's first record is journaled: the journal's next segment, like
+    // the master's, begins with it and carries the new epoch.
+    while (journal != nullptr && journal->epoch() < start.epoch) {
+      if (auto r = journal->bump_epoch(); !r) {
+        mirror_failed("cannot enter epoch " + std::to_string(start.epoch) + ": " + r.error().message);
+        return false;
+      }
+    }
+    spdlog::info("replication: this store enters epoch {} at seq {}, as the master's history did", start.epoch,
+                 start.first_seq.value);
+  }
+  return true;
 }
 
 void SlaveLink::check_disk_behind() {
@@ -368,11 +409,26 @@ void SlaveLink::leave_forked_tail(Seq fork, bool never_confirmed, const std::str
     host_.exit_process(kExitRejected, "rejoin refused: a forked tail that may hold confirmed work");
     return;
   }
-  spdlog::warn("replication: rejoining without them ({}); this broker attaches as an empty store and gets a full copy",
-               why);
   adopted_.reset();
   receiver_.reset();
   detach_acker();
+  // Cut the store back to the fork: it is then a prefix of the master's history and
+  // catches up from there, across the epoch boundary (handshake.h).
+  auto cut = host_.cut_forked_tail(fork);
+  if (!cut) {
+    mirror_failed("cannot cut this store back to seq " + std::to_string(fork.value) + ": " + cut.error().message);
+    return;
+  }
+  if (cut->cut) {
+    spdlog::warn("replication: rejoining without them ({}); this store was cut back to seq {} and catches up from "
+                 "there",
+                 why, cut->last_seq.value);
+    retry("rejoining from the fork");
+    return;
+  }
+  spdlog::warn("[event=rejoin_full_copy] replication: rejoining without them ({}); this store cannot be cut back to "
+               "the fork ({}): it attaches as an empty store and gets a full copy",
+               why, cut->why_not);
   retry("rejoining as an empty store");
 }
 

@@ -41,7 +41,15 @@
 //    journal reopened over it (SlaveHost::reopen_state). A Welcome with catch_up_from
 //    keeps the local state instead (it is the master's history up to there, checked by
 //    the master) and the missed events simply stream in; the first Applied waits until
-//    the master's decision point (snapshot_seq), as after a copy.
+//    the master's decision point (snapshot_seq), as after a copy. With epoch_starts (an
+//    old master catching up with the broker that took over) the journal enters each
+//    newer epoch right before that epoch's first seq (enter_epochs), as the master's did.
+//  - Rejoin with a forked tail (Reject{forked_tail}): the tail is salvaged to a file;
+//    then, if it may have been confirmed, the process stops; otherwise the store is cut
+//    back to the fork (SlaveHost::cut_forked_tail, store/cut_tail.h) and recovered, and
+//    the slave dials again: now a prefix of the master's history, it catches up from
+//    the fork. A checkpoint that merged the tail cannot be cut: then it attaches as an
+//    empty store (a full copy), and the log says why.
 //
 // STATES (Redis repl_state style: each named for what it waits for):
 //   awaiting_connection  dialling the master or waiting to dial again (backoff)
@@ -63,6 +71,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/result.h"
@@ -111,6 +120,16 @@ class SlaveHost {
     std::string listing;       // per destination, for the log
   };
   virtual Result<SalvagedTail> salvage_forked_tail(Seq fork) = 0;
+  // Rejoin, after salvage_forked_tail(): cuts the store back to `fork`
+  // (store/cut_tail.h) and recovers it into a fresh broker, so the old master catches
+  // up from the fork instead of taking a full copy. Not cut (why_not says why) when a
+  // checkpoint already merged the tail: the journal stays closed.
+  struct CutTail {
+    bool cut = false;
+    std::string why_not;
+    Seq last_seq;  // the recovered state's position
+  };
+  virtual Result<CutTail> cut_forked_tail(Seq fork) = 0;
 
  protected:
   ~SlaveHost() = default;
@@ -197,6 +216,9 @@ class SlaveLink {
   void on_reject(const fbr::Reject& r);
   void on_forked_tail(Seq fork, const std::string& why);
   void leave_forked_tail(Seq fork, bool confirmed_impossible, const std::string& why);
+  // A catch-up across epochs: enters every epoch of epoch_starts_ that begins at or
+  // before the next seq. False after mirror_failed().
+  bool enter_epochs();
   void ack();
   void attach_acker();
   void detach_acker();
@@ -236,6 +258,9 @@ class SlaveLink {
   std::unique_ptr<SnapshotReceiver> receiver_;
   std::optional<WelcomeInfo> welcome_;
   std::optional<store::StoreIdentity> adopted_;  // identity taken from the master (store emptied)
+  // A catch-up across epochs (Welcome.epoch_starts) and the next of them to enter.
+  std::vector<EpochStart> epoch_starts_;
+  std::size_t next_epoch_start_ = 0;
 
   Seq applied_;       // last event applied
   Seq acked_;         // last Applied sent

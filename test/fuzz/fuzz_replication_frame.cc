@@ -41,7 +41,7 @@ bool same(const HelloInfo& a, const HelloInfo& b) {
 bool same(const WelcomeInfo& a, const WelcomeInfo& b) {
   return a.master_name == b.master_name && a.store_id == b.store_id && a.epoch == b.epoch &&
          a.snapshot_seq == b.snapshot_seq && a.heart_beat_ms == b.heart_beat_ms &&
-         a.link_timeout_ms == b.link_timeout_ms && a.catch_up_from == b.catch_up_from;
+         a.link_timeout_ms == b.link_timeout_ms && a.catch_up_from == b.catch_up_from && a.epoch_starts == b.epoch_starts;
 }
 
 // Reads the frame FrameWriter wrote into `out` back, as the peer would.
@@ -90,7 +90,8 @@ void summarise(const fbr::Frame& f, store::EventDecoder& decoder, std::string& o
         std::string again;
         writer.welcome({.master_name = info.master_name, .store_id = info.store_id ? &*info.store_id : nullptr,
                         .epoch = info.epoch, .snapshot_seq = info.snapshot_seq, .heart_beat_ms = info.heart_beat_ms,
-                        .link_timeout_ms = info.link_timeout_ms, .catch_up_from = info.catch_up_from},
+                        .link_timeout_ms = info.link_timeout_ms, .catch_up_from = info.catch_up_from,
+                        .epoch_starts = info.epoch_starts},
                        again);
         read_back(again, [&](const fbr::Frame& g) {  // 3.
           if (g.body_type() != fbr::Body::Welcome || !same(info, WelcomeInfo::from(*g.body_as_Welcome()))) std::abort();

@@ -204,7 +204,7 @@ void replication_seeds(SampleEvents& events) {
           hello);
   seed("hello", hello);
   w.welcome({.master_name = "master-1", .store_id = &id, .epoch = 3, .snapshot_seq = Seq{120}, .heart_beat_ms = 1000,
-             .link_timeout_ms = 5000, .catch_up_from = Seq{0}},
+             .link_timeout_ms = 5000, .catch_up_from = Seq{0}, .epoch_starts = {}},
             welcome);
   seed("welcome", welcome);
   const auto one = [&](std::string_view name, auto&& write) {

@@ -3,6 +3,8 @@
 // attaches; one that went on after the fork gets its tail salvaged first, and rejoins at
 // once when the witness shows that tail was never confirmed, or stops (exit 5) when it
 // may have been, until the operator has replayed it and says --discard-forked-tail.
+// Either way its store is then cut back to the fork and catches up from there (area 38
+// has the catch-up itself).
 // After each rejoin the pair fails over again and nothing confirmed is lost.
 #include <signal.h>
 
@@ -123,6 +125,9 @@ TEST_CASE("26 rejoin: an isolated master's never-confirmed tail is salvaged, and
   const std::string log = old->log_text();
   CHECK_MESSAGE(log.find("after seq") != std::string::npos, log);
   CHECK(log.find("the witness records that 'slave' took over") != std::string::npos);
+  // Cut back to the fork, it catches up from there instead of taking a full copy.
+  CHECK_MESSAGE(log.find("cut back to seq") != std::string::npos, log);
+  CHECK_MESSAGE(log.find("[event=rejoin_catch_up]") != std::string::npos, log);
   const auto files = salvage_files(pair.data("master"));
   REQUIRE(files.size() == 1);
   CHECK(read_all(files[0]).find("unconfirmed") != std::string::npos);
@@ -172,6 +177,7 @@ TEST_CASE("26 rejoin: without a witness a tail that may have been confirmed stop
   // 3. ...and lets it rejoin without them.
   auto old = BrokerProcess::spawn({"--config", pair.master_config(), "--rejoin", uri, "--discard-forked-tail"});
   REQUIRE_MESSAGE(old->wait_for_output("IN SYNC", Ms(15'000), true), old->log_tail());
+  CHECK_MESSAGE(old->wait_for_output("[event=rejoin_catch_up]", Ms(5000), true), old->log_tail());
   pair.slave().kill(SIGKILL);
   REQUIRE_MESSAGE(old->wait_listening("stomp", Ms(15'000)), old->log_tail());
   check_all_there(old->port("stomp"), confirmed);

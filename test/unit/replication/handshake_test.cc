@@ -315,8 +315,10 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
   }
   {
     HelloInfo h = resumable();
-    h.epoch = 1;
-    CHECK(why(h, ok) == "the slave's store is at epoch 1, this master's at 2");
+    h.epoch = 3;
+    CHECK(why(h, ok) == "the slave's store is at epoch 3, newer than this master's 2");
+    h.epoch = 1;  // older: only where the master's segments show seq 50 was written at epoch 1
+    CHECK(contains(why(h, ok), "this master's segments no longer hold seq 50"));
   }
   {
     HelloInfo h = resumable();
@@ -358,4 +360,41 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
     h.last_record_crc = 99;  // another history at the same seq
     CHECK(why(h, ok) == "the slave's record at seq 50 cannot be matched with this master's");
   }
+}
+
+TEST_CASE("catch-up across the epoch boundary: an old master whose last record is before the fork resumes") {
+  // The master (epoch 2) was promoted after seq 60: its segments of epoch 1 end there.
+  CatchUpView v = journal_at(Seq{100});
+  v.segments = {{Seq{1}, 1}, {Seq{40}, 1}, {Seq{61}, 2}};
+  v.segments_end = Seq{101};
+  HelloInfo h = resumable();  // at seq 50
+  h.epoch = 1;
+  h.rejoin = true;
+  CHECK(why_full_copy(h, v).empty());
+  CHECK(epoch_starts_after(v, Seq{50}, 1) == std::vector<EpochStart>{{2, Seq{61}}});
+  // At the master's epoch there is nothing to enter.
+  CHECK(epoch_starts_after(v, Seq{50}, 2).empty());
+  // Two promotions since: both epochs, in order.
+  v.identity.epoch = 3;
+  v.segments.push_back({Seq{80}, 3});
+  CHECK(epoch_starts_after(v, Seq{50}, 1) == std::vector<EpochStart>{{2, Seq{61}}, {3, Seq{80}}});
+  // Promoted, but nothing journaled since: the new epoch begins after the segments.
+  v.segments = {{Seq{1}, 1}};
+  v.segments_end = Seq{61};
+  v.identity.epoch = 2;
+  CHECK(epoch_starts_after(v, Seq{50}, 1) == std::vector<EpochStart>{{2, Seq{61}}});
+  CHECK(epoch_starts_after(v, Seq{60}, 1) == std::vector<EpochStart>{{2, Seq{61}}});
+}
+
+TEST_CASE("catch-up across the epoch boundary: a record written after the fork is not the same history") {
+  // The master's seq 50 was written at epoch 2 (after it took over at 40): the slave's
+  // record there, from epoch 1, matches by CRC only by chance.
+  CatchUpView v = journal_at(Seq{100});
+  v.segments = {{Seq{1}, 1}, {Seq{41}, 2}};
+  v.segments_end = Seq{101};
+  HelloInfo h = resumable();
+  h.epoch = 1;
+  CHECK(why_full_copy(h, v) ==
+        "the slave's store is at epoch 1, but this master's seq 50 was written at epoch 2: the slave's history is not "
+        "a prefix of this master's there");
 }

@@ -125,6 +125,9 @@ class TestHost final : public SlaveHost {
   Result<SalvagedTail> salvage_forked_tail(Seq fork) override {
     return make_error(1, "the unit tests' host does not salvage (fork at seq " + std::to_string(fork.value) + ")");
   }
+  Result<CutTail> cut_forked_tail(Seq fork) override {
+    return make_error(1, "the unit tests' host does not cut (fork at seq " + std::to_string(fork.value) + ")");
+  }
 
   bool promoted = false;
   std::string promote_reason;
