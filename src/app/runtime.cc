@@ -128,8 +128,10 @@ bool Runtime::open_store() {
 store::JournalOptions Runtime::journal_options() const {
   store::JournalOptions options;
   // Only a member of a pair has a slave to keep journal for (a slave may be promoted).
-  if (config_.replication.master || replication_connector(config_) != nullptr || !flags_.rejoin_uri.empty())
+  if (config_.replication.master || replication_connector(config_) != nullptr || !flags_.rejoin_uri.empty()) {
     options.retain_bytes = config_.replication.retain_bytes;
+    options.retain_ms = config_.replication.retain_ms;
+  }
   return options;
 }
 
@@ -308,6 +310,7 @@ bool Runtime::open_master_link(const config::TransportConnector& c) {
   o.heart_beat_ms = rep.heart_beat_ms;
   o.link_timeout_ms = rep.link_timeout_ms;
   o.retain_bytes = rep.retain_bytes;
+  o.retain_ms = rep.retain_ms;
   o.witness = witness_.get();
   o.sync_on_write = config_.journal.sync_on_write;
   if (const char* bytes = std::getenv("TWINMQ_COPY_MEMORY_BYTES")) o.copy_memory = std::strtoull(bytes, nullptr, 10);

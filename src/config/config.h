@@ -102,6 +102,9 @@ struct ReplicationConfig {
   // away, so it catches up on return instead of getting a full copy (store/journal.h
   // "RETAINED SEGMENTS"). 0 = none.
   std::uint64_t retain_bytes = 128ull << 20;
+  // replicationRetainPeriod: how long a kept segment stays after it was last written;
+  // then it is released and a slave that needed it gets a full copy. 0 = no time bound.
+  std::uint32_t retain_ms = 86'400'000;
 };
 
 // <witness uri key leaseMillis userName password/>: the etcd key that decides which

@@ -17,7 +17,7 @@ constexpr std::string_view kBrokerAttrs[] = {
     "masterConnectorURI",  "shutdownOnMasterFailure", "waitForSlave",
     "shutdownOnSlaveFailure", "minimumReplicas",     "replicationHeartbeatInterval",
     "replicationLinkTimeout", "maxTransactionSize", "waitForSlaveTimeout", "replicationGroup",
-    "replicationRetainBytes", "xmlns"};
+    "replicationRetainBytes", "replicationRetainPeriod", "xmlns"};
 constexpr std::string_view kBrokerChildren[] = {"transportConnectors", "destinationPolicy",
                                                 "persistenceAdapter", "plugins", "services", "witness",
                                                 "systemUsage", "managementContext", "sslContext"};

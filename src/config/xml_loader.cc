@@ -143,6 +143,7 @@ class Loader {
     if (r.has("replicationLinkTimeout")) marks_.link_timeout_line = r.line_of("replicationLinkTimeout");
     r.read_uint("replicationLinkTimeout", rep.link_timeout_ms, 50, 600'000, "milliseconds");
     r.read_size("replicationRetainBytes", rep.retain_bytes, 0, 1024 * kGb);
+    r.read_uint("replicationRetainPeriod", rep.retain_ms, 0, 2'592'000'000u, "milliseconds");
     r.read_size("maxTransactionSize", config_.max_transaction_size, 4 * kKb, broker::kMaxTransactionBytes);
     config_.system_usage.memory_limit = physical_memory() / 100 * kDefaultMemoryPercent;
     if (r.read_string("replicationGroup", config_.security.replication_group)) {

@@ -171,13 +171,18 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
   if (s > m.last_seq) return fmt::format("the slave is at seq {}, beyond this master's {}", s.value, m.last_seq.value);
   if (s.value + 1 < m.first_journaled.value)
     return fmt::format("this master's journal no longer holds seq {} (it starts at {}: compacted; it keeps "
-                       "replicationRetainBytes={} of journal for a slave that is away, and more was written since "
-                       "this slave left)",
-                       s.value + 1, m.first_journaled.value, m.retain_bytes);
+                       "replicationRetainBytes={} of journal for a slave that is away, for at most "
+                       "replicationRetainPeriod={} ms, and more was written, or more time passed, since this slave "
+                       "left)",
+                       s.value + 1, m.first_journaled.value, m.retain_bytes, m.retain_ms);
   if (m.last_unjournaled > s)
     return fmt::format("events after seq {} are not all in the journal (the last non-persistent one is seq {})",
                        s.value, m.last_unjournaled.value);
   if (m.non_persistent_live) return "this master holds non-persistent messages, which only a copy carries";
+  if (s < m.recovered_seq && h.non_persistent_live.value_or(true))
+    return fmt::format("this master restarted after seq {} (at seq {}) and lost its non-persistent messages, which the "
+                       "slave may still hold",
+                       s.value, m.recovered_seq.value);
   if (h.epoch < m.identity.epoch) {
     // The slave's last record must lie before the master's history left its epoch.
     const SegmentEpoch* holder = nullptr;

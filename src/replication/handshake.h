@@ -39,7 +39,9 @@
 //     non-persistent part of a transaction since (the journal counts them), because a
 //     slave cannot get those from disk;
 //  e. the master holds no live non-persistent message (a restarted slave lost its own,
-//     and could not get them back either).
+//     and could not get them back either), and when the master restarted after the
+//     slave's seq, the slave holds none either (the master lost its own: the slave's
+//     would outlive them, and the ids they had may be handed out again).
 // Anything else gets the full copy, and the log says which condition failed.
 //
 // ACROSS AN EPOCH BOUNDARY (an old master rejoining the broker that took over): the
@@ -121,8 +123,10 @@ struct CatchUpView {
   store::StoreIdentity identity;
   Seq first_journaled;             // the oldest seq its segments still hold
   std::uint64_t retain_bytes = 0;  // replicationRetainBytes (named when first_journaled is too late)
+  std::uint32_t retain_ms = 0;     // replicationRetainPeriod (likewise)
   Seq last_unjournaled;            // the newest seq not (wholly) in its journal
   Seq last_seq;                    // its event log's position
+  Seq recovered_seq;               // where its journal's recovery ended at its start
   bool non_persistent_live = false;
   // The master's record at the slave's last record seq against the slave's CRC.
   std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;

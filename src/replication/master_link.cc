@@ -337,7 +337,9 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
     v.identity = journal_->identity();
     v.first_journaled = journal_->first_seq();
     v.retain_bytes = options_.retain_bytes;
+    v.retain_ms = options_.retain_ms;
     v.last_unjournaled = journal_->last_unjournaled_seq();
+    v.recovered_seq = journal_->recovered_seq();
     v.last_seq = upto;
     v.non_persistent_live = broker_.holds_non_persistent();
     v.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };

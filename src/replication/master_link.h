@@ -121,6 +121,7 @@ struct MasterOptions {
   // replicationRetainBytes, as the journal applies it (named in the log when a slave
   // returns too late to catch up).
   std::uint64_t retain_bytes = 0;
+  std::uint32_t retain_ms = 0;  // replicationRetainPeriod (named with retain_bytes)
 };
 
 class MasterLink final : public broker::EventSink {

@@ -61,6 +61,7 @@ HelloInfo HelloInfo::from(const fbr::Hello& h) {
   i.rejoin = h.rejoin();
   if (h.on_master_failure() != 0) i.takes_over = h.on_master_failure() == 1;
   i.replication_listener = str(h.replication_listener());
+  if (h.non_persistent_live() != 0) i.non_persistent_live = h.non_persistent_live() == 1;
   return i;
 }
 
@@ -141,7 +142,8 @@ void FrameWriter::hello(const Hello& h, std::string& out) {
   auto body = fbr::CreateHello(fbb_, kProtocolVersion, name, version, user, password, h.persistent, id, h.epoch,
                                h.last_seq.value, h.last_record_seq.value, h.last_record_crc, h.applied_seq.value,
                                static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2), h.rejoin,
-                               static_cast<std::uint8_t>(h.takes_over ? 1 : 2), listener);
+                               static_cast<std::uint8_t>(h.takes_over ? 1 : 2), listener,
+                               static_cast<std::uint8_t>(h.non_persistent_live ? 1 : 2));
   finish(fbr::Body::Hello, body.Union(), out);
 }
 

@@ -111,6 +111,7 @@ struct HelloInfo {
   bool rejoin = false;                 // an old master rejoining as the slave
   std::optional<bool> takes_over;      // nullopt: not sent; false: shutdownOnMasterFailure
   std::string replication_listener;    // "tcp://host:port" as configured; empty: none known
+  std::optional<bool> non_persistent_live;  // nullopt: not sent
 
   static HelloInfo from(const fbr::Hello& h);
 };
@@ -174,6 +175,7 @@ class FrameWriter {
     bool rejoin = false;
     bool takes_over = true;
     std::string_view replication_listener;
+    bool non_persistent_live = false;
   };
   void hello(const Hello& h, std::string& out);
 

@@ -177,6 +177,7 @@ void SlaveLink::send_hello() {
   h.rejoin = options_.rejoin;
   h.takes_over = !options_.shutdown_on_master_failure;
   h.replication_listener = options_.replication_listener;
+  h.non_persistent_live = host_.broker().holds_non_persistent();
   writer_.hello(h, conn_->tcp_->output());
   sent();
 }

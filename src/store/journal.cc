@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "store/errors.h"
 #include "store/fault_points.h"
+#include "store/retention.h"
 
 namespace twinmq::store {
 
@@ -81,14 +82,20 @@ void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t
 Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   TWINMQ_ASSERT(!started_ && !closed_, "journal started twice");
   broker_ = &broker;
-  auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair);
+  auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair,
+                              RetainPolicy{options_.retain_bytes, options_.retain_ms});
   if (!report) return std::unexpected(report.error());
-  covered_ = last_seen_ = assigned_ = durable_ = durable_record_ = report->last_seq;
-  // What non-persistent events came before the restart is unknown (the records only
-  // count skipped seqs, and a transaction's record drops its non-persistent parts):
-  // assume everything up to here had some.
-  last_unjournaled_ = report->last_seq;
+  covered_ = last_seen_ = assigned_ = durable_ = durable_record_ = recovered_ = report->last_seq;
   first_seq_ = report->first_seq;
+  update_first_seq();
+  // Which events were left out is read off the segments (skipped seqs, and every
+  // transaction, whose record drops non-persistent parts); before them, unknown.
+  last_unjournaled_ = std::max(report->last_unjournaled, Seq{first_seq_.value - 1});
+  if (report->retained_segments != 0)
+    spdlog::info("journal: {} segment(s) from seq {} to {} kept for a slave that is away (replicationRetainBytes={}, "
+                 "replicationRetainPeriod={} ms)",
+                 report->retained_segments, first_seq_.value, report->checkpoint_seq.value, options_.retain_bytes,
+                 options_.retain_ms);
   next_message_id_ = std::max(report->next_message_id, live_.max_message_id() + 1);
   broker.set_next_message_id(next_message_id_);
   broker.event_log().reset_last(report->last_seq);
@@ -225,6 +232,7 @@ void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span
 }
 
 void Journal::flush() {
+  release_expired_segments();
   if (!batch_.bytes.empty()) {
     submit_batch();
     return;
@@ -343,14 +351,15 @@ void Journal::maybe_compact() {
   job->identity = identity_;
   job->dir = dir_;
   job->checkpoint_file = files_.reserve();
-  // The newest segments that fit in retain_bytes stay for a slave that was away.
+  // The newest segments that fit in retain_bytes (and retain_ms) stay for a slave that
+  // was away (store/retention.h).
   const auto& all = files_.files();
-  std::size_t keep_from = all.size();
-  for (std::uint64_t kept = 0; keep_from > 0; --keep_from) {
-    const JournalFile& f = all[keep_from - 1];
-    if (f.kind != FileKind::segment || kept + f.size > options_.retain_bytes) break;
-    kept += f.size;
-  }
+  const std::size_t first_segment = files_.checkpoint() != nullptr ? 1 : 0;
+  const std::size_t keep_from =
+      first_segment + first_kept(
+                          all.size() - first_segment, [&](std::size_t i) { return all[first_segment + i].size; },
+                          [&](std::size_t i) { return written_ms(all[first_segment + i].path); },
+                          RetainPolicy{options_.retain_bytes, options_.retain_ms}, wall_ms());
   for (std::size_t i = 0; i < all.size(); ++i) {
     const JournalFile& f = all[i];
     job->sources.emplace(f.no, f.path);
@@ -372,16 +381,16 @@ void Journal::on_compacted(CompactionResult& r) {
   const std::size_t stray = live_.relocate(r.checkpoint_file, r.relocations, r.obsolete);
   for (FileNo no : r.obsolete) files_.remove(no);
   files_.add(FileKind::checkpoint, r.upto, identity_.epoch, r.size, r.checkpoint_file);
-  // The oldest seq a catch-up can read: the first retained segment's, else C + 1.
+  const Seq before = first_seq_;
   first_seq_ = Seq{r.upto.value + 1};
-  for (const JournalFile& f : files_.files()) {
-    if (f.kind == FileKind::segment) {
-      first_seq_ = std::min(first_seq_, f.seq);
-      break;
-    }
-  }
+  update_first_seq();
   spdlog::info("journal: checkpoint {} written ({} records, {} messages, {} bytes; replaced {} bytes)",
                r.path, r.records, r.messages, r.size, r.bytes_before);
+  if (options_.retain_bytes != 0 && first_seq_ > before)
+    spdlog::info("journal: segments before seq {} released (kept for a slave that is away: the newest up to "
+                 "replicationRetainBytes={}, written within replicationRetainPeriod={} ms); a slave that left before "
+                 "seq {} needs a full copy",
+                 first_seq_.value, options_.retain_bytes, options_.retain_ms, first_seq_.value - 1);
   if (!r.warning.empty()) spdlog::warn("journal: after compaction: {}", r.warning);
   TWINMQ_ASSERT(stray == 0, "compaction left live messages pointing into deleted files");
 }
@@ -469,6 +478,47 @@ Result<RecordCursor> Journal::read_all(Seq upto) const {
     sources.push_back(RecordCursor::Source{f.path, std::move(*fd), f.durable_size});
   }
   return RecordCursor(std::move(sources), Seq{0}, upto);
+}
+
+void Journal::update_first_seq() {
+  // The oldest seq a catch-up can read: the first (retained) segment's, else C + 1.
+  for (const JournalFile& f : files_.files()) {
+    if (f.kind == FileKind::segment) {
+      first_seq_ = std::min(first_seq_, f.seq);
+      break;
+    }
+  }
+}
+
+void Journal::release_expired_segments() {
+  if (options_.retain_ms == 0 || pins_ != 0 || compacting_ || closed_) return;
+  const std::int64_t now = mono_ms();
+  if (now - retain_checked_ms_ < 1000) return;
+  retain_checked_ms_ = now;
+  const JournalFile* ckpt = files_.checkpoint();
+  if (ckpt == nullptr) return;
+  const RetainPolicy policy{options_.retain_bytes, options_.retain_ms};
+  const std::int64_t wall = wall_ms();
+  std::vector<std::pair<FileNo, std::string>> gone;
+  Seq released_to;
+  for (const JournalFile& f : files_.files()) {
+    if (f.kind != FileKind::segment || f.last > ckpt->seq) continue;
+    if (!expired(written_ms(f.path), policy, wall)) break;  // newer ones are younger
+    gone.emplace_back(f.no, f.path);
+    released_to = f.last;
+  }
+  if (gone.empty()) return;
+  // Out of the table first (read_from() no longer offers them), then off the disk: an
+  // unlink of a closed segment is a metadata change (no data is written), once per
+  // segment per retention period.
+  for (const auto& [no, path] : gone) files_.remove(no);
+  first_seq_ = Seq{ckpt->seq.value + 1};
+  update_first_seq();
+  for (const auto& [no, path] : gone)
+    if (auto r = remove_file(path); !r) spdlog::warn("journal: {} (removed at the next start)", r.error().message);
+  spdlog::info("journal: released {} segment(s) kept for a slave that is away, up to seq {}: last written more than "
+               "replicationRetainPeriod={} ms ago; a slave that left before seq {} needs a full copy",
+               gone.size(), released_to.value, options_.retain_ms, first_seq_.value - 1);
 }
 
 std::uint64_t Journal::retained_bytes() const {

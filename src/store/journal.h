@@ -49,8 +49,9 @@
 // are not replayed (the checkpoint has their state) but read_from() still reads them,
 // so first_seq() is the first retained seq. They count neither as live data nor as
 // garbage for the compaction trigger, and the next compaction replaces them. Recovery
-// removes them (they are covered by the checkpoint): retention lasts until the master
-// restarts.
+// keeps them by the same rule (store/retention.h), so they survive a restart; once one
+// was last written retain_ms ago the periodic check (release_expired_segments) releases
+// it and says so in the log.
 //
 // THE TRICKY PART: which Seq may be reported durable. Each batch carries the last Seq
 // seen when it was handed over (trailing non-persistent events included); a batch
@@ -103,6 +104,9 @@ struct JournalOptions {
   // this many bytes, so a slave that was away can still catch up from them (read_from)
   // instead of needing a full copy. 0 = keep none. See "RETAINED SEGMENTS" above.
   std::uint64_t retain_bytes = 0;
+  // replicationRetainPeriod: a kept segment is released once it was last written this
+  // long ago (store/retention.h). 0 = no time bound.
+  std::uint32_t retain_ms = 0;
 };
 
 struct JournalStats {
@@ -165,8 +169,12 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   Seq last_durable_seq() const { return durable_; }
   // The newest seq whose event the journal does not hold whole (non-persistent, or a
   // transaction with non-persistent parts); at start-up, the recovered position. After
-  // it, the segments hold every event: a slave can catch up from them.
+  // it, the segments hold every event: a slave can catch up from them. At start-up it is
+  // read off the segments (store/retention.h unjournaled_in).
   Seq last_unjournaled_seq() const { return last_unjournaled_; }
+  // The position recovery reached when this journal started: non-persistent messages
+  // live before it were lost by the restart.
+  Seq recovered_seq() const { return recovered_; }
   // Bytes given to the journal and not yet durable: what a disk slower than the load
   // keeps in memory. A slave stops reading its link above a bound (SlaveLink
   // "Back-pressure").
@@ -258,6 +266,11 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   void on_compacted(CompactionResult& r);
   // Bytes of segments a compaction kept for catch-up (covered by the checkpoint).
   std::uint64_t retained_bytes() const;
+  // Releases kept segments past retain_ms (store/retention.h); from flush(), at most
+  // once a second, never while a reader holds a pin.
+  void release_expired_segments();
+  // first_seq_ after the file table changed: the first segment's seq, else C + 1.
+  void update_first_seq();
 
   net::Loop& loop_;
   const std::string dir_;
@@ -286,6 +299,8 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   Seq durable_;         // reported to the gate
   Seq durable_record_;  // last seq with a durable record
   Seq last_unjournaled_;  // see last_unjournaled_seq()
+  Seq recovered_;         // see recovered_seq()
+  std::int64_t retain_checked_ms_ = 0;  // release_expired_segments()
   Seq first_seq_{1};
   Seq encoded_seq_;                     // see encoded()
   std::span<const std::byte> encoded_;  // a view into encoder_

@@ -32,8 +32,9 @@ bool all_zero(std::span<const std::byte> b) {
 class Walk {
  public:
   Walk(const std::string& dir, const StoreIdentity& identity, ReplayTarget& target, SegmentSet& files,
-       RecoveryMode mode, RecoveryReport& report)
-      : dir_(dir), identity_(identity), target_(target), files_(files), mode_(mode), report_(report) {}
+       RecoveryMode mode, RecoveryReport& report, const RetainPolicy& retain)
+      : dir_(dir), identity_(identity), target_(target), files_(files), mode_(mode), report_(report),
+        retain_(retain) {}
 
   Result<void> run();
 
@@ -49,6 +50,8 @@ class Walk {
   void replay_checkpoint(const Listed& f);
   void replay_segment(const Listed& f, bool last);
   void scan_obsolete(const Listed& f);
+  // Covered segments a retain policy keeps for a slave (store/retention.h).
+  void keep_retained(const std::vector<Listed>& covered);
   void torn_or_damaged(const Listed& f, std::span<const std::byte> bytes, std::uint64_t off,
                        std::string_view why, bool last, FileSummary& summary);
   bool replay_event(const Listed& f, const RecordAt& rec, std::uint64_t off, FileNo no);
@@ -59,6 +62,7 @@ class Walk {
   SegmentSet& files_;
   RecoveryMode mode_;
   RecoveryReport& report_;
+  const RetainPolicy retain_;
   EventDecoder decoder_;
   std::optional<Error> first_error_;
   Seq covered_;            // last seq accounted for so far
@@ -202,6 +206,34 @@ void Walk::scan_obsolete(const Listed& f) {
   cleanup(f.path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value));
 }
 
+void Walk::keep_retained(const std::vector<Listed>& covered) {
+  // Kept only as an unbroken run that ends at the checkpoint (a catch-up reads them in
+  // order, then the live segments): anything else is removed as before.
+  std::vector<RetainedSegment> kept;
+  std::size_t run_from = 0;
+  for (std::size_t i = 0; i < covered.size(); ++i) {
+    auto seg = scan_retained(covered[i].path, identity_, report_.checkpoint_seq);
+    if (!seg) return problem(Errc::corrupt, seg.error().message);
+    if (!kept.empty() && seg->first.value != kept.back().last.value + 1) {
+      kept.clear();
+      run_from = i;
+    }
+    kept.push_back(*seg);
+  }
+  if (!kept.empty() && kept.back().last != report_.checkpoint_seq) {
+    kept.clear();
+    run_from = covered.size();
+  }
+  for (std::size_t i = 0; i < run_from; ++i)
+    cleanup(covered[i].path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value));
+  for (const RetainedSegment& seg : kept) {
+    JournalFile& jf = files_.add(FileKind::segment, seg.first, seg.epoch, seg.size, files_.reserve());
+    jf.last = seg.last;
+    report_.last_unjournaled = std::max(report_.last_unjournaled, seg.last_unjournaled);
+    ++report_.retained_segments;
+  }
+}
+
 // The resync scan: is there a valid record (seq beyond what was accounted for) after
 // the damage? Records are 8-aligned, so only aligned offsets are candidates.
 std::optional<std::pair<std::uint64_t, Seq>> valid_record_after(std::span<const std::byte> bytes,
@@ -288,6 +320,8 @@ void Walk::replay_segment(const Listed& f, bool last) {
     if (type == RecordType::checkpoint_end)
       return problem(Errc::corrupt, at(f.name, off) + ": checkpoint_end record inside a segment");
     if (is_event_record(type) && !replay_event(f, rec, off, no)) return;
+    report_.last_unjournaled =
+        std::max(report_.last_unjournaled, unjournaled_in(rec.frame.seq, rec.frame.skipped, rec.frame.type));
     covered_ = rec.frame.seq;
     ++sum.records;
     off += rec.size;
@@ -331,11 +365,28 @@ Result<void> Walk::run() {
   }
   const Seq c = report_.checkpoint_seq;
   std::size_t first_live = 0;
-  while (first_live < segments.size() && c && segments[first_live].parsed.seq <= c) {
-    scan_obsolete(segments[first_live]);
-    if (stopped()) return std::unexpected(*first_error_);
-    ++first_live;
+  while (first_live < segments.size() && c && segments[first_live].parsed.seq <= c) ++first_live;
+  std::size_t keep_from = first_live;
+  if (mode_ == RecoveryMode::repair && retain_.bytes != 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    keep_from = first_kept(
+        first_live,
+        [&](std::size_t i) {
+          std::error_code size_ec;
+          const auto n = std::filesystem::file_size(segments[i].path, size_ec);
+          return size_ec ? ~std::uint64_t{0} : n;
+        },
+        [&](std::size_t i) { return written_ms(segments[i].path); }, retain_, now);
   }
+  for (std::size_t i = 0; i < keep_from; ++i) {
+    scan_obsolete(segments[i]);
+    if (stopped()) return std::unexpected(*first_error_);
+  }
+  std::vector<Listed> covered(segments.begin() + static_cast<std::ptrdiff_t>(keep_from),
+                              segments.begin() + static_cast<std::ptrdiff_t>(first_live));
+  keep_retained(covered);
+  if (stopped()) return std::unexpected(*first_error_);
   covered_ = c;
   for (std::size_t i = first_live; i < segments.size(); ++i) {
     const std::size_t problems_before = report_.problems.size();
@@ -357,10 +408,11 @@ Result<void> Walk::run() {
 }  // namespace
 
 Result<RecoveryReport> recover_store(const std::string& dir, const StoreIdentity& identity,
-                                     ReplayTarget& target, SegmentSet& files, RecoveryMode mode) {
+                                     ReplayTarget& target, SegmentSet& files, RecoveryMode mode,
+                                     const RetainPolicy& retain) {
   const auto started = std::chrono::steady_clock::now();
   RecoveryReport report;
-  Walk walk(dir, identity, target, files, mode, report);
+  Walk walk(dir, identity, target, files, mode, report, retain);
   if (auto r = walk.run(); !r) return std::unexpected(r.error());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

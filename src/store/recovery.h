@@ -5,7 +5,8 @@
 //  1. Lists the directory. A `*.ckpt.tmp` is a checkpoint whose writing was cut
 //     short: removed. Of several checkpoints only the newest (highest seq C) counts;
 //     older ones, and segments whose records are all <= C, are left-overs of a
-//     compaction cut short after its rename: removed.
+//     compaction cut short after its rename: removed — except the newest of those
+//     segments that a retain policy keeps for a slave (store/retention.h).
 //  2. Replays the checkpoint (it must be whole: it was synced before it got its name),
 //     then every segment from C + 1 on, in order, handing each event to the
 //     ReplayTarget (the Journal: broker.apply() and its index).
@@ -41,6 +42,7 @@
 #include "broker/event.h"
 #include "store/identity.h"
 #include "store/live_set.h"
+#include "store/retention.h"
 #include "store/segment_set.h"
 
 namespace twinmq::store {
@@ -84,13 +86,21 @@ struct RecoveryReport {
   std::vector<std::string> notes;     // clean-up done (repair) or due (inspect)
   std::vector<std::string> problems;  // inspect: every problem; repair: the one refused
   double seconds = 0;
+  // The newest seq whose event the segments do not hold whole (store/retention.h
+  // unjournaled_in), over the kept and the replayed segments; 0: none.
+  Seq last_unjournaled;
+  std::uint64_t retained_segments = 0;  // covered segments kept for a slave (repair, with `retain`)
 };
 
 // Replays the store in `dir` (whose identity the caller loaded) into `target`,
 // registering the files it keeps in `files`. In repair mode a problem is returned as
 // the error (Errc::corrupt, foreign_file or unsupported_version); in inspect mode it is
 // listed in the report and the walk goes on where it can.
+// With `retain` (repair mode), segments the checkpoint covers are not all removed: the
+// newest that the policy keeps (store/retention.h) are checked and registered in
+// `files`, before the replayed ones, for a slave that is away.
 Result<RecoveryReport> recover_store(const std::string& dir, const StoreIdentity& identity,
-                                     ReplayTarget& target, SegmentSet& files, RecoveryMode mode);
+                                     ReplayTarget& target, SegmentSet& files, RecoveryMode mode,
+                                     const RetainPolicy& retain = {});
 
 }  // namespace twinmq::store

@@ -75,7 +75,8 @@ void summarise(const fbr::Frame& f, store::EventDecoder& decoder, std::string& o
                  .epoch = info.epoch, .last_seq = info.last_seq, .last_record_seq = info.last_record_seq,
                  .last_record_crc = info.last_record_crc, .applied_seq = info.applied_seq,
                  .sync_on_write = info.sync_on_write.value_or(true), .rejoin = info.rejoin,
-                 .takes_over = info.takes_over.value_or(true), .replication_listener = info.replication_listener},
+                 .takes_over = info.takes_over.value_or(true), .replication_listener = info.replication_listener,
+                 .non_persistent_live = info.non_persistent_live.value_or(false)},
                 again);
         read_back(again, [&](const fbr::Frame& g) {  // 3.
           if (g.body_type() != fbr::Body::Hello || !same(info, HelloInfo::from(*g.body_as_Hello()))) std::abort();

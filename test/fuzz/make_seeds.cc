@@ -200,7 +200,7 @@ void replication_seeds(SampleEvents& events) {
   w.hello({.slave_name = "slave-1", .user_name = "replica", .password = "secret", .persistent = true, .store_id = &id,
            .epoch = 3, .last_seq = Seq{100}, .last_record_seq = Seq{99}, .last_record_crc = 0xdeadbeef,
            .applied_seq = Seq{100}, .sync_on_write = true, .rejoin = false, .takes_over = true,
-           .replication_listener = "tcp://0.0.0.0:62001"},
+           .replication_listener = "tcp://0.0.0.0:62001", .non_persistent_live = false},
           hello);
   seed("hello", hello);
   w.welcome({.master_name = "master-1", .store_id = &id, .epoch = 3, .snapshot_seq = Seq{120}, .heart_beat_ms = 1000,

@@ -160,10 +160,22 @@ TEST_CASE("33 full copy: a copy while the master's journal keeps compacting hold
 }
 
 // A slave stops; the master compacts its journal while it is away; the slave comes
-// back. With `retain` bytes of journal kept for it, it catches up or gets a full copy.
-static void away_while_compacting(const std::string& retain, bool expect_catch_up) {
+// back. With `retain` bytes of journal kept for it (for at most `period` ms, when
+// given), it catches up or gets a full copy. With `restart_master` the master also
+// restarts while the slave is away: what it kept survives that.
+struct Away {
+  std::string retain;
+  bool expect_catch_up = false;
+  std::string period;  // replicationRetainPeriod ("" = the default)
+  bool restart_master = false;
+};
+
+static void away_while_compacting(const Away& away) {
+  const std::string& retain = away.retain;
+  const bool expect_catch_up = away.expect_catch_up;
   PairSpec spec;
   spec.master_attrs = {{"replicationRetainBytes", retain}};
+  if (!away.period.empty()) spec.master_attrs.push_back({"replicationRetainPeriod", away.period});
   spec.master_extra_xml = "  <persistenceAdapter><journal maxSegmentSize=\"65536\"/></persistenceAdapter>\n";
   ReplicaPair pair(spec);
   pair.start_master();
@@ -187,13 +199,35 @@ static void away_while_compacting(const std::string& retain, bool expect_catch_u
   c.send("/queue/churn", "last" + pad, {{"persistent", "true"}});
   REQUIRE(drain(pair.master_stomp(), "/queue/churn", 1501).size() == 1501);
   REQUIRE(pair.master().wait_for_output("journal: checkpoint", Ms(10'000), true));
-  for (int i = 0; i < 20; ++i) {
-    sent.push_back("b" + std::to_string(i));
-    c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+  // The time bound: what was kept is released once older than the period, and the log says so.
+  if (!away.period.empty())
+    CHECK_MESSAGE(pair.master().wait_for_output("needs a full copy", Ms(15'000), true), pair.master().log_tail());
+  if (away.restart_master) {
+    // It had its slave in sync, so it serves again only once the slave is back (the
+    // pair marker); the messages after the gap then come after the catch-up.
+    pair.master().kill(SIGTERM);
+    REQUIRE(pair.master().wait_exit(Ms(10'000)).has_value());
+    pair.start_master(/*expect_stomp=*/false);
+    CHECK_MESSAGE(pair.master().wait_for_output("kept for a slave that is away", Ms(5000), true),
+                  pair.master().log_tail());
+  } else {
+    for (int i = 0; i < 20; ++i) {
+      sent.push_back("b" + std::to_string(i));
+      c.send("/queue/r", sent.back(), {{"persistent", "true"}});
+    }
   }
   const std::uint16_t port = pair.slave_stomp();
   auto again = pair.start_config("slave.xml", pair.slave_xml("slave", pair.replication_port(), port));
   REQUIRE_MESSAGE(again->wait_for_output("IN SYNC", Ms(20'000), true), again->log_tail());
+  if (away.restart_master) {
+    REQUIRE(pair.master().wait_listening("stomp", Ms(10'000)));
+    RawStomp after(pair.master_stomp());
+    after.connect();
+    for (int i = 0; i < 20; ++i) {
+      sent.push_back("b" + std::to_string(i));
+      after.send("/queue/r", sent.back(), {{"persistent", "true"}});
+    }
+  }
   if (expect_catch_up) {
     CHECK_MESSAGE(pair.master().wait_for_output("CATCHES UP", Ms(5000), true), pair.master().log_text());
     CHECK(again->log_text().find("initial sync from master") == std::string::npos);
@@ -201,6 +235,8 @@ static void away_while_compacting(const std::string& retain, bool expect_catch_u
     CHECK_MESSAGE(pair.master().wait_for_output("(a full copy: this master's journal no longer holds seq", Ms(5000), true),
                   pair.master().log_text());
     CHECK(pair.master().wait_for_output("replicationRetainBytes=" + retain, Ms(5000), true));
+    if (!away.period.empty())
+      CHECK(pair.master().wait_for_output("replicationRetainPeriod=" + away.period + " ms", Ms(5000), true));
   }
   pair.master().kill(SIGKILL);
   REQUIRE(again->wait_listening("stomp", Ms(5000)));
@@ -208,9 +244,17 @@ static void away_while_compacting(const std::string& retain, bool expect_catch_u
 }
 
 TEST_CASE("33 full copy: replicationRetainBytes — a slave away for less journal than the master keeps catches up after compactions") {
-  away_while_compacting("8388608", true);
+  away_while_compacting({.retain = "8388608", .expect_catch_up = true, .period = "", .restart_master = false});
 }
 
 TEST_CASE("33 full copy: replicationRetainBytes — a slave away for more journal than the master keeps gets a full copy, and the log says why") {
-  away_while_compacting("0", false);
+  away_while_compacting({.retain = "0", .expect_catch_up = false, .period = "", .restart_master = false});
+}
+
+TEST_CASE("33 full copy: replicationRetainBytes — what the master kept survives its restart: the slave that was away still catches up") {
+  away_while_compacting({.retain = "8388608", .expect_catch_up = true, .period = "", .restart_master = true});
+}
+
+TEST_CASE("33 full copy: replicationRetainPeriod — kept journal is released once older than the period; the slave then gets a full copy, and the log says why") {
+  away_while_compacting({.retain = "8388608", .expect_catch_up = false, .period = "300", .restart_master = false});
 }

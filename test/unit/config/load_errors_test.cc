@@ -79,7 +79,7 @@ TEST_CASE("unknown attributes: a suggestion, or the list of known ones") {
         "conf/broker.xml:1: unknown attribute 'useJmx' on <broker> (expected one of: 'brokerName', 'dataDirectory', "
         "'persistent', 'masterConnectorURI', 'shutdownOnMasterFailure', 'waitForSlave', 'shutdownOnSlaveFailure', "
         "'minimumReplicas', 'replicationHeartbeatInterval', 'replicationLinkTimeout', 'maxTransactionSize', "
-        "'waitForSlaveTimeout', 'replicationGroup', 'replicationRetainBytes', 'xmlns')");
+        "'waitForSlaveTimeout', 'replicationGroup', 'replicationRetainBytes', 'replicationRetainPeriod', 'xmlns')");
   CHECK(error_of(broker("", connectors("<transportConnector name=\"stomp\" url=\"stomp://h:1\" uri=\"stomp://h:1\"/>\n"))) ==
         "conf/broker.xml:3: unknown attribute 'url' on <transportConnector> (did you mean 'uri'?)");
   CHECK(error_of(broker("", "<plugins enabled=\"true\"/>\n")) ==

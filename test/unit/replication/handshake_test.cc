@@ -339,8 +339,8 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
     CatchUpView v = ok;
     v.first_journaled = Seq{60};
     CHECK(why(resumable(), v) == "this master's journal no longer holds seq 51 (it starts at 60: compacted; it keeps "
-              "replicationRetainBytes=0 of journal for a slave that is away, and more was written since this slave "
-              "left)");
+              "replicationRetainBytes=0 of journal for a slave that is away, for at most replicationRetainPeriod=0 "
+              "ms, and more was written, or more time passed, since this slave left)");
   }
   {
     CatchUpView v = ok;
@@ -354,6 +354,18 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
     CatchUpView v = ok;
     v.non_persistent_live = true;
     CHECK(why(resumable(), v) == "this master holds non-persistent messages, which only a copy carries");
+  }
+  {
+    // The master restarted at seq 80, after the slave's 50: its non-persistent messages
+    // are gone; a slave that may hold some must not keep them.
+    CatchUpView v = ok;
+    v.recovered_seq = Seq{80};
+    CHECK(contains(why(resumable(), v), "restarted after seq 50 (at seq 80)"));
+    HelloInfo h = resumable();
+    h.non_persistent_live = false;  // it holds none (it restarted too)
+    CHECK(why(h, v).empty());
+    v.recovered_seq = Seq{50};  // restarted before the slave's seq: nothing lost since
+    CHECK(why(resumable(), v).empty());
   }
   {
     HelloInfo h = resumable();

@@ -3,6 +3,9 @@
 // bounded under fill/drain, and an interrupted compaction leaves a recoverable store.
 #include <doctest.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "store/errors.h"
 #include "support.h"
 
@@ -247,12 +250,12 @@ TEST_CASE("catch-up from before a checkpoint is refused with Errc::compacted") {
   CHECK(n.journal->stats().compactions == 1);
 }
 
-TEST_CASE("retain_bytes (replicationRetainBytes): a compaction keeps the newest segments for a catch-up, does not count them as garbage, and recovery drops them") {
+TEST_CASE("retain_bytes (replicationRetainBytes): a compaction keeps the newest segments for a catch-up, does not count them as garbage, and they survive a restart") {
   TempDir dir;
   JournalOptions o;
   o.compaction_min_bytes = 8192;
   o.retain_bytes = 12u << 10;  // three 4 KiB segments of the ~30 KiB written
-  Seq checkpoint;
+  Seq checkpoint, kept_from;
   {
     Node n(journal_config(dir.path(), 4096), o);
     for (int i = 0; i < 100; ++i) n.send_ok("/queue/a", std::string(200, 'x'));
@@ -266,6 +269,7 @@ TEST_CASE("retain_bytes (replicationRetainBytes): a compaction keeps the newest 
     REQUIRE(files.front().kind == FileKind::checkpoint);
     checkpoint = files.front().seq;
     const Seq first = n.journal->first_seq();
+    kept_from = first;
     CHECK(first > Seq{1});
     CHECK(first <= checkpoint);
     std::uint64_t kept = 0;
@@ -296,7 +300,63 @@ TEST_CASE("retain_bytes (replicationRetainBytes): a compaction keeps the newest 
     }
     CHECK(records > 0);
   }
-  // Recovery: the checkpoint covers them; they go, and the journal starts after it.
+  {
+    // Recovery keeps them by the same rule: a catch-up still reads them after a restart,
+    // and what a restart lost is only what the segments do not hold.
+    Node again(journal_config(dir.path(), 4096), o);
+    CHECK(again.journal->first_seq() == kept_from);
+    CHECK(again.journal->last_unjournaled_seq() < kept_from);
+    auto cur = again.journal->read_from(kept_from);
+    REQUIRE_MESSAGE(cur.has_value(), (cur ? std::string() : cur.error().message));
+    auto r = cur->next();
+    REQUIRE(r.has_value());
+    REQUIRE(r->has_value());
+    CHECK((*r)->seq == kept_from);
+  }
+  // Without retention the checkpoint covers them: they go, and the journal starts after it.
+  Node plain(journal_config(dir.path(), 4096));
+  CHECK(plain.journal->first_seq() == Seq{checkpoint.value + 1});
+}
+
+namespace {
+// Makes every segment of `dir` look last written `age` ago.
+void age_segments(const std::string& dir, std::chrono::hours age) {
+  for (const auto& path : files_with(dir, ".seg"))
+    std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now() - age);
+}
+}  // namespace
+
+TEST_CASE("retain_ms (replicationRetainPeriod): kept segments are released once last written that long ago, running or at a restart") {
+  TempDir dir;
+  JournalOptions o;
+  o.compaction_min_bytes = 8192;
+  o.retain_bytes = 12u << 10;
+  o.retain_ms = 3'600'000;
+  Seq checkpoint;
+  {
+    Node n(journal_config(dir.path(), 4096), o);
+    for (int i = 0; i < 100; ++i) n.send_ok("/queue/a", std::string(200, 'x'));
+    REQUIRE(n.settle());
+    n.subscribe("s", "/queue/a");
+    REQUIRE(run_until(n.loop, [&] { return n.journal->stats().compactions >= 1 && !n.journal->compacting(); }));
+    checkpoint = n.journal->files().files().front().seq;
+    REQUIRE(n.journal->first_seq() <= checkpoint);
+    // Two hours old: the running journal's periodic check releases them.
+    age_segments(dir.path(), std::chrono::hours(2));
+    REQUIRE_MESSAGE(run_until(n.loop, [&] { return n.journal->first_seq() > checkpoint; }),
+                    "first seq " << n.journal->first_seq().value << ", checkpoint " << checkpoint.value);
+  }
+  {
+    // Kept again by the next compaction, then aged while stopped: a restart drops them.
+    Node n(journal_config(dir.path(), 4096), o);
+    for (int i = 0; i < 100; ++i) n.send_ok("/queue/c", std::string(200, 'y'));
+    REQUIRE(n.settle());
+    n.subscribe("s2", "/queue/c");
+    REQUIRE(run_until(n.loop, [&] { return n.journal->stats().compactions >= 1 && !n.journal->compacting(); }));
+    checkpoint = n.journal->files().files().front().seq;
+    REQUIRE(n.journal->first_seq() <= checkpoint);
+  }
+  age_segments(dir.path(), std::chrono::hours(2));
   Node again(journal_config(dir.path(), 4096), o);
   CHECK(again.journal->first_seq() == Seq{checkpoint.value + 1});
 }
