@@ -7,6 +7,12 @@ Two ways a slave (re)attaches:
   --mode catch-up  master and slave in sync with --messages queued; the slave is stopped
                    (SIGTERM), --gap more messages arrive, the slave starts again and
                    catches up from its last sequence (its own recovery included).
+  --mode rejoin    master and slave in sync with --messages queued; the master is killed
+                   (kill -9), the slave takes over and --gap more messages arrive; the old
+                   master starts again with `--rejoin` and catches up across the epoch
+                   boundary (its own recovery included). --force-copy first leaves one
+                   non-persistent message on the promoted broker, which only a full copy
+                   carries: the old master then gets the full copy (what every rejoin was before).
 Optionally under load while the slave attaches (--load): `sync` = one producer waiting
 for a receipt per persistent message, `full` = one producer asking a receipt every 100.
 
@@ -16,7 +22,8 @@ its peak during the attach (sampled from /proc every 20 ms). Loopback, temporary
 directories under --workdir (default: a new directory in /tmp), removed afterwards.
 
     src/tools/pair-attach-time.py [--twinmq build/twinmq] [--bench build/twinmq-bench]
-        [--mode full|catch-up] [--messages 1000000] [--gap 50000] [--load none|sync|full]
+        [--mode full|catch-up|rejoin] [--messages 1000000] [--gap 50000] [--load none|sync|full]
+        [--force-copy]
 """
 import argparse
 import importlib.util
@@ -67,7 +74,71 @@ def wait_count(path, needle, count, timeout):
     return False
 
 
+def rejoin(a):
+    """--mode rejoin: the old master's time from its start to IN SYNC as the promoted
+    broker's slave, and how it attached."""
+    work = tempfile.mkdtemp(prefix="twinmq-rejoin-time-", dir=a.workdir)
+    procs = []
+    try:
+        master_xml = ('<broker brokerName="master" dataDirectory="%s/master" persistent="true">'
+                      '<transportConnectors><transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>'
+                      '<transportConnector name="replication" uri="tcp://127.0.0.1:0"/>'
+                      '</transportConnectors></broker>\n' % work)
+        master = ft.start(a.twinmq, work, "master", master_xml)
+        procs.append(master)
+        ports = ft.listening(master, {"stomp", "replication"})
+        sport, srepl = ft.free_port(), ft.free_port()
+        slave = ft.start(a.twinmq, work, "slave",
+                         '<broker brokerName="slave" dataDirectory="%s/slave" persistent="true" '
+                         'masterConnectorURI="tcp://127.0.0.1:%d"><transportConnectors>'
+                         '<transportConnector name="stomp" uri="stomp://127.0.0.1:%d"/>'
+                         '<transportConnector name="replication" uri="tcp://127.0.0.1:%d"/>'
+                         '</transportConnectors></broker>\n' % (work, ports["replication"], sport, srepl))
+        procs.append(slave)
+        if not wait_count(os.path.join(work, "slave.log"), b"IN SYNC", 1, 60):
+            raise SystemExit("the slave did not get in sync")
+        fill(a.bench, ports["stomp"], a.messages, "/queue/backlog")
+        master.kill()
+        master.wait()
+        ft.wait_log(os.path.join(work, "slave.log"), b"PROMOTED")
+        ft.wait_log(os.path.join(work, "slave.log"), b"listening on 127.0.0.1:%d" % srepl)
+        if a.gap:
+            fill(a.bench, sport, a.gap, "/queue/gap")
+        if a.force_copy:
+            subprocess.run([a.bench, "--port", str(sport), "--destination", "/queue/np", "--producers", "1",
+                            "--fill", "--count", "1", "--size", "16"], check=True, stdout=subprocess.DEVNULL)
+        log_path = os.path.join(work, "rejoin.log")
+        t0 = time.monotonic()
+        with open(log_path, "wb") as log:
+            old = subprocess.Popen([a.twinmq, "--config", os.path.join(work, "master.xml"), "--rejoin",
+                                    "tcp://127.0.0.1:%d" % srepl], stdout=subprocess.DEVNULL, stderr=log)
+        procs.append(old)
+        if not wait_count(log_path, b"IN SYNC", 1, 300):
+            raise SystemExit("the old master did not get in sync; see " + log_path)
+        took = time.monotonic() - t0
+        with open(os.path.join(work, "slave.log"), "rb") as f:
+            how = [line.decode(errors="replace").strip() for line in f
+                   if b"CATCHES UP" in line or b"a full copy" in line][-1:]
+        print("mode=rejoin messages=%d gap=%d%s: the old master IN SYNC %.2f s after its start"
+              % (a.messages, a.gap, " (forced full copy)" if a.force_copy else "", took))
+        for line in how:
+            print("promoted broker said: " + line[-300:])
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            if getattr(p, "stdout", None):
+                p.stdout.close()
+        if a.keep:
+            print("kept: " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def run(a):
+    if a.mode == "rejoin":
+        return rejoin(a)
     work = tempfile.mkdtemp(prefix="twinmq-attach-time-", dir=a.workdir)
     procs = []
     try:
@@ -146,7 +217,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--twinmq", default=os.path.join(HERE, "..", "..", "build", "twinmq"))
     ap.add_argument("--bench", default=os.path.join(HERE, "..", "..", "build", "twinmq-bench"))
-    ap.add_argument("--mode", choices=("full", "catch-up"), default="full")
+    ap.add_argument("--mode", choices=("full", "catch-up", "rejoin"), default="full")
+    ap.add_argument("--force-copy", action="store_true", help="--mode rejoin: make it a full copy (see above)")
     ap.add_argument("--messages", type=int, default=1000000)
     ap.add_argument("--gap", type=int, default=50000)
     ap.add_argument("--load", choices=("none", "sync", "full"), default="none")
