@@ -99,6 +99,7 @@ std::unique_ptr<auth::Security> make_security(const config::Config& config) {
 Runtime::Runtime(config::Config config, RuntimeFlags flags) : config_(std::move(config)), flags_(flags) {}
 
 Runtime::~Runtime() {
+  stopping_ = true;  // a copy still replayed on a worker is not adopted (runtime_slave.cc)
   servers_.clear();
   master_.reset();
   slave_.reset();
@@ -135,7 +136,9 @@ store::JournalOptions Runtime::journal_options() const {
   return options;
 }
 
-void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
+void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) { broker_ = new_broker(identity); }
+
+std::unique_ptr<broker::Broker> Runtime::new_broker(const std::optional<store::StoreIdentity>& identity) const {
   broker::BrokerOptions options;
   options.policy_for = [this](std::string_view destination) { return config_.policy_for(destination); };
   options.max_transaction_bytes = config_.max_transaction_size;
@@ -145,7 +148,7 @@ void Runtime::make_broker(const std::optional<store::StoreIdentity>& identity) {
   // The store's identity makes message ids the same on every broker that holds this
   // store (recovery, the slave, and the slave after it took over).
   options.id_prefix = identity ? identity->id.to_string().substr(0, 12) : config_.broker_name + "-" + random_prefix();
-  broker_ = std::make_unique<broker::Broker>(std::move(options));
+  return std::make_unique<broker::Broker>(std::move(options));
 }
 
 bool Runtime::start() {

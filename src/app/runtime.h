@@ -91,6 +91,9 @@ class Runtime final : private replication::SlaveHost {
   // How this broker's journal is opened (at start, and again after an initial sync or a cut tail).
   store::JournalOptions journal_options() const;
   void make_broker(const std::optional<store::StoreIdentity>& identity);
+  // A broker for this configuration (make_broker's, not yet installed). Reads only the
+  // configuration: a worker may call it (runtime_slave.cc, reopen_state_async).
+  std::unique_ptr<broker::Broker> new_broker(const std::optional<store::StoreIdentity>& identity) const;
   bool start_master(const config::TransportConnector& replication);
   bool open_master_link(const config::TransportConnector& replication);
   bool start_slave();
@@ -120,6 +123,7 @@ class Runtime final : private replication::SlaveHost {
   std::string journal_dir() const override { return config_.persistent ? config_.journal.directory : std::string(); }
   Result<void> discard_state(const std::optional<store::StoreIdentity>& identity) override;
   Result<void> reopen_state() override;
+  void reopen_state_async(std::function<void(Result<void>)> done) override;
   void promote(const std::string& reason) override;
   void exit_process(int code, const std::string& reason) override;
   void link_changed() override { service_.changed(); }

@@ -14,6 +14,7 @@
 #include "app/exit_codes.h"
 #include "app/runtime.h"
 #include "app/salvage_file.h"
+#include "base/assert.h"
 #include "base/clock.h"
 #include "store/cut_tail.h"
 #include "store/forked_tail.h"
@@ -47,6 +48,80 @@ Result<void> Runtime::reopen_state() {
   auto report = journal_->start(*broker_);
   if (!report) return std::unexpected(report.error());
   return {};
+}
+
+namespace {
+
+// The replay of a full copy's checkpoint on libuv's thread pool: a fresh journal over
+// the checkpoint and a fresh broker it replays into, both touched by nobody else until
+// the loop adopts them in after_work (so the broker's unsynchronised reference counts
+// are only ever used by one thread at a time). Self-owned: freed in after_work.
+class StateInstall {
+ public:
+  using Adopt = std::function<void(Result<std::pair<std::unique_ptr<store::Journal>, std::unique_ptr<broker::Broker>>>)>;
+  StateInstall(net::Loop& loop, std::function<Result<std::unique_ptr<store::Journal>>()> open,
+               std::unique_ptr<broker::Broker> broker, Adopt adopt)
+      : open_(std::move(open)), broker_(std::move(broker)), adopt_(std::move(adopt)) {
+    req_.data = this;
+    const int rc = uv_queue_work(loop.uv(), &req_, &StateInstall::work, &StateInstall::after_work);
+    TWINMQ_ASSERT(rc == 0, "uv_queue_work cannot fail with valid arguments");
+  }
+
+ private:
+  static void work(uv_work_t* req) noexcept {
+    auto* self = static_cast<StateInstall*>(req->data);
+    auto journal = self->open_();
+    if (!journal) {
+      self->error_ = journal.error();
+      return;
+    }
+    self->journal_ = std::move(*journal);
+    if (auto r = self->journal_->recover(*self->broker_); !r) self->error_ = r.error();
+  }
+  static void after_work(uv_work_t* req, int) noexcept {
+    std::unique_ptr<StateInstall> self(static_cast<StateInstall*>(req->data));
+    if (self->error_) {
+      self->adopt_(std::unexpected(*self->error_));
+      return;
+    }
+    self->adopt_(std::make_pair(std::move(self->journal_), std::move(self->broker_)));
+  }
+
+  uv_work_t req_{};
+  std::function<Result<std::unique_ptr<store::Journal>>()> open_;
+  std::unique_ptr<broker::Broker> broker_;
+  Adopt adopt_;
+  std::unique_ptr<store::Journal> journal_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+void Runtime::reopen_state_async(std::function<void(Result<void>)> done) {
+  auto identity = journal_ ? std::optional(journal_->identity()) : std::nullopt;
+  if (!identity) {
+    auto loaded = store::load_identity(config_.journal.directory);
+    if (loaded && *loaded) identity = **loaded;
+  }
+  new StateInstall(
+      loop_,
+      [this] { return store::Journal::open(loop_, config_.journal, journal_options()); },
+      new_broker(identity),
+      [this, done = std::move(done)](auto installed) {
+        if (!installed) {
+          done(std::unexpected(installed.error()));
+          return;
+        }
+        auto& [journal, broker] = *installed;
+        if (stopping_) {
+          done(make_error(1, "stopping"));
+          return;  // the journal closes unattached; the broker goes with it
+        }
+        journal->attach();
+        broker_ = std::move(broker);
+        journal_ = std::move(journal);
+        done({});
+      });
 }
 
 void Runtime::promote(const std::string& reason) {

@@ -145,6 +145,18 @@ class FrameReader {
   // Bytes of a split frame waiting for the rest.
   std::size_t buffered() const { return have_; }
 
+  // Holds the stream (a slave installing its copy on a worker, slave_link.h): once an
+  // on_frame returns false, the bytes after that frame are kept instead of dropped, and
+  // so are those of later feeds, until release() hands them over as one feed.
+  void hold() { holding_ = true; }
+  template <class F>
+  Result<void> release(F&& on_frame) {
+    holding_ = held_stop_ = false;
+    std::string rest;
+    rest.swap(held_);
+    return feed(rest, on_frame);
+  }
+
  private:
   // Length of the frame starting at `p` (prefix included), or an error past the limit.
   Result<std::size_t> frame_size(const char* p) const;
@@ -155,6 +167,9 @@ class FrameReader {
   std::size_t max_frame_;
   std::vector<std::uint64_t> buf_;  // aligned bytes of a split (or misaligned) frame
   std::size_t have_ = 0;            // bytes of it in buf_
+  bool holding_ = false;            // see hold()
+  bool held_stop_ = false;          // a frame stopped the reading while holding: keep all
+  std::string held_;
 };
 
 // Builds control frames (everything but Events / SnapshotChunk), appending each to
@@ -248,8 +263,20 @@ inline std::span<const std::byte> payload_of(const fbr::EventRecord& r) {
 
 template <class F>
 Result<void> FrameReader::feed(std::string_view bytes, F&& on_frame) {
+  if (holding_ && held_stop_) {
+    held_.append(bytes);
+    return {};
+  }
   const char* p = bytes.data();
   std::size_t n = bytes.size();
+  // What follows a frame that stopped the reading: dropped, or kept while holding.
+  auto stop = [&] {
+    if (holding_) {
+      held_stop_ = true;
+      held_.append(p, n);
+    }
+    return Result<void>{};
+  };
   // 1. Complete a frame split across reads.
   if (have_ > 0) {
     if (have_ < 4) {
@@ -267,7 +294,7 @@ Result<void> FrameReader::feed(std::string_view bytes, F&& on_frame) {
     have_ = 0;
     auto frame = verify(buf(), *size);
     if (!frame) return std::unexpected(frame.error());
-    if (!on_frame(**frame)) return {};
+    if (!on_frame(**frame)) return stop();
   }
   // 2. Whole frames straight from the caller's bytes.
   while (n >= 4) {
@@ -283,7 +310,7 @@ Result<void> FrameReader::feed(std::string_view bytes, F&& on_frame) {
     auto frame = verify(at, *size);
     if (!frame) return std::unexpected(frame.error());
     p += *size, n -= *size;
-    if (!on_frame(**frame)) return {};
+    if (!on_frame(**frame)) return stop();
   }
   // 3. Keep the start of the next frame.
   if (n > 0) append(p, n);

@@ -46,6 +46,7 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
         on_snapshot_chunk(*frame.body_as_SnapshotChunk());
       } else if (type == fbr::Body::SnapshotEnd && receiver_) {
         on_snapshot_end(*frame.body_as_SnapshotEnd());
+        return conn_ == &c && !installing_;  // installing: the reader holds the rest
       } else if (type == fbr::Body::Heartbeat) {
         master_last_ = std::max(master_last_, Seq{frame.body_as_Heartbeat()->seq()});
       } else if (type == fbr::Body::Reject) {
@@ -232,10 +233,34 @@ void SlaveLink::on_snapshot_end(const fbr::SnapshotEnd& e) {
     return;
   }
   if (!host_.journal_dir().empty()) {
-    if (auto r = host_.reopen_state(); !r) {
-      mirror_failed("cannot reopen the journal after the initial sync: " + r.error().message);
-      return;
+    // Replayed on a worker; the link is not read meanwhile (see DESIGN).
+    installing_ = true;
+    if (conn_ != nullptr) {
+      conn_->reader_.hold();
+      conn_->tcp_->pause_reading();
     }
+    std::weak_ptr<SlaveLink*> alive = alive_;
+    host_.reopen_state_async([alive](Result<void> r) {
+      if (auto self = alive.lock(); self && *self != nullptr) (*self)->on_state_reopened(std::move(r));
+    });
+    return;
+  }
+  on_state_reopened({});
+}
+
+void SlaveLink::on_state_reopened(Result<void> reopened) {
+  installing_ = false;
+  if (terminal()) return;
+  if (!reopened) {
+    mirror_failed("cannot reopen the journal after the initial sync: " + reopened.error().message);
+    return;
+  }
+  if (state_ != State::awaiting_snapshot || !receiver_) {
+    // The link went meanwhile: the store holds the copy; the next Hello says so.
+    receiver_.reset();
+    return;
+  }
+  if (!host_.journal_dir().empty()) {
     if (auto r = receiver_->apply_memory_events(host_.broker()); !r) {
       mirror_failed("initial sync: " + r.error().message);
       return;
@@ -245,13 +270,18 @@ void SlaveLink::on_snapshot_end(const fbr::SnapshotEnd& e) {
   receiver_.reset();
   TWINMQ_ASSERT(host_.broker().event_log().last() == applied_, "event log after the initial sync");
   attach_acker();
-  // Installing blocked this loop: that was no pause of the process.
+  // Without a journal, installing ran on this loop: that was no pause of the process.
   last_check_ms_ = last_received_ms_ = mono_ms();
   enter(State::awaiting_in_sync, "initial sync installed at seq " + std::to_string(applied_.value));
   // The snapshot is durable (its checkpoint was synced): acknowledge it, even at seq 0.
   writer_.applied(applied_, conn_->tcp_->output());
   sent();
   acked_ = applied_;
+  if (conn_ != nullptr && !disk_paused_) {
+    // The frames after SnapshotEnd: those the reader held, then the socket again.
+    conn_->tcp_->resume_reading();
+    conn_->release_held();
+  }
 }
 
 void SlaveLink::on_events(const fbr::Events& e) {

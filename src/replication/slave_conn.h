@@ -29,6 +29,14 @@ class SlaveLink::Conn final : public net::ConnectionHandler {
     if (!r && link_ != nullptr && !closing_)
       link_->on_read_error(*this, std::string(errc_name(static_cast<Errc>(r.error().code))) + ": " + r.error().message);
   }
+  // Hands over what the reader held while the copy was installed (FrameReader::hold).
+  void release_held() {
+    if (link_ == nullptr || closing_) return;
+    auto r = reader_.release(
+        [this](const fbr::Frame& f) { return link_ != nullptr && !closing_ && link_->on_frame(*this, f); });
+    if (!r && link_ != nullptr && !closing_)
+      link_->on_read_error(*this, std::string(errc_name(static_cast<Errc>(r.error().code))) + ": " + r.error().message);
+  }
   void on_close(int status) override {
     if (link_ != nullptr) link_->on_conn_closed(*this, status);
     delete this;

@@ -128,7 +128,8 @@ void SlaveLink::close_conn() {
 void SlaveLink::dial() {
   // No dialling while the witness decides a takeover: a Welcome would throw away the
   // state that the takeover would serve.
-  if (state_ != State::awaiting_connection || conn_ != nullptr || takeover_in_flight_) return;
+  // Nor while a copy is replayed on a worker: a new Welcome would discard that store.
+  if (state_ != State::awaiting_connection || conn_ != nullptr || takeover_in_flight_ || installing_) return;
   ++attempts_;
   attempt_started_ms_ = mono_ms();
   // Names resolve with getaddrinfo, which blocks: acceptable here, since a slave that
@@ -400,7 +401,8 @@ void SlaveLink::periodic() {
   // must not keep it from trying the witness.
   const bool syncing = (state_ == State::awaiting_welcome && !eligible_) || state_ == State::awaiting_snapshot;
   const std::int64_t limit = syncing ? sync_timeout_ms(options_.link_timeout_ms) : options_.link_timeout_ms;
-  if (disk_paused_) last_received_ms_ = now;  // not reading is our choice (check_disk_behind)
+  // Not reading is our choice (check_disk_behind, or installing the copy).
+  if (disk_paused_ || installing_) last_received_ms_ = now;
   if (now - last_received_ms_ > limit) {
     link_lost("nothing heard from the master for " + std::to_string(now - last_received_ms_) +
               " ms (heart-beat timeout " + std::to_string(limit) + " ms)");

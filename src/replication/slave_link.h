@@ -38,7 +38,14 @@
 //    master has dropped it already); the slave reconnects and resyncs instead.
 //  - Initial sync (replication/initial_sync.h): on Welcome the local state is discarded
 //    (SlaveHost::discard_state), the snapshot written as a journal checkpoint, the
-//    journal reopened over it (SlaveHost::reopen_state). A Welcome with catch_up_from
+//    journal reopened over it. The reopening replays the whole copy (seconds for a
+//    GiB), so it runs on a worker (SlaveHost::reopen_state_async) into a fresh journal
+//    and broker that the host adopts when it is done; meanwhile this loop keeps
+//    running: heart-beats go out, status answers, and the link is not read (the frames
+//    after SnapshotEnd wait in the socket and the FrameReader's hold, the master keeps
+//    the rest in its journal: nothing piles up in memory on either side). Until then
+//    the slave does not dial again either: a new Welcome would discard the store being
+//    replayed. A Welcome with catch_up_from
 //    keeps the local state instead (it is the master's history up to there, checked by
 //    the master) and the missed events simply stream in; the first Applied waits until
 //    the master's decision point (snapshot_seq), as after a copy. With epoch_starts (an
@@ -68,6 +75,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +112,11 @@ class SlaveHost {
   // Opens the journal again over the checkpoint the initial sync wrote, replaying it
   // into the (fresh) broker.
   virtual Result<void> reopen_state() = 0;
+  // The same with the replay on a worker thread, so this loop keeps running (a 1 GiB
+  // copy takes seconds to replay): `done` comes on the loop thread once the host has
+  // adopted the new journal and broker (journal() and broker() are theirs), or with the
+  // error. The default replays at once, on this thread.
+  virtual void reopen_state_async(std::function<void(Result<void>)> done) { done(reopen_state()); }
   // Opens the client connectors and starts housekeeping: this broker now serves.
   virtual void promote(const std::string& reason) = 0;
   // Stops the process with `code` (a replication exit code).
@@ -212,6 +225,7 @@ class SlaveLink {
   void on_snapshot_begin(const fbr::SnapshotBegin& b);
   void on_snapshot_chunk(const fbr::SnapshotChunk& c);
   void on_snapshot_end(const fbr::SnapshotEnd& e);
+  void on_state_reopened(Result<void> r);  // the worker's replay of the copy is adopted
   void on_events(const fbr::Events& e);
   void on_reject(const fbr::Reject& r);
   void on_forked_tail(Seq fork, const std::string& why);
@@ -256,6 +270,7 @@ class SlaveLink {
   FrameWriter writer_;
   store::EventDecoder decoder_;
   std::unique_ptr<SnapshotReceiver> receiver_;
+  bool installing_ = false;  // the copy is being replayed on a worker (see DESIGN)
   std::optional<WelcomeInfo> welcome_;
   std::optional<store::StoreIdentity> adopted_;  // identity taken from the master (store emptied)
   // A catch-up across epochs (Welcome.epoch_starts) and the next of them to enter.

@@ -80,7 +80,14 @@ void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t
 }
 
 Result<RecoveryReport> Journal::start(broker::Broker& broker) {
-  TWINMQ_ASSERT(!started_ && !closed_, "journal started twice");
+  auto report = recover(broker);
+  if (!report) return report;
+  attach();
+  return report;
+}
+
+Result<RecoveryReport> Journal::recover(broker::Broker& broker) {
+  TWINMQ_ASSERT(!started_ && !closed_ && broker_ == nullptr, "journal started twice");
   broker_ = &broker;
   auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair,
                               RetainPolicy{options_.retain_bytes, options_.retain_ms});
@@ -100,7 +107,22 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   broker.set_next_message_id(next_message_id_);
   broker.event_log().reset_last(report->last_seq);
   if (JournalFile* tail = files_.tail(); tail != nullptr && tail->epoch != identity_.epoch) roll_requested_ = true;
+  spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages) from {} files in {:.3f} s; "
+               "seq {}..{}",
+               dir_, identity_.id.to_string(), identity_.epoch, report->events, live_.live_messages(),
+               report->files.size(), report->seconds, report->first_seq.value, report->last_seq.value);
+  if (report->truncated_bytes != 0)
+    spdlog::warn("journal: torn tail truncated at {} (a write cut short by a crash; it was never acknowledged)",
+                 report->truncation);
+  for (const std::string& note : report->notes) spdlog::info("journal: {}", note);
+  if (!config_.sync_on_write)
+    spdlog::warn("journal: syncOnWrite=\"false\": writes are not fsync'd; a power cut can lose acknowledged messages");
+  return report;
+}
 
+void Journal::attach() {
+  TWINMQ_ASSERT(broker_ != nullptr && !started_ && !closed_, "journal attached before recover() or twice");
+  broker::Broker& broker = *broker_;
   reports_ = net::AsyncQueue<WriterReport>::create(loop_, [this](std::vector<WriterReport>& v) { on_reports(v); });
   // Listeners keep the loop alive; the journal only ever answers work they caused.
   reports_->unref();
@@ -113,22 +135,10 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
   }, net::Loop::kAfterFlush + static_cast<int>(broker::SinkOrder::journal));
-  gate_source_ = broker.reply_gate().add_source(report->last_seq, broker::ReplyGate::Gates::persistent_work);
+  gate_source_ = broker.reply_gate().add_source(recovered_, broker::ReplyGate::Gates::persistent_work);
   broker.event_log().add_sink(this, broker::SinkOrder::journal);
   started_ = true;
-
-  spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages) from {} files in {:.3f} s; "
-               "seq {}..{}",
-               dir_, identity_.id.to_string(), identity_.epoch, report->events, live_.live_messages(),
-               report->files.size(), report->seconds, report->first_seq.value, report->last_seq.value);
-  if (report->truncated_bytes != 0)
-    spdlog::warn("journal: torn tail truncated at {} (a write cut short by a crash; it was never acknowledged)",
-                 report->truncation);
-  for (const std::string& note : report->notes) spdlog::info("journal: {}", note);
-  if (!config_.sync_on_write)
-    spdlog::warn("journal: syncOnWrite=\"false\": writes are not fsync'd; a power cut can lose acknowledged messages");
   maybe_compact();
-  return report;
 }
 
 // Every event the broker accepts fits a record the reader takes back (broker.h).

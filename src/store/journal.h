@@ -138,6 +138,13 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   // registers as its event sink and reply-gate source and starts the writer thread.
   // On error the broker may hold part of the state: the caller exits.
   Result<RecoveryReport> start(broker::Broker& broker);
+  // start() in two steps, for a slave installing a full copy without blocking its loop
+  // (replication/slave_link.h): recover() replays into `broker` and touches no loop
+  // handle, so it may run on a worker thread while nothing else uses this journal or
+  // that broker; attach() (loop thread) then makes the journal the broker's sink and
+  // gate source and starts the writer.
+  Result<RecoveryReport> recover(broker::Broker& broker);
+  void attach();
 
   // broker::EventSink (loop thread).
   void on_event(Seq seq, const broker::Event& event) override;
