@@ -175,6 +175,33 @@ TEST_CASE("on_frame returning false stops reading") {
   CHECK(n == 2);
 }
 
+TEST_CASE("hold: the frames after the one that stopped the reading are kept, with later feeds, and handed over by release, whatever the split") {
+  const std::string s = stream();
+  FrameReader whole(kMaxMasterFrame);
+  const std::vector<Seen> want = read_all(whole, {s});
+  for (std::size_t cut = 0; cut <= s.size(); ++cut) {
+    FrameReader r(kMaxMasterFrame);
+    std::vector<Seen> got;
+    bool holding = false;
+    auto on_frame = [&](const fbr::Frame& f) {
+      got.push_back(describe(f));
+      if (got.size() == 2) {  // the Welcome stands for SnapshotEnd: hold from here
+        r.hold();
+        holding = true;
+      }
+      return !holding;
+    };
+    const std::string_view v(s);
+    REQUIRE(r.feed(v.substr(0, cut), on_frame).has_value());
+    REQUIRE(r.feed(v.substr(cut), on_frame).has_value());
+    CHECK(got.size() <= 2);  // nothing past the hold
+    holding = false;
+    REQUIRE(r.release(on_frame).has_value());
+    REQUIRE_MESSAGE(got == want, "split at byte " << cut);
+    CHECK(r.buffered() == 0);
+  }
+}
+
 TEST_CASE("a length beyond the limit is refused as soon as it is known") {
   FrameReader r(kMaxSlaveFrame);
   std::string bytes(4, '\0');
