@@ -110,7 +110,8 @@ void AdminActionsImpl::browse(const std::string& queue, std::size_t limit, std::
                             {"expires", m.expires_ms},
                             {"timestamp", m.timestamp_ms},
                             {"redelivered", m.redelivered},
-                            {"redelivery_count", m.redelivery_count}});
+                            {"redelivery_count", m.redelivery_count},
+                            {"paged", m.paged}});
   }
   std::uint64_t depth = 0;
   for (const auto& s : b->stats())

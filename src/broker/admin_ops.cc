@@ -42,8 +42,23 @@ Result<std::vector<BrowsedMessage>> Broker::browse(std::string_view queue, std::
     return make_error(Errc::unknown_destination, fmt::format("queue '{}' does not exist", shown(queue)));
   std::vector<BrowsedMessage> out;
   out.reserve(std::min<std::size_t>(limit, q->depth()));
+  const std::string_view prefix = impl_->options.id_prefix;
   q->visit_in_dispatch_order([&](const QueueEntry& e) {
     if (out.size() >= limit) return false;
+    if (!e.msg) {
+      // Paged (page_store.h): its headers and body are only in the journal, and a browse
+      // reads no disk on the loop. What the queue entry knows is shown.
+      BrowsedMessage b;
+      b.id = e.id;
+      b.id_text = fmt::format("ID:{}-{}", prefix, e.id);
+      b.persistent = true;
+      b.priority = e.priority;
+      b.redelivered = e.redelivered;
+      b.redelivery_count = e.redelivery_count;
+      b.paged = true;
+      out.push_back(std::move(b));
+      return true;
+    }
     const Message& m = *e.msg;
     BrowsedMessage b;
     b.id = m.id();
@@ -76,7 +91,7 @@ Result<AdminOutcome> Broker::purge(std::string_view queue) {
   std::vector<Victim> victims;
   victims.reserve(q->depth());
   q->visit_in_dispatch_order([&](const QueueEntry& e) {
-    victims.push_back(Victim{e.id, e.msg->persistent()});
+    victims.push_back(Victim{e.id, e.msg ? e.msg->persistent() : true});  // paged ones are persistent
     return true;
   });
   AdminOutcome out;
@@ -99,6 +114,9 @@ Result<AdminOutcome> Broker::move(std::string_view from, std::string_view to, st
   std::vector<MessageRef> moving;
   q->visit_in_dispatch_order([&](const QueueEntry& e) {
     if (limit != 0 && moving.size() >= limit) return false;
+    // A paged message's body is on disk only (page_store.h): the move stops before it,
+    // so what moves is still the queue's head, in order; the answer says how many.
+    if (!e.msg) return false;
     moving.push_back(e.msg);
     return true;
   });

@@ -22,8 +22,6 @@
 
 namespace twinmq::broker {
 
-namespace {
-
 // "ID:<prefix>-<n>" -> "<prefix>"
 std::string_view id_prefix_of(const Message& m) {
   std::string_view text = m.id_text();
@@ -31,8 +29,6 @@ std::string_view id_prefix_of(const Message& m) {
   return text.size() >= 3 && dash != std::string_view::npos && dash >= 3 ? text.substr(3, dash - 3)
                                                                          : std::string_view{};
 }
-
-}  // namespace
 
 // A message as the consumers of the queue it moved to see it: `to` as its destination,
 // and ActiveMQ's `original-destination` header naming where it was sent.
@@ -138,9 +134,10 @@ void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id, Remov
 void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
   Queue* q = find_store(e.queue);
   QueueEntry entry;
+  std::int64_t expires_ms = 0;
   // The deciding side gives a message back to its queue before dead-lettering it, so
   // on both sides it is found among the ready messages.
-  if (q == nullptr || !q->remove_ready(e.message_id, &entry)) {
+  if (q == nullptr || !q->remove_ready(e.message_id, &entry, &expires_ms)) {
     spdlog::warn("event dead-letters message {} from '{}', which does not hold it; ignored",
                  e.message_id, shown(e.queue));
     return;
@@ -148,6 +145,14 @@ void Broker::Impl::apply_dead_lettered(const MessageDeadLettered& e) {
   q->count_dequeued();
   q->count_dead_lettered();
   Queue& dlq = make_queue(e.dlq);
+  if (entry.paged) {
+    // Paged here (a slave's or a recovering broker's queue: the deciding side held it):
+    // it stays paged there; page-in readdresses it (paging.cc).
+    dlq.push_paged(e.message_id, entry.priority, expires_ms, 0, false);
+    dlq.count_enqueued();
+    mark_dirty(dlq);
+    return;
+  }
   // A dead-lettered message keeps its id (and so the prefix of the broker that accepted it).
   dlq.push(QueueEntry{readdressed(*entry.msg, e.dlq, e.message_id, id_prefix_of(*entry.msg)), e.message_id, 0, false});
   dlq.count_enqueued();

@@ -153,6 +153,7 @@ struct AckRequest {
 };
 
 struct Snapshot;  // broker/snapshot.h
+class PageStore;  // broker/page_store.h
 
 // One ready message as an operator browses it (Broker::browse): owned copies, so the
 // answer may outlive the message.
@@ -168,6 +169,9 @@ struct BrowsedMessage {
   std::int64_t timestamp_ms = 0;
   bool redelivered = false;
   std::uint32_t redelivery_count = 0;
+  // Paged out (broker/page_store.h): headers, body, expiry and timestamp are on disk
+  // only and not shown; id, priority and the redelivery fields are.
+  bool paged = false;
 };
 
 // What a mutating operator verb did: how many messages it touched, and the Seq of its
@@ -220,8 +224,21 @@ class Broker {
     std::uint64_t store_used = 0;   // the journal's live bytes
     std::uint64_t store_limit = 0;  // storeUsage; 0 = unlimited
     std::size_t waiting_producers = 0;
+    std::size_t paged = 0;          // ready messages paged out (broker/page_store.h)
   };
   MemoryStats memory_stats() const;
+
+  // --- paging (broker/page_store.h, broker/paging.cc) ----------------------------
+  // Where paged messages are read back from; null = nothing is paged (the default;
+  // the journal sets itself when the broker has a memoryUsage limit). Set it to null
+  // only while nothing is paged or just before the broker goes.
+  void set_page_store(PageStore* store);
+  // The page store's durable position advanced: pages out ready messages while memory
+  // is above kPageOutHighPercent of a limit (the journal calls it after each batch).
+  void page_out();
+  // The answer to PageStore::page_in: `messages[i]` is the message `ids[i]` (null: it
+  // could not be read; it stays paged and is asked for again at the next tick).
+  void paged_in(std::string_view queue, std::span<const std::uint64_t> ids, std::span<MessageRef> messages);
 
   // Periodic housekeeping from the runtime's timer: expiry sweep.
   void tick(std::int64_t now_ms);
@@ -247,6 +264,7 @@ class Broker {
   // Removes every ready message of `queue` (MessageRemoved, reason discarded, each).
   Result<AdminOutcome> purge(std::string_view queue);
   // Moves the first `limit` ready messages (0 = all) of `from` to the queue `to`
+  // — up to the first paged one (broker/page_store.h), whose body is not in memory —
   // (created if absent): each is one TransactionCommitted (the copy sent to `to`, the
   // original acknowledged on `from`), so a crash leaves every message in exactly one of
   // the two. The copy gets a new id (an id names one message in one place in the

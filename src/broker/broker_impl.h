@@ -36,6 +36,8 @@ namespace twinmq::broker {
 // id `id` ("ID:<id_prefix>-<id>"): ActiveMQ's `original-destination` header names where
 // it was sent (apply.cc).
 MessageRef readdressed(const Message& m, std::string_view to, std::uint64_t id, std::string_view id_prefix);
+// "ID:<prefix>-<n>" -> "<prefix>"
+std::string_view id_prefix_of(const Message& m);
 
 struct Broker::Impl {
   Impl(Broker& broker, BrokerOptions opts);
@@ -131,6 +133,16 @@ struct Broker::Impl {
   // Producers that were refused for want of room hear on_room() once something was
   // released (memory or store); called at the end of every public call.
   void notify_room();
+
+  // --- paging (broker/page_store.h, paging.cc) ---------------------------------------
+  void page_out();
+  // Asks the page store for `q`'s next paged messages unless a request is out. With
+  // `read_ahead`, only if fewer than a batch of resident messages come first.
+  void request_page_in(Queue& q, bool read_ahead);
+  void retry_failed_page_ins();
+  PageStore* page_store = nullptr;
+  std::vector<std::uint64_t> page_ids;
+  std::vector<std::string> page_failed;  // queues whose last page-in failed (tick retries)
 
   Broker& broker;
   BrokerOptions options;

@@ -61,6 +61,11 @@ void Broker::Impl::dispatch_queue(Queue& q) {
       }
     }
     if (chosen == n) return;
+    if (!next->msg) {
+      // Paged (page_store.h): read back off the loop; paged_in() dispatches again.
+      request_page_in(q, false);
+      return;
+    }
     if (next->msg->expires_ms() != 0) {
       if (now < 0) now = now_ms();
       if (next->msg->expired_at(now)) {

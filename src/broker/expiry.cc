@@ -18,6 +18,8 @@ constexpr std::size_t kSweepBudget = 65536;
 void Broker::tick(std::int64_t now_ms) {
   impl_->sweep_expired(now_ms);
   impl_->collect_inactive(now_ms);
+  impl_->retry_failed_page_ins();
+  impl_->page_out();  // a broker with no journal traffic (a slave at rest) pages here too
   impl_->run_dispatch();
 }
 

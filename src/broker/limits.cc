@@ -85,8 +85,11 @@ void Broker::set_store_usage(std::uint64_t live_bytes) {
 
 Broker::MemoryStats Broker::memory_stats() const {
   const Impl& im = *impl_;
-  return MemoryStats{im.memory.used, im.memory.limit, im.store_used, im.options.store_limit,
-                     im.room_waiters.size()};
+  MemoryStats out{im.memory.used, im.memory.limit, im.store_used, im.options.store_limit,
+                  im.room_waiters.size()};
+  for (const auto& [name, q] : im.queues) out.paged += q->paged();
+  for (const auto& [key, q] : im.durables) out.paged += q->paged();
+  return out;
 }
 
 }  // namespace twinmq::broker

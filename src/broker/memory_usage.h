@@ -36,6 +36,9 @@ namespace twinmq::broker {
 // rounded up): counted with every held message.
 inline constexpr std::uint64_t kIndexEntryBytes = 40;
 
+// A paged message (broker/page_store.h): only its queue entry stays in memory.
+inline constexpr std::uint64_t kPagedEntryBytes = 24;
+
 inline std::uint64_t memory_cost(const Message& m) { return m.footprint() + kIndexEntryBytes; }
 
 struct MemoryUsage {

@@ -24,7 +24,8 @@
 //
 // Memory (broker/memory_usage.h): `memory` counts the ready messages in the lanes
 // (push charges, take_front / remove_ready / drop_all release) and, through each
-// consumer's Subscription, the deliveries they hold unacknowledged.
+// consumer's Subscription, the deliveries they hold unacknowledged. A paged entry
+// (broker/page_store.h) costs kPagedEntryBytes instead of its message's memory_cost.
 //
 // Lifecycle: owned by Broker::Impl (queues_ or durables_ map), destroyed only with no
 // consumers attached. Loop thread only.
@@ -35,6 +36,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/broker.h"
@@ -45,13 +47,24 @@
 namespace twinmq::broker {
 
 class Subscription;
+class PageStore;
 
+// One ready message in a lane: resident (msg set), paged (msg null, `paged`: its
+// headers and body are only in the journal; broker/page_store.h), or a tombstone (msg
+// null, not paged: a removed message whose id is kept for the sort order). 24 bytes:
+// what a paged message costs the queue (kPagedEntryBytes).
 struct QueueEntry {
-  MessageRef msg;  // null: tombstone of a removed message (id kept for the sort order)
+  MessageRef msg;
   std::uint64_t id = 0;
   std::uint32_t redelivery_count = 0;
   bool redelivered = false;
+  bool paged = false;
+  std::uint8_t priority = 0;  // of a paged entry (a resident one's is its message's)
+
+  bool live() const { return msg || paged; }
 };
+
+static_assert(sizeof(QueueEntry) == 24);
 
 struct ExpiredMessage {
   std::uint64_t id;
@@ -88,33 +101,59 @@ class Queue {
   // A consumer gave a held message back (NACK, detach): ready again.
   void give_back(QueueEntry e);
   // Removes a ready message by id (tombstone). False if no ready message has that id.
-  bool remove_ready(std::uint64_t id, QueueEntry* out);
+  // A paged one comes out paged (out->paged, out->priority) with its expiry in
+  // `*expires_ms` when asked.
+  bool remove_ready(std::uint64_t id, QueueEntry* out, std::int64_t* expires_ms = nullptr);
+  // Adds a paged message (its record is in the journal) at its id's place: what a
+  // paged message becomes when it is dead-lettered.
+  void push_paged(std::uint64_t id, std::uint8_t priority, std::int64_t expires_ms,
+                  std::uint32_t redelivery_count, bool redelivered);
   // A held message left for good (acked, or moved on by its holder).
   bool release_held();
   // Drops every ready message (destination or durable subscription removed).
   void drop_all();
-  // Visits every ready message (not tombstones), lane by lane: `f(QueueEntry&)`. For
-  // the replication snapshot and promotion (broker/snapshot.cc); `f` must not add or
-  // remove entries.
+  // Visits every ready message (not tombstones; paged ones too, with a null msg), lane
+  // by lane: `f(QueueEntry&)`. For the replication snapshot and promotion
+  // (broker/snapshot.cc); `f` must not add or remove entries.
   template <class F>
   void for_each_ready(F&& f) {
     for (Lane& lane : lanes_)
       for (std::size_t i = 0; i < lane.ring.size(); ++i)
-        if (lane.ring[i].msg) f(lane.ring[i]);
+        if (lane.ring[i].live()) f(lane.ring[i]);
   }
 
   // Visits ready messages in the order dispatch would take them (highest priority
   // first, then by id) until `f(const QueueEntry&)` returns false: what an operator
   // browses, purges or moves (broker/admin_ops.cc) is what a consumer would get next.
-  // `f` must not add or remove entries.
+  // `f` must not add or remove entries. Paged entries are visited too (null msg).
   template <class F>
   void visit_in_dispatch_order(F&& f) const {
     for (int p = kLanes - 1; p >= 0; --p) {
       const Lane& lane = lanes_[static_cast<std::size_t>(p)];
       for (std::size_t i = 0; i < lane.ring.size(); ++i)
-        if (lane.ring[i].msg && !f(lane.ring[i])) return;
+        if (lane.ring[i].live() && !f(lane.ring[i])) return;
     }
   }
+
+  // --- paging (broker/page_store.h, broker/paging.cc) ------------------------------
+  // Pages resident ready messages out, newest first within the lowest priorities, until
+  // `want` bytes were freed: each one `store.can_page_out()` allows loses its message
+  // (headers and body) and keeps a paged entry. A lane's walk from the back stops at
+  // its first paged entry: what lies before it was paged, or paged in on purpose (the
+  // messages about to be delivered). Returns the bytes freed.
+  std::uint64_t page_out(const PageStore& store, std::uint64_t want);
+  // The ids of up to `max_ids` paged messages among the first `scan` ready messages in
+  // dispatch order, appended to `ids`. Returns how many resident messages come before
+  // the first paged one (the read-ahead that is already in memory).
+  std::size_t collect_paged(std::size_t max_ids, std::size_t scan, std::vector<std::uint64_t>& ids) const;
+  // A paged message read back: it becomes resident again, if it is still here and
+  // still paged (false otherwise: removed meanwhile, or already back).
+  bool fill_paged(MessageRef m);
+  std::size_t paged() const { return paged_; }
+  // A page-in request for this queue is out (at most one at a time).
+  bool paging_in = false;
+  // Its last page-in failed (a file compaction removed meanwhile): retried by tick().
+  bool page_in_failed = false;
 
   std::size_t depth() const { return depth_; }
   std::size_t inflight() const { return inflight_; }
@@ -159,13 +198,19 @@ class Queue {
 
   void pop_front_of(int lane);
   void maybe_compact(int lane);
-  void note_expiry(const Message& m);
+  void note_expiry(std::int64_t expires_ms);
+  void settle_removed_lane(int p);
+
+  static constexpr std::size_t kPageOutScanBudget = 1u << 16;
 
   std::string name_;
   DestinationPolicy policy_;
   std::array<Lane, kLanes> lanes_;
   std::uint32_t live_mask_ = 0;  // bit p set = lane p has live entries
   std::size_t depth_ = 0;
+  std::size_t paged_ = 0;  // of depth_: paged entries
+  // The expiry of each paged message that has one (most have none: no entry).
+  std::unordered_map<std::uint64_t, std::int64_t> paged_expiry_;
   std::size_t inflight_ = 0;
   std::uint64_t enqueued_ = 0;
   std::uint64_t dequeued_ = 0;

@@ -81,8 +81,15 @@ struct Builder {
 // (`Im` is Broker::Impl, deduced: the name is private to Broker.)
 template <class Im, class F>
 void for_each_held(Im& im, F&& visit) {
-  for (const auto& [name, q] : im.queues) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
-  for (const auto& [key, q] : im.durables) q->for_each_ready([&](QueueEntry& e) { visit(*q, e.msg); });
+  // A paged message (page_store.h) is persistent and in the journal: a snapshot never
+  // needs it from memory (a broker without a journal pages nothing).
+  auto ready = [&](Queue& q) {
+    q.for_each_ready([&](QueueEntry& e) {
+      if (e.msg) visit(q, e.msg);
+    });
+  };
+  for (const auto& [name, q] : im.queues) ready(*q);
+  for (const auto& [key, q] : im.durables) ready(*q);
   for (const auto& [id, c] : im.conns) {
     for (const auto& [sid, sub] : c->subs) {
       if (sub->kind() == SubKind::topic || sub->queue == nullptr) continue;

@@ -184,16 +184,18 @@ const fb::Message* stored_message(const fb::Event& e, std::uint32_t member) {
   return nullptr;
 }
 
-broker::MessageRef EventDecoder::make_message(const fb::Message& m) {
-  headers_.clear();
+broker::MessageRef EventDecoder::make_message(const fb::Message& m) { return decode_stored_message(m, headers_); }
+
+broker::MessageRef decode_stored_message(const fb::Message& m, std::vector<broker::HeaderView>& scratch) {
+  scratch.clear();
   if (m.headers() != nullptr) {
-    for (const fb::Header* h : *m.headers()) headers_.push_back({view(h->name()), view(h->value())});
+    for (const fb::Header* h : *m.headers()) scratch.push_back({view(h->name()), view(h->value())});
   }
   broker::MessageInit init;
   init.id = m.id();
   init.id_prefix = view(m.id_prefix());
   init.destination = view(m.destination());
-  init.headers = headers_;
+  init.headers = scratch;
   if (m.body() != nullptr)
     init.body = std::string_view(reinterpret_cast<const char*>(m.body()->data()), m.body()->size());
   init.persistent = m.persistent();

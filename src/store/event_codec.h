@@ -9,10 +9,11 @@
 //
 // Lifecycle: each user owns its encoder/decoder (the Journal one of each on the loop
 // thread, compaction its own encoder on the writer thread). A decoded Event is valid
-// until the next decode() or until the payload bytes go away. Message::create is
-// loop-thread only (messages are not atomically refcounted): decode() runs where the
-// broker lives; the writer thread only uses verified_event() and the encoder's
-// copy_message path, which touch no broker::Message.
+// until the next decode() or until the payload bytes go away. Messages are not
+// atomically refcounted: decode() runs where the broker lives; the writer thread only
+// uses verified_event() and the encoder's copy_message path, which touch no
+// broker::Message; the page-in reader builds whole messages it hands over once
+// (decode_stored_message).
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,12 @@ const fb::Event* verified_event(std::span<const std::byte> payload, RecordType t
 // The message a MessageEnqueued or TransactionCommitted record stores as its
 // `member`-th message (0 for MessageEnqueued); nullptr if there is none.
 const fb::Message* stored_message(const fb::Event& e, std::uint32_t member);
+
+// A stored message as a broker::Message (one allocation; `scratch` holds the header
+// views while it is built). Any thread: the page-in reader (store/page_reader.h) builds
+// messages on its own thread and hands each one, whole, to the loop through a mutex;
+// no two threads ever touch one Message's refcount at once.
+broker::MessageRef decode_stored_message(const fb::Message& m, std::vector<broker::HeaderView>& scratch);
 
 class EventDecoder {
  public:

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -138,6 +139,9 @@ void Journal::attach() {
   gate_source_ = broker.reply_gate().add_source(recovered_, broker::ReplyGate::Gates::persistent_work);
   broker.event_log().add_sink(this, broker::SinkOrder::journal);
   started_ = true;
+  // Everything replayed is durable: what is above the memory limit can go at once.
+  broker.set_page_store(this);
+  broker.page_out();
   maybe_compact();
 }
 
@@ -277,6 +281,39 @@ void Journal::advance_gate(Seq s) {
   if (s <= durable_) return;
   durable_ = s;
   if (broker_->reply_gate().advance(gate_source_, s)) broker_->notify_released();
+  // What became durable may leave memory (broker/page_store.h).
+  broker_->page_out();
+}
+
+bool Journal::can_page_out(std::uint64_t id) const {
+  const std::optional<Seq> seq = live_.enqueued_seq(id);
+  return seq && *seq <= durable_record_;
+}
+
+void Journal::page_in(std::string_view queue, std::span<const std::uint64_t> ids) {
+  if (!page_reader_) {
+    page_reader_ = std::make_unique<PageReader>(loop_, [this](PageAnswer& a) {
+      if (!a.error.empty())
+        spdlog::warn("journal: paging in '{}': {}", a.queue, a.error);
+      broker_->paged_in(a.queue, a.ids, a.messages);
+    });
+  }
+  PageRequest r;
+  r.queue = std::string(queue);
+  r.items.reserve(ids.size());
+  for (std::uint64_t id : ids) {
+    PageRequest::Item item{id, 0, 0, 0};
+    if (auto loc = live_.locate(id)) {
+      item.offset = loc->offset;
+      item.file = loc->file;
+      item.member = loc->member;
+      if (std::none_of(r.paths.begin(), r.paths.end(), [&](const auto& p) { return p.first == loc->file; })) {
+        if (const JournalFile* f = files_.find(loc->file)) r.paths.emplace_back(loc->file, f->path);
+      }
+    }
+    r.items.push_back(item);
+  }
+  page_reader_->submit(std::move(r));
 }
 
 void Journal::on_durable(std::uint64_t batch_id) {
@@ -409,6 +446,9 @@ void Journal::close() {
   if (closed_) return;
   closed_ = true;
   if (!started_) return;
+  // No page-in answer may reach the broker after this (store/page_reader.h).
+  broker_->set_page_store(nullptr);
+  page_reader_.reset();
   broker_->event_log().remove_sink(this);
   // Account for trailing non-persistent seqs, so a restart continues numbering after them.
   if (last_seen_ > covered_ && !refusing_) append(last_seen_, RecordType::skip, {});

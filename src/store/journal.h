@@ -85,6 +85,8 @@
 #include "store/event_codec.h"
 #include "store/identity.h"
 #include "store/live_set.h"
+#include "store/page_reader.h"
+#include "broker/page_store.h"
 #include "store/record_cursor.h"
 #include "store/recovery.h"
 #include "base/latency_histogram.h"
@@ -124,7 +126,7 @@ struct JournalStats {
   std::uint64_t live_bytes = 0;
 };
 
-class Journal final : public broker::EventSink, private ReplayTarget {
+class Journal final : public broker::EventSink, public broker::PageStore, private ReplayTarget {
  public:
   // Creates the directory if needed, takes its lock (Errc::in_use names the holder's
   // pid), loads the store identity or creates one. Nothing is replayed yet.
@@ -200,8 +202,13 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   // How long each group's fdatasync took (syncOnWrite="true"), for /metrics.
   const LatencyHistogram& fsync_latency() const { return fsync_latency_; }
 
-  // Where a live message's bytes are (for paging bodies out of memory later).
+  // Where a live message's bytes are.
   std::optional<MessageLoc> locate(std::uint64_t message_id) const { return live_.locate(message_id); }
+
+  // broker::PageStore (broker/page_store.h; loop thread). start() makes the journal its
+  // broker's page store; page-in reads run on a PageReader thread (store/page_reader.h).
+  bool can_page_out(std::uint64_t id) const override;
+  void page_in(std::string_view queue, std::span<const std::uint64_t> ids) override;
   const SegmentSet& files() const { return files_; }
 
   // Durable records with seq >= `from` (see store/record_cursor.h).
@@ -291,6 +298,7 @@ class Journal final : public broker::EventSink, private ReplayTarget {
   LiveSet live_;
   EventEncoder encoder_;
   std::unique_ptr<SyncThread> writer_;
+  std::unique_ptr<PageReader> page_reader_;  // made at the first page_in()
   net::HandlePtr<net::AsyncQueue<WriterReport>> reports_;
   // The prepare hook outlives the Journal inside the Loop; it reaches us through this.
   std::shared_ptr<Journal*> hook_target_;

@@ -317,6 +317,12 @@ std::optional<MessageLoc> LiveSet::locate(std::uint64_t id) const {
   return MessageLoc{it->second.file, it->second.member, it->second.offset};
 }
 
+std::optional<Seq> LiveSet::enqueued_seq(std::uint64_t id) const {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return std::nullopt;
+  return it->second.seq;
+}
+
 std::map<std::string, std::uint64_t> LiveSet::messages_per_location() const {
   std::map<std::string, std::uint64_t> out;
   for (const Location& l : locs_) {

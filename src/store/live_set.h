@@ -116,6 +116,8 @@ class LiveSet {
   std::uint64_t live_bytes_in(FileNo f) const;
   std::uint64_t live_count_in(FileNo f) const;
   std::optional<MessageLoc> locate(std::uint64_t message_id) const;
+  // The seq of the event that enqueued a live message (paging: whether it is durable).
+  std::optional<Seq> enqueued_seq(std::uint64_t message_id) const;
   // Live messages per queue / durable subscription key, for verify-store and tests.
   std::map<std::string, std::uint64_t> messages_per_location() const;
   // Events that named a message or location the index did not have (a healthy
