@@ -98,8 +98,13 @@ struct Node {
   ConnId conn;
 
   explicit Node(const config::JournalConfig& cfg, const JournalOptions& opts = {},
-                PolicyFor policy_for = poison_policy, std::string client_id = "c1")
-      : broker(broker_options(std::move(policy_for))) {
+                PolicyFor policy_for = poison_policy, std::string client_id = "c1",
+                std::uint64_t memory_limit = 0)
+      : broker([&] {
+          broker::BrokerOptions o = broker_options(std::move(policy_for));
+          o.memory_limit = memory_limit;
+          return o;
+        }()) {
     auto j = Journal::open(loop, cfg, opts);
     REQUIRE_MESSAGE(j.has_value(), (j ? std::string() : j.error().message));
     journal = std::move(*j);
