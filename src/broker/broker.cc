@@ -67,6 +67,7 @@ Queue& Broker::Impl::make_queue(std::string_view name) {
   if (Queue* q = find_queue(name)) return *q;
   auto q = std::make_unique<Queue>(std::string(name), policy_for(name));
   q->memory.bind(&memory, q->policy().memory_limit);
+  if (q->memory.limit() != 0) queue_limits = true;
   Queue& ref = *q;
   queues.emplace(std::string(name), std::move(q));
   return ref;

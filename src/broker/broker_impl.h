@@ -141,6 +141,7 @@ struct Broker::Impl {
   void request_page_in(Queue& q, bool read_ahead);
   void retry_failed_page_ins();
   PageStore* page_store = nullptr;
+  bool queue_limits = false;  // some queue or durable backlog has its own memoryLimit
   std::vector<std::uint64_t> page_ids;
   std::vector<std::string> page_failed;  // queues whose last page-in failed (tick retries)
 

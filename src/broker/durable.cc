@@ -65,6 +65,7 @@ void Broker::Impl::apply_durable_added(const DurableSubscriptionAdded& e) {
   auto q = std::make_unique<Queue>(key, t.policy());
   // Each backlog has the topic's memoryLimit as its own.
   q->memory.bind(&memory, t.policy().memory_limit);
+  if (q->memory.limit() != 0) queue_limits = true;
   q->durable = std::make_unique<Queue::Durable>(
       Queue::Durable{std::string(e.client_id), std::string(e.name), std::string(e.topic), nullptr});
   t.add_durable(q.get());

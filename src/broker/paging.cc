@@ -35,6 +35,8 @@ void Broker::Impl::page_out() {
   if (page_store == nullptr) return;
   // The broker's limit: from every queue, the lowest priorities' newest first.
   const bool total_high = above(memory.used, memory.limit, kPageOutHighPercent) != 0;
+  // Called after every journal batch: nothing to look at unless some limit is near.
+  if (!total_high && !queue_limits) return;
   auto one = [&](Queue& q) {
     std::uint64_t want = above(q.memory.used(), q.memory.limit(), kPageOutHighPercent) != 0
                              ? above(q.memory.used(), q.memory.limit(), kPageOutLowPercent)

@@ -78,6 +78,10 @@ void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t
   live_.apply(seq, e, file, offset, frame_bytes);
   broker_->set_store_usage(live_.live_bytes());
   broker_->apply(e);
+  // Every replayed record is on disk: what passes the memory limit leaves memory as it
+  // is replayed, so recovery never holds more than the limit of bodies (every
+  // kReplayPageOutStride records: page_out looks at every queue).
+  if (++replayed_ % kReplayPageOutStride == 0) broker_->page_out();
 }
 
 Result<RecoveryReport> Journal::start(broker::Broker& broker) {
@@ -90,9 +94,15 @@ Result<RecoveryReport> Journal::start(broker::Broker& broker) {
 Result<RecoveryReport> Journal::recover(broker::Broker& broker) {
   TWINMQ_ASSERT(!started_ && !closed_ && broker_ == nullptr, "journal started twice");
   broker_ = &broker;
+  broker.set_page_store(this);
+  recovering_ = true;
   auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair,
                               RetainPolicy{options_.retain_bytes, options_.retain_ms});
-  if (!report) return std::unexpected(report.error());
+  recovering_ = false;
+  if (!report) {
+    broker.set_page_store(nullptr);
+    return std::unexpected(report.error());
+  }
   covered_ = last_seen_ = assigned_ = durable_ = durable_record_ = recovered_ = report->last_seq;
   first_seq_ = report->first_seq;
   update_first_seq();
@@ -139,8 +149,7 @@ void Journal::attach() {
   gate_source_ = broker.reply_gate().add_source(recovered_, broker::ReplyGate::Gates::persistent_work);
   broker.event_log().add_sink(this, broker::SinkOrder::journal);
   started_ = true;
-  // Everything replayed is durable: what is above the memory limit can go at once.
-  broker.set_page_store(this);
+  // Everything replayed is durable: what is still above the memory limit goes now.
   broker.page_out();
   maybe_compact();
 }
@@ -287,7 +296,7 @@ void Journal::advance_gate(Seq s) {
 
 bool Journal::can_page_out(std::uint64_t id) const {
   const std::optional<Seq> seq = live_.enqueued_seq(id);
-  return seq && *seq <= durable_record_;
+  return seq && (recovering_ || *seq <= durable_record_);
 }
 
 void Journal::page_in(std::string_view queue, std::span<const std::uint64_t> ids) {

@@ -299,6 +299,9 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   EventEncoder encoder_;
   std::unique_ptr<SyncThread> writer_;
   std::unique_ptr<PageReader> page_reader_;  // made at the first page_in()
+  bool recovering_ = false;                  // in start()'s replay: every record is on disk
+  std::uint64_t replayed_ = 0;
+  static constexpr std::uint64_t kReplayPageOutStride = 1024;
   net::HandlePtr<net::AsyncQueue<WriterReport>> reports_;
   // The prepare hook outlives the Journal inside the Loop; it reaches us through this.
   std::shared_ptr<Journal*> hook_target_;
