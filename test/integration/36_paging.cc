@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common.h"
+#include "replication_support.h"
 
 using namespace twinmq::test;
 
@@ -28,11 +29,15 @@ constexpr int kMessages = 40'000;  // 40 MiB of bodies: ten times the limit
 // would take about 56 MiB.
 constexpr std::size_t kMarginKiB = (3 * kLimitMiB + 20) * 1024;
 
+std::string system_usage_xml() {
+  return "  <systemUsage><systemUsage>\n    <memoryUsage><memoryUsage limit=\"" + std::to_string(kLimitMiB) +
+         " mb\"/></memoryUsage>\n  </systemUsage></systemUsage>\n";
+}
+
 BrokerConfig paging_config() {
   BrokerConfig cfg;
   cfg.persistent = true;
-  cfg.extra_xml = "  <systemUsage><systemUsage>\n    <memoryUsage><memoryUsage limit=\"" + std::to_string(kLimitMiB) +
-                  " mb\"/></memoryUsage>\n  </systemUsage></systemUsage>\n";
+  cfg.extra_xml = system_usage_xml();
   return cfg;
 }
 
@@ -175,4 +180,32 @@ TEST_CASE("36 paging: a durable subscriber offline while its backlog passes memo
   sub.connect("1.2", {{"client-id", "app"}});
   sub.subscribe("/topic/news", "s1", "auto", {{"activemq.subscriptionName", "dur"}});
   drain_checked(sub);
+}
+
+TEST_CASE("36 paging: a slave pages the backlog as its master does, and after kill -9 of the master serves all of it in order") {
+  PairSpec spec;
+  spec.master_extra_xml = system_usage_xml();
+  spec.slave_extra_xml = system_usage_xml();
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  const std::size_t slave_baseline = rss_kib(pair.slave().pid());
+  {
+    RawStomp p(pair.master_stomp());
+    p.connect();
+    flood(pair.master(), p, "/queue/paired");  // its last receipt: the slave applied everything
+  }
+  const std::size_t slave_rss = rss_kib(pair.slave().pid());
+  MESSAGE("slave RSS: " << slave_baseline << " KiB in sync with an empty master, " << slave_rss << " KiB with "
+                        << kMessages << " x 1 KiB queued under a " << kLimitMiB << " MiB memoryUsage");
+  CHECK(slave_rss < slave_baseline + kMarginKiB);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  pair.master().kill(SIGKILL);
+  auto took = pair.wait_takeover(t0, Ms(10'000));
+  REQUIRE_MESSAGE(took.has_value(), pair.slave().log_tail());
+  RawStomp c(pair.slave_stomp());
+  c.connect();
+  c.subscribe("/queue/paired", "s");
+  drain_checked(c);
 }
