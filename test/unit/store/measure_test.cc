@@ -154,3 +154,71 @@ TEST_CASE("measure: loop time to plan a checkpoint of N live messages" * doctest
   CHECK(plan.items.size() == n + 1);
   MESSAGE("planning a checkpoint of " << n << " live messages took " << s * 1000 << " ms on the loop");
 }
+
+namespace {
+
+// Counts deliveries without keeping them (a paged backlog of millions).
+class CountingClient final : public broker::Client {
+ public:
+  std::size_t got = 0;
+  std::uint64_t last_id = 0;
+  bool in_order = true;
+  bool can_accept() const override { return true; }
+  void deliver(const broker::Delivery& d) override {
+    if (d.message.id() <= last_id) in_order = false;
+    last_id = d.message.id();
+    ++got;
+  }
+  void on_released(Seq) override {}
+};
+
+}  // namespace
+
+// README "Memory, store limits and producer flow control" (paging figures):
+//   TWINMQ_MEASURE_MESSAGES=1000000 build/test/unit/store/unit_store --no-skip -tc='measure: paged*'
+TEST_CASE("measure: paged recovery and drain of N queued 1 KiB persistent messages under a memory limit" * doctest::skip()) {
+  const std::size_t n = env_count("TWINMQ_MEASURE_MESSAGES", 1'000'000);
+  const std::uint64_t limit = env_count("TWINMQ_MEASURE_LIMIT_MIB", 256) << 20;
+  TempDir dir;
+  const auto cfg = journal_config(dir.path(), 64u << 20, /*sync=*/false);
+  const std::string body(1024, 'm');
+  {
+    Node node(cfg, {}, poison_policy, "c1", limit);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      node.send_ok("/queue/a", body);
+      if (i % 10000 == 9999) REQUIRE(node.settle());
+    }
+    REQUIRE(node.settle());
+    const double fill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE("filled " << n << " messages in " << fill << " s; " << dir_bytes(dir.path()) / (1 << 20) << " MiB on disk");
+  }
+  malloc_trim(0);
+  const std::size_t heap0 = heap_bytes();
+  const std::size_t rss0 = rss_bytes();
+  const auto t0 = std::chrono::steady_clock::now();
+  Node node(cfg, {}, poison_policy, "c1", limit);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(node.queued()["/queue/a"] == n);
+  const std::size_t heap = heap_bytes() - heap0;
+  const auto stats = node.broker.memory_stats();
+  MESSAGE("recovered " << n << " messages (" << stats.paged << " paged) in " << node.report.seconds << " s replay, "
+                       << total << " s open+start; heap +" << heap / (1 << 20) << " MiB, RSS +"
+                       << (rss_bytes() - rss0) / (1 << 20) << " MiB; memoryUsage limit " << (limit >> 20)
+                       << " MiB; heap beyond the limit per message: "
+                       << (heap > limit ? (heap - limit) / n : 0) << " bytes, all of the heap per message: " << heap / n
+                       << " bytes");
+  CountingClient c;
+  const ConnId cid = node.broker.attach(c, "drain");
+  broker::SubscribeRequest r;
+  r.id = "s";
+  r.destination = "/queue/a";
+  const auto d0 = std::chrono::steady_clock::now();
+  REQUIRE(node.broker.subscribe(cid, r).has_value());
+  REQUIRE(run_until(node.loop, [&] { return c.got == n; }, 600000));
+  const double drain = std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
+  CHECK(c.in_order);
+  MESSAGE("drained " << n << " messages (auto ack) in " << drain << " s: " << static_cast<double>(n) / drain
+                     << " msg/s");
+  node.broker.detach(cid);
+}
