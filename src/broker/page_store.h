@@ -15,8 +15,9 @@
 //  - Page-in: dispatch that meets a paged message at the front of a queue with a
 //    consumer ready asks the PageStore for the next batch (kPageInBatch paged ids in
 //    dispatch order) and stops; the answer (Broker::paged_in) fills the entries and
-//    dispatch goes on; the next batch is asked for at once (read-ahead: one batch is
-//    read while the other is delivered). One request per queue at a time.
+//    dispatch goes on; the next batch is asked for at once while fewer than two batches
+//    are in memory ahead of the consumers (read-ahead: one batch is read while the other
+//    is delivered). One request per queue at a time.
 //  - The PageStore (store/page_reader.h, the journal's) finds each id's record through
 //    the journal's index, which compaction keeps up to date on the loop thread, and
 //    reads it on a reader thread: the loop never reads the disk. A message that could

@@ -52,7 +52,9 @@ void Broker::Impl::request_page_in(Queue& q, bool read_ahead) {
   if (page_store == nullptr || q.paging_in || q.page_in_failed || q.paged() == 0) return;
   page_ids.clear();
   const std::size_t resident_ahead = q.collect_paged(kPageInBatch, kPageInScan, page_ids);
-  if (page_ids.empty() || (read_ahead && resident_ahead >= kPageInBatch)) return;
+  // Read-ahead keeps up to two batches in memory ahead of the consumers: one being
+  // delivered while the next is read.
+  if (page_ids.empty() || (read_ahead && resident_ahead >= 2 * kPageInBatch)) return;
   q.paging_in = true;
   page_store->page_in(q.name(), page_ids);
 }

@@ -73,7 +73,8 @@ PageAnswer PageReader::read(const PageRequest& request) {
     out.ids.push_back(item.id);
     auto file = mapped.find(item.file);
     if (file == mapped.end()) {
-      if (item.file == 0) fail("message " + std::to_string(item.id) + " is not in the journal's index");
+      fail("message " + std::to_string(item.id) +
+           (item.file == 0 ? std::string(" is not in the journal's index") : std::string(": its journal file is gone")));
       continue;
     }
     RecordAt rec;
