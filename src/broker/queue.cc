@@ -39,6 +39,7 @@ void Queue::push(QueueEntry e) {
   }
   ++lane.live;
   ++depth_;
+  if (msg->persistent()) ++resident_persistent_;
   live_mask_ |= 1u << p;
   memory.charge(memory_cost(*msg));
 }
@@ -87,6 +88,7 @@ QueueEntry Queue::take_front() {
   TWINMQ_ASSERT(f != nullptr && f->msg, "take_front on an empty queue or a paged message");
   const int p = f->msg->priority();
   QueueEntry e = std::move(*f);
+  if (e.msg->persistent()) --resident_persistent_;
   Lane& lane = lanes_[p];
   pop_front_of(p);
   if (--lane.live == 0) live_mask_ &= ~(1u << p);
@@ -132,6 +134,7 @@ bool Queue::remove_ready(std::uint64_t id, QueueEntry* out, std::int64_t* expire
       if (expires_ms != nullptr) *expires_ms = expiry;
     } else {
       memory.release(memory_cost(*out->msg));
+      if (out->msg->persistent()) --resident_persistent_;
       if (expires_ms != nullptr) *expires_ms = out->msg->expires_ms();
     }
     --depth_;
@@ -166,6 +169,7 @@ void Queue::drop_all() {
   for_each_ready([&](const QueueEntry& e) { bytes += e.msg ? memory_cost(*e.msg) : kPagedEntryBytes; });
   memory.release(bytes);
   paged_ = 0;
+  resident_persistent_ = 0;
   paged_expiry_.clear();
   for (Lane& lane : lanes_) {
     lane.ring.clear();
@@ -215,6 +219,7 @@ std::size_t Queue::collect_expired(std::int64_t now_ms, std::size_t budget,
 
 std::uint64_t Queue::page_out(const PageStore& store, std::uint64_t want) {
   std::uint64_t freed = 0;
+  if (resident_persistent_ == 0) return 0;
   // Bounds the walk over entries that cannot go (non-persistent, not yet durable): the
   // broker calls this every loop turn while memory stays high.
   std::size_t budget = kPageOutScanBudget;
@@ -231,6 +236,7 @@ std::uint64_t Queue::page_out(const PageStore& store, std::uint64_t want) {
       e.paged = true;
       e.priority = static_cast<std::uint8_t>(p);
       ++paged_;
+      --resident_persistent_;
       memory.release(cost);
       memory.charge(kPagedEntryBytes);
       freed += cost - kPagedEntryBytes;
@@ -265,6 +271,7 @@ bool Queue::fill_paged(MessageRef m) {
   QueueEntry& e = lane.ring[pos];
   e.paged = false;
   --paged_;
+  ++resident_persistent_;
   if (m->expires_ms() != 0) paged_expiry_.erase(m->id());
   memory.release(kPagedEntryBytes);
   memory.charge(memory_cost(*m));

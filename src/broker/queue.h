@@ -201,7 +201,7 @@ class Queue {
   void note_expiry(std::int64_t expires_ms);
   void settle_removed_lane(int p);
 
-  static constexpr std::size_t kPageOutScanBudget = 1u << 16;
+  static constexpr std::size_t kPageOutScanBudget = 4096;
 
   std::string name_;
   DestinationPolicy policy_;
@@ -209,6 +209,9 @@ class Queue {
   std::uint32_t live_mask_ = 0;  // bit p set = lane p has live entries
   std::size_t depth_ = 0;
   std::size_t paged_ = 0;  // of depth_: paged entries
+  // Of depth_: persistent messages in memory (what page_out could take; a queue of
+  // non-persistent messages is not walked at all).
+  std::size_t resident_persistent_ = 0;
   // The expiry of each paged message that has one (most have none: no entry).
   std::unordered_map<std::uint64_t, std::int64_t> paged_expiry_;
   std::size_t inflight_ = 0;
