@@ -21,6 +21,7 @@ std::string format_memory_status(const broker::Broker& broker, bool persistent) 
   std::string out = "memory: " + used_of(m.used, m.limit) + " used (memoryUsage)";
   if (m.waiting_producers != 0)
     out += fmt::format("; {} producer connection(s) waiting for room", m.waiting_producers);
+  if (m.paged != 0) out += fmt::format("; {} message(s) paged out to the journal", m.paged);
   out += "\n";
   if (persistent) out += "store: " + used_of(m.store_used, m.store_limit) + " live in the journal (storeUsage)\n";
   for (const broker::Broker::DestinationStats& d : broker.stats())

@@ -127,6 +127,11 @@ TEST_CASE("36 paging: a persistent queue filled to ten times memoryUsage stays n
                                   << " x 1 KiB persistent messages were queued under a " << kLimitMiB
                                   << " MiB memoryUsage");
   CHECK(peak < baseline + kMarginKiB);
+  // `twinmq status` says how many wait on disk only.
+  auto status = BrokerProcess::spawn({"status", "--config", broker.config_file().string()});
+  REQUIRE(status->wait_exit(Ms(10'000)).has_value());
+  status->wait_output_eof(Ms(2000));
+  CHECK_MESSAGE(status->stdout_text().find("paged out to the journal") != std::string::npos, status->stdout_text());
 
   auto c = client(broker);
   c->subscribe("/queue/backlog", "s");
