@@ -6,10 +6,11 @@
 //    priority, redelivery count and flag (24 bytes; the expiry, when it has one, in a
 //    side table) and drops the message (headers and body). It is then "paged".
 //  - When: the broker pages out (Broker::Impl::page_out, broker/paging.cc) whenever
-//    memory passes kPageOutHigh of its limit (the broker's memoryUsage, or a
-//    destination's own memoryLimit), down to kPageOutLow, each time a journal batch
-//    becomes durable (Broker::notify_released). So a producer is flow-controlled only
-//    by what is not yet on disk, and a backlog grows with the disk, not with memory.
+//    memory passes kPageOutHighPercent of its limit (the broker's memoryUsage, or a
+//    destination's own memoryLimit), down to kPageOutLowPercent: each time a journal
+//    batch becomes durable (the journal calls Broker::page_out), at every tick, and
+//    every 1,024 records during recovery. So a producer is flow-controlled only by
+//    what is not yet on disk, and a backlog grows with the disk, not with memory.
 //  - Which: the back of each queue's lowest priority lanes first (the messages that will
 //    be delivered last), never the next ones to be delivered.
 //  - Page-in: dispatch that meets a paged message at the front of a queue with a
