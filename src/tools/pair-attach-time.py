@@ -124,16 +124,21 @@ def rejoin(a):
         for line in how:
             print("promoted broker said: " + line[-300:])
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            if getattr(p, "stdout", None):
-                p.stdout.close()
-        if a.keep:
-            print("kept: " + work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(procs, work, a.keep)
+
+
+def clean_up(procs, work, keep):
+    """Kills what a measurement started (by pid, newest first) and removes its directory."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        if getattr(p, "stdout", None):
+            p.stdout.close()
+    if keep:
+        print("kept: " + work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(a):
@@ -201,16 +206,7 @@ def run(a):
         for line in how:
             print("master said: " + line[-300:])
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            if getattr(p, "stdout", None):
-                p.stdout.close()
-        if a.keep:
-            print("kept: " + work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(procs, work, a.keep)
 
 
 def main():
