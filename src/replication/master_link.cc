@@ -535,7 +535,17 @@ void MasterLink::become_in_sync() {
 }
 
 void MasterLink::witness_regained() {
-  if (options_.witness == nullptr || slave_ == nullptr) return;
+  if (options_.witness == nullptr) return;
+  if (slave_ == nullptr) {
+    // The slave was lost while this broker could not clear it at the witness (etcd away,
+    // then fenced): winning the key wrote a record without a replica, so the clear now
+    // succeeds at once and the held receipts go. Without this they stayed held for good.
+    if (state_ == State::awaiting_slave && clearing_replica_) {
+      const LostSlave lost = *clearing_replica_;
+      clear_replica_then_serve_alone(lost.who, lost.reason);
+    }
+    return;
+  }
   if (state_ == State::awaiting_catch_up && applied_ >= catch_up_target_) {
     become_in_sync();
   } else if (state_ == State::streaming) {
@@ -770,20 +780,26 @@ void MasterLink::lose_slave(const std::string& reason) {
     spdlog::warn("replication: slave {} lost ({}); receipts stay held until the witness no longer names it as the "
                  "replica, then this master serves alone",
                  who, reason);
-    const std::uint64_t generation = slave_generation_;
-    options_.witness->clear_replica([this, generation, who, reason](bool ok) {
-      if (generation != slave_generation_ || state_ != State::awaiting_slave) return;
-      if (!ok) {
-        spdlog::error("replication: the witness could not be told that slave {} is gone: this broker does not hold "
-                      "the key; receipts stay held",
-                      who);
-        return;
-      }
-      serve_alone(who, reason);
-    });
+    clear_replica_then_serve_alone(who, reason);
     return;
   }
   serve_alone(who, reason);
+}
+
+void MasterLink::clear_replica_then_serve_alone(const std::string& who, const std::string& reason) {
+  clearing_replica_ = LostSlave{who, reason};
+  const std::uint64_t generation = slave_generation_;
+  options_.witness->clear_replica([this, generation, who, reason](bool ok) {
+    if (generation != slave_generation_ || state_ != State::awaiting_slave) return;
+    if (!ok) {
+      spdlog::error("replication: the witness could not be told that slave {} is gone: this broker does not hold "
+                    "the key; receipts stay held until it wins the key again",
+                    who);
+      return;  // witness_regained() asks again
+    }
+    clearing_replica_.reset();
+    serve_alone(who, reason);
+  });
 }
 
 void MasterLink::serve_alone(const std::string& who, const std::string& reason) {

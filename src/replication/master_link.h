@@ -192,6 +192,9 @@ class MasterLink final : public broker::EventSink {
   void finish_in_sync();
   void lose_slave(const std::string& reason);
   void serve_alone(const std::string& who, const std::string& reason);
+  // With a witness: clears the replica there, then serves alone. If this broker lost
+  // the key meanwhile, witness_regained() asks again once it holds it.
+  void clear_replica_then_serve_alone(const std::string& who, const std::string& reason);
   void on_echo(std::uint64_t echo);
 
   void flush();  // the prepare hook
@@ -239,6 +242,12 @@ class MasterLink final : public broker::EventSink {
   // about an earlier slave is ignored; naming_ while the witness records the replica.
   std::uint64_t slave_generation_ = 0;
   bool naming_ = false;
+  // A slave was lost and the replica is not cleared yet (receipts held): who and why.
+  struct LostSlave {
+    std::string who;
+    std::string reason;
+  };
+  std::optional<LostSlave> clearing_replica_;
   std::int64_t last_probe_ms_ = 0;
 
   Seq sent_;                    // last seq queued for the slave

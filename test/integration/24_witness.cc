@@ -255,7 +255,8 @@ TEST_CASE("24 witness: etcd down while the pair is healthy — both keep their r
   REQUIRE_MESSAGE(pair.master().wait_for_output("client connectors open again", Ms(15'000), true),
                   pair.master().log_tail());
   Confirmed after;
-  REQUIRE(send_confirmed(pair.master_stomp(), "after", 10, after).empty());
+  const std::string failed_after = send_confirmed(pair.master_stomp(), "after", 10, after);
+  REQUIRE_MESSAGE(failed_after.empty(), failed_after << "\n" << pair.master().log_tail());
   check_nothing_lost(pair.master_stomp(), all_of({&during, &after}));
 }
 
