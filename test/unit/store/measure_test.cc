@@ -36,6 +36,19 @@ std::size_t env_count(const char* name, std::size_t fallback) {
   return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
+// Sends `n` persistent messages of `body` to /queue/a, settling every 10,000, and says
+// how long that took and what it left on disk.
+void fill_queue(Node& node, std::size_t n, const std::string& body, const std::string& dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    node.send_ok("/queue/a", body);
+    if (i % 10000 == 9999) REQUIRE(node.settle());
+  }
+  REQUIRE(node.settle());
+  const double fill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("filled " << n << " messages in " << fill << " s; " << dir_bytes(dir) / (1 << 20) << " MiB on disk");
+}
+
 }  // namespace
 
 TEST_CASE("measure: recovery of N queued 1 KiB persistent messages" * doctest::skip()) {
@@ -45,14 +58,7 @@ TEST_CASE("measure: recovery of N queued 1 KiB persistent messages" * doctest::s
   const std::string body(1024, 'm');
   {
     Node node(cfg);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < n; ++i) {
-      node.send_ok("/queue/a", body);
-      if (i % 10000 == 9999) REQUIRE(node.settle());
-    }
-    REQUIRE(node.settle());
-    const double fill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    MESSAGE("filled " << n << " messages in " << fill << " s; " << dir_bytes(dir.path()) / (1 << 20) << " MiB on disk");
+    fill_queue(node, n, body, dir.path());
   }
   const std::size_t heap0 = heap_bytes();
   const auto t0 = std::chrono::steady_clock::now();
@@ -184,14 +190,7 @@ TEST_CASE("measure: paged recovery and drain of N queued 1 KiB persistent messag
   const std::string body(1024, 'm');
   {
     Node node(cfg, {}, poison_policy, "c1", limit);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < n; ++i) {
-      node.send_ok("/queue/a", body);
-      if (i % 10000 == 9999) REQUIRE(node.settle());
-    }
-    REQUIRE(node.settle());
-    const double fill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    MESSAGE("filled " << n << " messages in " << fill << " s; " << dir_bytes(dir.path()) / (1 << 20) << " MiB on disk");
+    fill_queue(node, n, body, dir.path());
   }
   malloc_trim(0);
   const std::size_t heap0 = heap_bytes();
