@@ -108,6 +108,9 @@ void memory(Exposition& e, const BrokerStatus& s) {
   }
   e.single("twinmq_producers_waiting", "gauge", "Producer connections whose SEND waits for memory or store room.",
            m.waiting_producers);
+  e.single("twinmq_messages_paged", "gauge",
+           "Ready persistent messages paged out to the journal (kept on disk only, read back ahead of consumers).",
+           m.paged);
 }
 
 void connectors(Exposition& e, const BrokerStatus& s) {

@@ -56,6 +56,16 @@ json witness_json(const BrokerStatus& s) {
           {"serving_ms_left", w.serving_ms_left}};
 }
 
+// What the broker holds for messages against memoryUsage, and what it paged out.
+json memory_json(const BrokerStatus& s) {
+  if (!s.memory) return nullptr;
+  const MemoryStatus& m = *s.memory;
+  return {{"used_bytes", m.used},
+          {"limit_bytes", m.limit},
+          {"waiting_producers", m.waiting_producers},
+          {"paged_messages", m.paged}};
+}
+
 }  // namespace
 
 std::string status_json(const BrokerStatus& s) {
@@ -98,6 +108,7 @@ std::string status_json(const BrokerStatus& s) {
             {"connections", s.connections},
             {"connectors", std::move(connectors)},
             {"store", store_json(s)},
+            {"memory", memory_json(s)},
             {"destinations", std::move(destinations)}};
   // Text from the configuration and from clients (destination names) may hold any
   // bytes: replace invalid UTF-8 rather than fail the whole answer.

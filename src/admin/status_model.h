@@ -43,6 +43,7 @@ struct MemoryStatus {
   std::uint64_t store_used = 0;    // the journal's live bytes (persistent brokers)
   std::uint64_t store_limit = 0;   // storeUsage; 0 = none
   std::uint64_t waiting_producers = 0;  // connections whose SEND waits for room
+  std::uint64_t paged = 0;         // ready messages paged out to the journal (broker/page_store.h)
 };
 
 struct ConnectorStatus {

@@ -146,7 +146,7 @@ admin::BrokerStatus Runtime::status_model() {
     }
     const broker::Broker::MemoryStats m = broker_->memory_stats();
     s.memory = admin::MemoryStatus{m.used, m.limit, config_.persistent ? m.store_used : 0,
-                                   config_.persistent ? m.store_limit : 0, m.waiting_producers};
+                                   config_.persistent ? m.store_limit : 0, m.waiting_producers, m.paged};
   }
   return s;
 }

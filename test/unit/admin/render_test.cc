@@ -66,6 +66,15 @@ TEST_CASE("admin: /status JSON carries the model's facts") {
   CHECK(j["destinations"][0]["depth"] == 3);
   CHECK(j["destinations"][0]["producers"] == 1);
   CHECK(j["witness"].is_null());
+  CHECK(j["memory"].is_null());  // the sample has no broker memory figures
+
+  BrokerStatus with_memory = sample_master();
+  with_memory.memory = MemoryStatus{4096, 1 << 20, 0, 0, 2, 1500};
+  const auto m = nlohmann::json::parse(status_json(with_memory));
+  CHECK(m["memory"]["used_bytes"] == 4096);
+  CHECK(m["memory"]["limit_bytes"] == 1 << 20);
+  CHECK(m["memory"]["waiting_producers"] == 2);
+  CHECK(m["memory"]["paged_messages"] == 1500);
 }
 
 TEST_CASE("admin: a single broker has no peer; a slave is not ready and says its role") {
@@ -123,7 +132,7 @@ TEST_CASE("admin: /metrics names, types and escaped labels") {
 
 TEST_CASE("admin: /metrics memory used against its limits, in bytes; a limit not configured is left out") {
   BrokerStatus s = sample_master();
-  s.memory = MemoryStatus{12'345, 64 << 20, 2048, 1 << 30, 1};
+  s.memory = MemoryStatus{12'345, 64 << 20, 2048, 1 << 30, 1, 7};
   s.destinations[0].memory_bytes = 4096;
   s.destinations[0].memory_limit = 1 << 20;
   s.destinations[1].memory_bytes = 100;
@@ -137,6 +146,7 @@ TEST_CASE("admin: /metrics memory used against its limits, in bytes; a limit not
   has("twinmq_store_live_bytes 2048\n");
   has("twinmq_store_limit_bytes 1073741824\n");
   has("twinmq_producers_waiting 1\n");
+  has("# TYPE twinmq_messages_paged gauge\ntwinmq_messages_paged 7\n");
   has("twinmq_destination_memory_used_bytes{destination=\"/queue/orders\",kind=\"queue\"} 4096\n");
   has("twinmq_destination_memory_used_bytes{destination=\"/topic/we\\\"ird\\\\name\",kind=\"topic\"} 100\n");
   has("twinmq_destination_memory_limit_bytes{destination=\"/queue/orders\",kind=\"queue\"} 1048576\n");
