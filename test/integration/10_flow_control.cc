@@ -103,12 +103,7 @@ TEST_CASE("10 flow control: a queue subscriber that never reads does not hold ba
 TEST_CASE("10 flow control: broker memory stays bounded while a topic subscriber never reads") {
   BrokerConfig cfg;
   cfg.set("transport.maxPendingOutput", "4194304").topic("topicPendingLimit", "100");
-  // Under AddressSanitizer freed memory sits in a quarantine (256 MiB by default) and
-  // would count as RSS; a small one keeps this measuring the broker, not ASan. The
-  // variable is ignored by a build without ASan.
-  std::string asan = "quarantine_size_mb=4";
-  if (const char* given = std::getenv("ASAN_OPTIONS"); given && *given) asan = std::string(given) + ":" + asan;
-  BrokerProcess broker(cfg, {}, Ms(10'000), {{"ASAN_OPTIONS", asan}});
+  BrokerProcess broker(cfg, {}, Ms(10'000), {{"ASAN_OPTIONS", asan_options_small_quarantine()}});
   constexpr int kMessages = 3072;
   const std::string payload(64 << 10, 't');  // 192 MiB in all
 

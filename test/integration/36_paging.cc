@@ -43,16 +43,14 @@ BrokerConfig paging_config() {
   return cfg;
 }
 
-// Under AddressSanitizer (make test-asan) freed memory waits in a quarantine (256 MiB by
-// default) that counts as RSS; the brokers a test starts while this lives get a small one,
-// so the RSS checks measure the broker, not ASan (as area 10 does). Brokers inherit the
-// test's environment; a build without ASan ignores the variable.
+// The brokers a test starts while this lives get asan_options_small_quarantine() (common.h),
+// so the RSS checks measure the broker, not ASan (make test-asan). They inherit the test's
+// environment: the pair's brokers too, which are not started through one BrokerProcess.
 class SmallAsanQuarantine {
  public:
   SmallAsanQuarantine() {
     if (const char* given = std::getenv("ASAN_OPTIONS")) saved_ = given;
-    const std::string small = saved_ ? *saved_ + ":quarantine_size_mb=4" : "quarantine_size_mb=4";
-    ::setenv("ASAN_OPTIONS", small.c_str(), 1);
+    ::setenv("ASAN_OPTIONS", asan_options_small_quarantine().c_str(), 1);
   }
   ~SmallAsanQuarantine() {
     if (saved_) ::setenv("ASAN_OPTIONS", saved_->c_str(), 1);
