@@ -31,6 +31,27 @@ Seq Broker::Impl::emit(const Event& e) {
   return seq;
 }
 
+bool Broker::Impl::consumed_at_once(const Queue& q, const QueueEntry& e) const {
+  // Only the message of the SEND whose event is the log's very last one: nothing has
+  // been numbered since, so every sink still holds that event as its last (and a
+  // queue's message is on that queue alone: no other backlog still needs it).
+  return e.msg->persistent() && !e.redelivered && e.id == last_send_id && last_send_seq == broker.log_.last() &&
+         q.name() == e.msg->destination();
+}
+
+Seq Broker::Impl::emit_consumed(const MessageRemoved& removal, const Message& m) {
+  // The SEND's duplicate-detection id outlives the message (a producer that re-sends
+  // after a failover must find it on either broker, and after a restart): it takes the
+  // enqueue's place in the journal and on the link.
+  const DuplicateId ids[] = {{m.duplicate_id(), true}};
+  const bool keeps_id = m.id_cache_size() != 0 && !m.duplicate_id().empty();
+  const Event replacement = DuplicateIdsRecorded{m.destination(), ids, m.id_cache_size(), false, true};
+  const Event event = removal;
+  const Seq seq = broker.log_.append_consumed(event, keeps_id ? &replacement : nullptr, next_message_id);
+  apply_event(event);
+  return seq;
+}
+
 Connection& Broker::Impl::conn(ConnId id) {
   auto it = conns.find(id);
   TWINMQ_ASSERT(it != conns.end(), "call for a connection that is not attached");
@@ -232,7 +253,10 @@ Result<Seq> Broker::send(ConnId id, const SendRequest& req) {
 
   Seq last = im.ensure_destination(req.destination, kind, Seq{0});
   if (kind == DestKind::queue) {
-    last = im.emit(MessageEnqueued{im.make_message(req, im.next_message_id++, id_cache_size)});
+    const std::uint64_t message_id = im.next_message_id++;
+    last = im.emit(MessageEnqueued{im.make_message(req, message_id, id_cache_size)});
+    im.last_send_seq = last;
+    im.last_send_id = message_id;
   } else {
     Topic& t = *im.find_topic(req.destination);
     t.count_published();

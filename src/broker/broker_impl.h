@@ -44,6 +44,12 @@ struct Broker::Impl {
 
   // --- the event path ------------------------------------------------------------
   Seq emit(const Event& e);
+  // The removal of a message that the log's last event enqueued (an auto-acknowledged
+  // delivery in the same turn as its SEND): the sinks may cancel the pair
+  // (EventLog::append_consumed, README "Consumed before written").
+  Seq emit_consumed(const MessageRemoved& removal, const Message& m);
+  // Whether delivering `e` from `q` consumes the message the log's last event enqueued.
+  bool consumed_at_once(const Queue& q, const QueueEntry& e) const;
   void apply_event(const Event& e);
   void apply_enqueued(const MessageRef& m);
   void apply_removed(std::string_view store, std::uint64_t id, RemovalReason reason = RemovalReason::acked);
@@ -154,6 +160,10 @@ struct Broker::Impl {
   std::vector<ConnId> room_waiters;
   std::vector<ConnId> room_scratch;
   std::uint64_t next_message_id = 1;
+  // The MessageEnqueued of the last plain SEND to a queue (not a transaction, not a
+  // topic): its seq and message id (consumed_at_once).
+  Seq last_send_seq{0};
+  std::uint64_t last_send_id = 0;
   std::uint64_t next_conn = 1;
   std::string refusal;
   bool dispatching = false;

@@ -85,7 +85,11 @@ void Broker::Impl::deliver_from_queue(Subscription& s, Queue& q, QueueEntry e) {
     c.client->deliver(Delivery{s.id(), 0, *e.msg, e.redelivered, e.redelivery_count});
     // Delivered is acked: the message leaves the queue for good.
     q.memory.release(memory_cost(*e.msg));
-    emit(MessageRemoved{q.name(), e.id, e.msg->persistent(), RemovalReason::acked});
+    const MessageRemoved removal{q.name(), e.id, e.msg->persistent(), RemovalReason::acked};
+    if (consumed_at_once(q, e))
+      emit_consumed(removal, *e.msg);
+    else
+      emit(removal);
     return;
   }
   const std::uint64_t tag = c.next_tag++;

@@ -13,6 +13,21 @@ Seq EventLog::append(const Event& event) {
   return last_;
 }
 
+Seq EventLog::append_consumed(const Event& removal, const Event* replacement, std::uint64_t next_message_id) {
+  const Seq enqueued = last_;
+  // All or none: a sink that dropped the pair while another wrote it would leave the
+  // journal and the slave with different records at the same seqs (which the catch-up's
+  // record check reads as a diverged history).
+  const bool all = !sinks_.empty() && std::all_of(sinks_.begin(), sinks_.end(),
+                                                  [&](const EventSink* s) { return s->can_cancel(enqueued); });
+  if (!all) return append(removal);
+  last_ = Seq{last_.value + 1};
+  const Cancellation c{enqueued, last_, removal, replacement, next_message_id};
+  for (EventSink* sink : sinks_) sink->cancel(c);
+  ++cancelled_;
+  return last_;
+}
+
 void EventLog::add_sink(EventSink* sink, SinkOrder order) {
   if (std::find(sinks_.begin(), sinks_.end(), sink) != sinks_.end()) return;
   const auto at = std::upper_bound(orders_.begin(), orders_.end(), order);

@@ -586,9 +586,32 @@ void MasterLink::finish_in_sync() {
   if (callbacks_.on_in_sync) callbacks_.on_in_sync();
 }
 
+bool MasterLink::streams_events() const {
+  return slave_ != nullptr &&
+         (state_ == State::sending_snapshot || state_ == State::awaiting_catch_up || state_ == State::streaming);
+}
+
+bool MasterLink::can_cancel(Seq enqueued) const {
+  // Not yet queued for the slave: the last record of the turn's batch (a batch that
+  // filled up mid-turn went out already). With no slave getting events, nothing left.
+  return !streams_events() || (!batch_.empty() && batch_.last() == enqueued);
+}
+
+void MasterLink::cancel(const broker::Cancellation& c) {
+  if (!streams_events()) return;
+  const bool dropped = batch_.drop_last(c.enqueued);
+  TWINMQ_ASSERT(dropped, "the link asked to cancel an event it queued already");
+  if (c.replacement != nullptr) {
+    const auto journaled = journal_ != nullptr ? journal_->encoded(c.enqueued) : std::nullopt;
+    batch_.add(c.enqueued, static_cast<std::uint16_t>(store::record_type_of(*c.replacement)),
+               journaled ? *journaled : encoder_.encode(*c.replacement));
+  }
+  batch_.add_cancelled(c.removed, c.next_message_id);
+  if (batch_.full()) finish_batch();
+}
+
 void MasterLink::on_event(Seq seq, const broker::Event& event) {
-  if (slave_ != nullptr &&
-      (state_ == State::sending_snapshot || state_ == State::awaiting_catch_up || state_ == State::streaming)) {
+  if (streams_events()) {
     // The journal, the sink before us, usually has the very bytes already.
     const auto journaled = journal_ != nullptr ? journal_->encoded(seq) : std::nullopt;
     batch_.add(seq, static_cast<std::uint16_t>(store::record_type_of(event)),

@@ -151,6 +151,13 @@ class MasterLink final : public broker::EventSink {
   void close();
 
   void on_event(Seq seq, const broker::Event& event) override;
+  // Consumed before written (broker::Cancellation): the enqueue can be taken back while
+  // it is the last record of the batch not yet queued for the slave (or when no slave
+  // gets events); the slave then gets one `cancelled` record instead of the pair (or
+  // the replacement and the record), keeps its numbering and acknowledges it without a
+  // write of its own.
+  bool can_cancel(Seq enqueued) const override;
+  void cancel(const broker::Cancellation& c) override;
 
   bool in_sync() const { return state_ == State::streaming; }
   // What the attached slave said about itself in its Hello (nullopt: no slave). For a
@@ -199,6 +206,7 @@ class MasterLink final : public broker::EventSink {
 
   void flush();  // the prepare hook
   void finish_batch();
+  bool streams_events() const;  // on_event adds to batch_
   void pump_snapshot();
   void periodic();
   void send_control(Peer& peer);  // commit_output + bookkeeping after writing a frame

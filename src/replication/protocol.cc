@@ -3,8 +3,10 @@
 #include "replication/protocol.h"
 
 #include <algorithm>
+#include <array>
 
 #include "base/assert.h"
+#include "store/record_format.h"
 
 namespace twinmq::replication {
 
@@ -200,10 +202,37 @@ void FrameWriter::shutdown(std::string_view reason, Seq last_seq, std::string& o
 
 void EventBatch::add(Seq seq, std::uint16_t type, std::span<const std::byte> payload) {
   // The payload is a flatbuffer of its own: keep it 8-byte aligned inside the frame.
+  // drop_last() relies on every record having the same fields set (so all share the
+  // first record's vtable).
+  TWINMQ_ASSERT(seq.value != 0 && type != 0, "an event record without seq or type");
+  size_before_last_ = fbb_.GetSize();
+  before_last_ = last_;
   fbb_.ForceVectorAlignment(payload.size(), 1, 8);
   auto bytes = fbb_.CreateVector(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
   records_.push_back(fbr::CreateEventRecord(fbb_, seq.value, type, bytes));
   last_ = seq;
+}
+
+bool EventBatch::drop_last(Seq seq) {
+  if (records_.empty() || last_ != seq || size_before_last_ > fbb_.GetSize()) return false;
+  if (records_.size() == 1) {
+    clear();
+  } else {
+    // Records after the first reuse its vtable (the builder dedups identical ones), so
+    // the bytes the last one added are its payload vector and its table only: popping
+    // them leaves the builder as it was before that add().
+    fbb_.PopBytes(fbb_.GetSize() - size_before_last_);
+    records_.pop_back();
+  }
+  last_ = before_last_;
+  size_before_last_ = fbb_.GetSize() + 1;  // only the very last add() can be taken back
+  return true;
+}
+
+void EventBatch::add_cancelled(Seq seq, std::uint64_t next_message_id) {
+  std::array<std::byte, 8> payload{};
+  for (std::size_t i = 0; i < 8; ++i) payload[i] = static_cast<std::byte>(next_message_id >> (8 * i));
+  add(seq, static_cast<std::uint16_t>(store::RecordType::cancelled), payload);
 }
 
 void EventBatch::finish(bool chunk, std::string& out) {

@@ -240,6 +240,12 @@ class EventBatch {
     fbb_.Clear();
     records_.clear();
   }
+  // Takes back the last record added if it is the one at `seq` (a cancelled SEND,
+  // broker::Cancellation). Returns false, changing nothing, otherwise.
+  bool drop_last(Seq seq);
+  // A `cancelled` record at `seq` (store/record_format.h): the seqs after the previous
+  // record up to `seq` carry no state.
+  void add_cancelled(Seq seq, std::uint64_t next_message_id);
   // Appends the batch as an Events frame (or a SnapshotChunk) to `out`; starts anew.
   void finish_events(std::string& out) { finish(false, out); }
   void finish_chunk(std::string& out) { finish(true, out); }
@@ -250,6 +256,8 @@ class EventBatch {
   flatbuffers::FlatBufferBuilder fbb_;
   std::vector<flatbuffers::Offset<fbr::EventRecord>> records_;
   Seq last_;
+  Seq before_last_;                   // last_ before the last add()
+  std::size_t size_before_last_ = 0;  // fbb_'s size before the last add()
 };
 
 // The payload of an EventRecord, as a byte span (8-byte aligned when the frame is).

@@ -291,12 +291,24 @@ void SlaveLink::on_events(const fbr::Events& e) {
   for (const fbr::EventRecord* rec : *e.records()) {
     const Seq seq{rec->seq()};
     if (next_epoch_start_ < epoch_starts_.size() && !enter_epochs()) return;
+    const auto type = static_cast<store::RecordType>(rec->type());
+    if (type == store::RecordType::cancelled && seq > applied_) {
+      // Seqs up to here carried a SEND consumed before the master wrote it, and its
+      // removal: no state, no record (Journal::on_cancelled); the numbering goes on.
+      const std::span<const std::byte> p = payload_of(*rec);
+      std::uint64_t next_id = 0;
+      for (std::size_t i = 0; i < p.size() && i < 8; ++i) next_id |= std::to_integer<std::uint64_t>(p[i]) << (8 * i);
+      if (next_id > broker.next_message_id()) broker.set_next_message_id(next_id);
+      if (journal != nullptr) journal->on_cancelled(seq);
+      broker.event_log().reset_last(seq);
+      applied_ = seq;
+      continue;
+    }
     if (seq.value != applied_.value + 1) {
       mirror_failed("sequence gap: expected seq " + std::to_string(applied_.value + 1) + ", received " +
                     std::to_string(seq.value));
       return;
     }
-    const auto type = static_cast<store::RecordType>(rec->type());
     if (!store::is_known_record_type(rec->type()) || !store::is_event_record(type)) {
       mirror_failed("event of unknown type " + std::to_string(rec->type()) + " at seq " + std::to_string(seq.value));
       return;

@@ -169,6 +169,8 @@ Journal::Placed Journal::append(Seq seq, RecordType type, std::span<const std::b
       (tail->size + size > config_.max_segment_size && tail->size > kFileHeaderSize)) {
     tail = &open_segment(Seq{covered_.value + 1});
   }
+  last_record_ = LastRecord{seq, type, tail->no, tail->size, tail->last, covered_, batch_.bytes.size(),
+                            batch_.spans.size()};
   if (batch_.spans.empty() || batch_.spans.back().file != tail->no) {
     FileSpan span;
     span.file = tail->no;
@@ -254,6 +256,52 @@ void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span
   broker_->set_store_usage(live_.live_bytes());
 }
 
+bool Journal::can_cancel(Seq enqueued) const {
+  return started_ && !closed_ && last_seen_ == enqueued && last_record_ && last_record_->seq == enqueued &&
+         last_record_->type == RecordType::message_enqueued;
+}
+
+void Journal::cancel(const broker::Cancellation& c) {
+  TWINMQ_ASSERT(can_cancel(c.enqueued) && c.removed > c.enqueued, "journal asked to cancel a record it handed over");
+  const LastRecord r = *last_record_;
+  last_record_.reset();
+  encoded_seq_ = Seq{0};
+  // 1. The enqueue's record leaves the batch, as if it had never been laid out (a span
+  //    opened for it goes too; a segment opened for it stays, with its header only).
+  batch_.bytes.resize(r.batch_begin);
+  batch_.spans.resize(r.spans);
+  if (!batch_.spans.empty() && batch_.spans.back().end > r.batch_begin) batch_.spans.back().end = r.batch_begin;
+  JournalFile* f = files_.find(r.file);
+  TWINMQ_ASSERT(f != nullptr, "the cancelled record's file is gone");
+  f->size = r.file_offset;
+  f->last = r.file_last;
+  covered_ = r.covered;
+  --records_;
+  --message_records_;
+  // 2. The index forgets the message, as the removal would have made it.
+  live_.apply(c.removed, c.removal, r.file, r.file_offset, 0);
+  // 3. The SEND's duplicate-detection id is written in its place (the index's window
+  //    has it already, from the enqueue).
+  if (c.replacement != nullptr) {
+    const std::span<const std::byte> payload = encoder_.encode(*c.replacement, /*persistent_only=*/true);
+    append(c.enqueued, record_type_of(*c.replacement), payload);
+    encoded_seq_ = c.enqueued;
+    encoded_ = payload;
+    last_record_.reset();
+  }
+  // 4. The removal's seq is seen; the next record's `skipped` covers what has no record.
+  last_seen_ = c.removed;
+  ++cancelled_;
+  broker_->set_store_usage(live_.live_bytes());
+}
+
+void Journal::on_cancelled(Seq upto) {
+  TWINMQ_ASSERT(!closed_, "event for a closed journal");
+  TWINMQ_ASSERT(upto > last_seen_, "journal given events out of order");
+  last_seen_ = upto;
+  ++cancelled_;
+}
+
 void Journal::flush() {
   release_expired_segments();
   if (!batch_.bytes.empty()) {
@@ -272,6 +320,7 @@ void Journal::flush() {
 }
 
 void Journal::submit_batch() {
+  last_record_.reset();  // handed over: no longer cancellable
   batch_.id = ++next_batch_id_;
   const JournalFile* tail = files_.find(batch_.spans.back().file);
   inflight_.push_back(InFlight{batch_.id, last_seen_, covered_, tail->no, tail->size, batch_.bytes.size()});
@@ -482,6 +531,7 @@ JournalStats Journal::stats() const {
   JournalStats s;
   s.records = records_;
   s.message_records = message_records_;
+  s.cancelled = cancelled_;
   s.batches = batches_;
   if (writer_) {
     const SyncStats w = writer_->stats();

@@ -114,6 +114,8 @@ struct JournalOptions {
 struct JournalStats {
   std::uint64_t records = 0;         // records framed since open
   std::uint64_t message_records = 0; // of which messages added (message_enqueued): a SEND, on either side
+  std::uint64_t cancelled = 0;       // SENDs consumed before written: neither they nor their removal were
+                                     // written (master: cancel(); slave: on_cancelled())
   std::uint64_t batches = 0;         // batches handed to the writer
   std::uint64_t write_groups = 0;    // writer rounds (each one fdatasync with syncOnWrite)
   std::uint64_t syncs = 0;           // fdatasync calls (groups, plus one per segment roll)
@@ -155,6 +157,18 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   // as received instead of being encoded again (a third of the slave's CPU). A
   // TransactionCommitted is encoded again: its journal form drops non-persistent parts.
   void on_replicated_event(Seq seq, const broker::Event& event, std::span<const std::byte> encoded);
+  // CONSUMED BEFORE WRITTEN (README "Consumed before written"). The master's journal can
+  // take back the enqueue's record while it is the last one laid out in the batch that
+  // is not yet handed to the writer; cancel() then drops it (and writes the removal not
+  // at all): the seqs become part of the next record's `skipped` count, as
+  // non-persistent events do. They are not counted as unjournaled: they carry no state
+  // that a catch-up would miss (replication/catch_up.h sends them as a cancelled gap).
+  // After a restart recovery cannot tell them from non-persistent seqs and counts them
+  // as unjournaled (a slave then gets a full copy instead of a catch-up).
+  bool can_cancel(Seq enqueued) const override;
+  void cancel(const broker::Cancellation& c) override;
+  // The slave's side: the master cancelled a pair; seqs up to `upto` carry no record.
+  void on_cancelled(Seq upto);
   // The bytes on_event() just journaled for `seq`, when they are also the link's
   // encoding of the event (any event but a TransactionCommitted): the master's link,
   // a later sink of the same event, sends them instead of encoding the event again.
@@ -266,6 +280,19 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
     std::uint64_t bytes;  // the batch's size (unwritten_bytes)
   };
 
+  // The last record append() laid out, while it is still in batch_: what cancel() puts
+  // back to take it out again.
+  struct LastRecord {
+    Seq seq;
+    RecordType type;
+    FileNo file;
+    std::uint64_t file_offset;  // of the record: the file's size before it
+    Seq file_last;              // the file's `last` before it
+    Seq covered;                // covered_ before it
+    std::size_t batch_begin;    // of the record in batch_.bytes
+    std::size_t spans;          // batch_.spans.size() before a span was opened for it
+  };
+
   void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
               std::uint32_t frame_bytes) override;
   Placed append(Seq seq, RecordType type, std::span<const std::byte> payload);
@@ -307,6 +334,8 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   std::shared_ptr<Journal*> hook_target_;
 
   WriteBatch batch_;
+  std::optional<LastRecord> last_record_;  // see LastRecord
+  std::uint64_t cancelled_ = 0;            // JournalStats::cancelled
   std::vector<std::vector<std::byte>> spare_buffers_;
   LatencyHistogram fsync_latency_;
   std::deque<InFlight> inflight_;

@@ -51,6 +51,7 @@ std::string_view record_type_name(RecordType type) {
     case RecordType::duplicate_ids_recorded: return "DuplicateIdsRecorded";
     case RecordType::handover: return "Handover";
     case RecordType::skip: return "skip";
+    case RecordType::cancelled: return "cancelled";
     case RecordType::checkpoint_end: return "checkpoint_end";
   }
   return "unknown";

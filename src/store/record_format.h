@@ -92,6 +92,12 @@ enum class RecordType : std::uint16_t {
   handover = 10,
   skip = 100,            // no event; seqs S-K .. S were not journaled
   checkpoint_end = 101,  // last record of a checkpoint file
+  // Never in a journal file (readers refuse it): on the replication link only. The seqs
+  // after the previous record up to this one's carried a SEND consumed before it was
+  // written and its removal (README "Consumed before written"): no state. Payload: u64
+  // the master's next message id (0 = not known), so a promoted slave does not hand the
+  // consumed message's id out again.
+  cancelled = 102,
 };
 
 bool is_known_record_type(std::uint16_t type);

@@ -139,8 +139,9 @@ TEST_CASE("a full copy read from the journal waits for a running compaction, hol
   m.subscribe("d2", "/topic/t", "d2");  // takes every message so far (auto ack)
   m.unsubscribe("d2");
   for (int i = 30; i < 40; ++i) m.send("/topic/t", "t" + std::to_string(i), true);
-  // Churn (sent and consumed at once) until a compaction is running; the copy starts then.
-  m.subscribe("churn", "/queue/churn");
+  // Churn (sent, then consumed) until a compaction is running; the copy starts then.
+  // Sent while nobody consumes, so each is written (a SEND consumed the moment it is
+  // sent is never written: Journal::cancel), then drained.
   std::unique_ptr<JournalCopySender> sender;
   std::optional<store::Journal::FilePin> pin;
   std::string out;
@@ -148,6 +149,8 @@ TEST_CASE("a full copy read from the journal waits for a running compaction, hol
   std::uint64_t compactions_at_start = 0;
   for (int round = 0; round < 200 && !sender; ++round) {
     for (int i = 0; i < 50; ++i) m.send("/queue/churn", "c" + body, true);
+    m.subscribe("churn", "/queue/churn");
+    m.unsubscribe("churn");
     run_until(m.loop, [&] {
       if (m.journal->compacting()) {
         // As the MasterLink does: pin, then the copy as of now.
@@ -164,9 +167,7 @@ TEST_CASE("a full copy read from the journal waits for a running compaction, hol
   CHECK_MESSAGE(waited, "the copy did not wait for the running compaction");
   // The master's state as of the copy's seq: only churn happened since. (Draining it
   // makes more garbage.)
-  m.unsubscribe("churn");
   const auto expected = contents(m.broker, m.conn, m.client);
-  m.subscribe("churn", "/queue/churn");
 
   // The copy, a little per loop turn, while churn goes on making garbage.
   TempDir target;
@@ -179,6 +180,8 @@ TEST_CASE("a full copy read from the journal waits for a running compaction, hol
   bool done = false;
   REQUIRE(run_until(m.loop, [&] {
     for (int i = 0; i < 5; ++i) m.send("/queue/churn", "late" + body, true);
+    m.subscribe("churn", "/queue/churn");
+    m.unsubscribe("churn");
     done = sender->pump(out, 64u << 10);
     REQUIRE_MESSAGE(sender->failure().empty(), sender->failure());
     copy.feed(out, copy_dir, m.journal->identity(), scratch);

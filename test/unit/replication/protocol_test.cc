@@ -305,3 +305,31 @@ TEST_CASE("Hello and Welcome copy out their fields") {
   CHECK(got->last_record_crc == 0xdeadbeef);
   CHECK(got->software_version == TWINMQ_VERSION);
 }
+
+TEST_CASE("event batch: the last record can be taken back, leaving the frame as if it was never added") {
+  const std::vector<std::byte> a(100, std::byte{1}), b(1000, std::byte{2}), c(10, std::byte{3});
+  auto frame_of = [](EventBatch& batch) {
+    std::string out;
+    batch.finish_events(out);
+    return out;
+  };
+  EventBatch with, without;
+  with.add(Seq{1}, 1, a);
+  with.add(Seq{2}, 1, b);
+  CHECK_FALSE(with.drop_last(Seq{1}));  // not the last one
+  CHECK(with.drop_last(Seq{2}));
+  CHECK_FALSE(with.drop_last(Seq{1}));  // only the very last add()
+  CHECK(with.last() == Seq{1});
+  with.add(Seq{3}, 2, c);
+  without.add(Seq{1}, 1, a);
+  without.add(Seq{3}, 2, c);
+  CHECK(frame_of(with) == frame_of(without));
+
+  // The only record: the batch is empty again.
+  with.add(Seq{4}, 1, a);
+  CHECK(with.drop_last(Seq{4}));
+  CHECK(with.empty());
+  with.add_cancelled(Seq{6}, 42);
+  CHECK(with.count() == 1);
+  CHECK(with.last() == Seq{6});
+}

@@ -49,10 +49,12 @@ class RecordingClient final : public broker::Client {
  public:
   std::vector<std::string> bodies;
   std::vector<bool> redelivered;
+  std::vector<std::uint64_t> tags;  // ack tags (0 for auto-ack deliveries)
   bool can_accept() const override { return true; }
   void deliver(const broker::Delivery& d) override {
     bodies.emplace_back(d.message.body());
     redelivered.push_back(d.redelivered);
+    tags.push_back(d.ack_tag);
   }
   void on_released(Seq) override {}
 };

@@ -169,6 +169,7 @@ TEST_CASE("journal: the checkpoint replaces the ids its live messages re-enter (
     std::uint64_t compactions = 0;
     for (int i = 0; i < 200 && compactions < 2; ++i) {
       n.send_ok("/queue/churn", std::string(500, 'c'));
+      REQUIRE(n.settle());  // written before it is consumed (else Journal::cancel drops it)
       n.client.got.clear();
       n.subscribe("c", "/queue/churn");
       REQUIRE(n.broker.unsubscribe(n.conn, "c").has_value());
