@@ -145,6 +145,10 @@ void store(Exposition& e, const BrokerStatus& s) {
            "Write rounds of the journal's writer, each one fdatasync with syncOnWrite: messages_total / this is "
            "messages per fdatasync (group commit).",
            st.write_groups);
+  e.single("twinmq_journal_cancelled_sends_total", "counter",
+           "Persistent SENDs consumed before they were written: neither the message nor its removal went to the "
+           "journal or, on a master, to the slave (on a slave: the ones its master cancelled).",
+           st.cancelled_sends);
   constexpr std::string_view kHist = "twinmq_journal_fsync_duration_seconds";
   e.family(kHist, "histogram", "Time one fdatasync of a journal write group took (syncOnWrite=\"true\").");
   const LatencyHistogram& h = st.fsync_latency;

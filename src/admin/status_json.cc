@@ -43,6 +43,7 @@ json store_json(const BrokerStatus& s) {
           {"last_durable_seq", st.last_durable_seq}, {"epoch", st.epoch}, {"sync_on_write", st.sync_on_write},
           {"refusing_writes", st.refusing}, {"refusal", st.refusal},        {"fsyncs", st.fsync_latency.count()},
           {"messages_written", st.message_records}, {"write_groups", st.write_groups},
+          {"cancelled_sends", st.cancelled_sends},
           {"messages_per_write_group", st.write_groups == 0 ? 0.0
                                                             : static_cast<double>(st.message_records) /
                                                                   static_cast<double>(st.write_groups)}};

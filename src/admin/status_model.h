@@ -72,6 +72,9 @@ struct StoreStatus {
   // many messages shared an fdatasync.
   std::uint64_t message_records = 0;
   std::uint64_t write_groups = 0;
+  // SENDs consumed before they were written (README "Consumed before written"): neither
+  // they nor their removal went to the journal; on a slave, those the master cancelled.
+  std::uint64_t cancelled_sends = 0;
   LatencyHistogram fsync_latency;
 };
 

@@ -47,6 +47,9 @@ std::string status_text(const BrokerStatus& s) {
       out += fmt::format("journal writes: {} messages in {} rounds ({:.1f} per fdatasync)\n", s.store->message_records,
                          s.store->write_groups,
                          static_cast<double>(s.store->message_records) / static_cast<double>(s.store->write_groups));
+    if (s.store->cancelled_sends != 0)
+      out += fmt::format("journal: {} sends consumed before written (not written, not mirrored)\n",
+                         s.store->cancelled_sends);
   }
   if (s.witness) out += s.witness->text;
   return out;

@@ -115,6 +115,7 @@ admin::BrokerStatus Runtime::status_model() {
     st.syncs = js.syncs;
     st.message_records = js.message_records;
     st.write_groups = js.write_groups;
+    st.cancelled_sends = js.cancelled;
     st.fsync_latency = journal_->fsync_latency();
     s.store = std::move(st);
   }
