@@ -165,12 +165,14 @@ Journal::Placed Journal::append(Seq seq, RecordType type, std::span<const std::b
   while (seq.value - covered_.value - 1 > UINT32_MAX) append(Seq{covered_.value + 1 + UINT32_MAX}, RecordType::skip, {});
   const std::size_t size = frame_size(payload.size());
   JournalFile* tail = files_.tail();
+  bool opened = false;
   if (tail == nullptr || roll_requested_ ||
       (tail->size + size > config_.max_segment_size && tail->size > kFileHeaderSize)) {
     tail = &open_segment(Seq{covered_.value + 1});
+    opened = true;
   }
   last_record_ = LastRecord{seq, type, tail->no, tail->size, tail->last, covered_, batch_.bytes.size(),
-                            batch_.spans.size()};
+                            batch_.spans.size(), opened};
   if (batch_.spans.empty() || batch_.spans.back().file != tail->no) {
     FileSpan span;
     span.file = tail->no;
@@ -257,8 +259,10 @@ void Journal::on_replicated_event(Seq seq, const broker::Event& event, std::span
 }
 
 bool Journal::can_cancel(Seq enqueued) const {
+  // Not the first record of a segment: taking it back would leave a segment of a header
+  // only, which no writer leaves otherwise (rare: once per segment).
   return started_ && !closed_ && last_seen_ == enqueued && last_record_ && last_record_->seq == enqueued &&
-         last_record_->type == RecordType::message_enqueued;
+         last_record_->type == RecordType::message_enqueued && !last_record_->opened_segment;
 }
 
 void Journal::cancel(const broker::Cancellation& c) {
@@ -267,7 +271,7 @@ void Journal::cancel(const broker::Cancellation& c) {
   last_record_.reset();
   encoded_seq_ = Seq{0};
   // 1. The enqueue's record leaves the batch, as if it had never been laid out (a span
-  //    opened for it goes too; a segment opened for it stays, with its header only).
+  //    opened for it goes too; can_cancel refused the first record of a segment).
   batch_.bytes.resize(r.batch_begin);
   batch_.spans.resize(r.spans);
   if (!batch_.spans.empty() && batch_.spans.back().end > r.batch_begin) batch_.spans.back().end = r.batch_begin;

@@ -291,6 +291,7 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
     Seq covered;                // covered_ before it
     std::size_t batch_begin;    // of the record in batch_.bytes
     std::size_t spans;          // batch_.spans.size() before a span was opened for it
+    bool opened_segment;        // it is the first record of a segment opened for it
   };
 
   void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
