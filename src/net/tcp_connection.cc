@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "base/assert.h"
 #include "base/printable.h"
 
 namespace twinmq::net {
@@ -225,8 +226,27 @@ void TcpConnection::encrypt_pending() {
   tls_->take_output(tls_out_);
 }
 
+void TcpConnection::set_write_guard(const WriteGuard* guard) {
+  TWINMQ_ASSERT(guard == nullptr || side_ == nullptr, "a write guard on a connection with a side writer");
+  guard_ = guard;
+}
+
+std::shared_ptr<SideWriter> TcpConnection::side_writer() {
+  if (side_ || tls_ || guard_ != nullptr || closing_) return side_;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return nullptr;
+  side_.reset(new SideWriter(fd));
+  return side_;
+}
+
+bool TcpConnection::side_remainder() const {
+  if (!side_) return false;
+  std::lock_guard lock(side_->mu_);
+  return !side_->remainder_.empty();
+}
+
 void TcpConnection::commit_output() {
-  if (closing_ || !has_unsent()) {
+  if (closing_ || (!has_unsent() && !side_remainder())) {
     if (closing_ || !tls_ || !tls_->has_output()) return;
   }
   (void)above_high_watermark();  // records the crossing, so on_drained() follows
@@ -243,6 +263,17 @@ void TcpConnection::flush() {
     if (closing_) return;
   }
   std::string& out = tls_ ? tls_out_ : pending_;
+  std::unique_lock<std::mutex> side_lock;
+  if (side_) {
+    // side_writer.h rules 1 and 2: no side write runs while we write, and the rest of
+    // a side frame goes first.
+    side_lock = std::unique_lock(side_->mu_);
+    if (!side_->remainder_.empty()) {
+      out.insert(0, side_->remainder_);
+      side_->remainder_.clear();
+    }
+    side_->busy_ = false;
+  }
   if (out.empty()) return;
   if (guard_ != nullptr && !guard_->may_write()) {
     // Past the serving deadline: what was produced is never sent (the owner closes
@@ -259,10 +290,13 @@ void TcpConnection::flush() {
   uv_buf_t b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
   if (n == static_cast<int>(inflight_.size())) {
+    // Unlocked first: after_write() may flush again, or close.
+    if (side_lock) side_lock.unlock();
     after_write(0);
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
+    if (side_lock) side_lock.unlock();
     close_with(n);
     return;
   }
@@ -270,8 +304,10 @@ void TcpConnection::flush() {
   b = uv_buf_init(inflight_.data() + inflight_off_, static_cast<unsigned>(inflight_.size() - inflight_off_));
   write_req_.data = static_cast<HandleBase*>(this);
   write_in_flight_ = true;
+  if (side_) side_->busy_ = true;  // until on_write: libuv writes the rest without us
   if (int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, &TcpConnection::on_write); rc != 0) {
     write_in_flight_ = false;
+    if (side_lock) side_lock.unlock();
     close_with(rc);
   }
 }
@@ -279,6 +315,11 @@ void TcpConnection::flush() {
 void TcpConnection::on_write(uv_write_t* req, int status) noexcept {
   auto* self = static_cast<TcpConnection*>(static_cast<HandleBase*>(req->data));
   self->write_in_flight_ = false;
+  if (self->side_) {
+    // libuv is done with our bytes: side writes may go again (side_writer.h rule 1).
+    std::lock_guard lock(self->side_->mu_);
+    self->side_->busy_ = !self->side_->remainder_.empty();
+  }
   if (self->closing_) return;  // the object stays alive until the close callback
   self->after_write(status);
 }
@@ -314,6 +355,10 @@ void TcpConnection::close_with(int status) {
   close_status_ = status;
   close_timer_.reset();
   loop_.cancel_flush(this);
+  if (side_) {
+    std::lock_guard lock(side_->mu_);  // side_writer.h rule 3
+    side_->fd_ = -1;
+  }
   close_handle(reinterpret_cast<uv_handle_t*>(&tcp_));
 }
 

@@ -27,6 +27,10 @@
 //    logged with the peer's address and closes the connection. Without TLS, tls_ is
 //    null and tls_out_ stays empty: the plain path costs one pointer test per read
 //    and per flush, and no copy.
+//  - Side writes (net/side_writer.h): side_writer() lets one other thread put small
+//    whole frames on a plain connection between this object's own writes; flush()
+//    then holds the SideWriter's mutex around its writes and finishes a side frame
+//    the socket took only in part before anything else.
 //
 // Lifecycle: heap object, freed in its close callback (net/handle.h). The handler
 // holds a raw pointer to it until on_close(). Loop thread only.
@@ -43,6 +47,7 @@
 #include "base/result.h"
 #include "net/handle.h"
 #include "net/loop.h"
+#include "net/side_writer.h"
 #include "net/timer.h"
 #include "net/write_guard.h"
 #include "tls/engine.h"
@@ -80,8 +85,13 @@ class TcpConnection final : public HandleBase, private Flushable {
 
   void set_handler(ConnectionHandler* handler) { handler_ = handler; }
   // Every write this connection starts must first pass `guard` (net/write_guard.h);
-  // output queued when it refuses is dropped. nullptr = unguarded (the default).
-  void set_write_guard(const WriteGuard* guard) { guard_ = guard; }
+  // output queued when it refuses is dropped. nullptr = unguarded (the default). Not
+  // with a side writer (it would write past the guard).
+  void set_write_guard(const WriteGuard* guard);
+  // Lets another thread write whole frames on this connection (net/side_writer.h).
+  // nullptr for TLS, a guarded or a closing connection. Made once; later calls return
+  // the same writer.
+  std::shared_ptr<SideWriter> side_writer();
   void set_watermarks(Watermarks w) { marks_ = w; }
   // Speak TLS through `engine` from now on. Call right after accept() or connect(),
   // in the same callback, before any byte was read or written.
@@ -127,6 +137,7 @@ class TcpConnection final : public HandleBase, private Flushable {
   void tls_failed(const char* when);
   void encrypt_pending();
   bool has_unsent() const { return !pending_.empty() || !tls_out_.empty(); }
+  bool side_remainder() const;  // a side frame waits to be finished (side_writer.h rule 2)
 
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -144,6 +155,7 @@ class TcpConnection final : public HandleBase, private Flushable {
   Watermarks marks_;
   std::string peer_;
   HandlePtr<Timer> close_timer_;
+  std::shared_ptr<SideWriter> side_;  // null: no other thread writes here
   std::unique_ptr<tls::Engine> tls_;  // null: plain TCP
   std::string tls_out_;               // ciphertext waiting for the socket (TLS only)
   int close_status_ = 0;

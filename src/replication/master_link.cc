@@ -138,6 +138,10 @@ Result<void> MasterLink::open() {
   std::printf("twinmq: listening replication %s\n", listener_->address().c_str());
   std::fflush(stdout);
 
+  if (journal_ != nullptr) {
+    journal_->set_durable_listener(&ack_watch_);
+    watching_ = true;
+  }
   hook_target_ = std::make_shared<MasterLink*>(this);
   loop_.add_prepare_hook([target = hook_target_] {
     if (*target != nullptr) (*target)->flush();
@@ -497,6 +501,7 @@ void MasterLink::on_applied(Seq seq) {
   // The first Applied (the installed snapshot, possibly seq 0) always counts.
   if (follow_ && seq <= applied_) return;
   applied_ = seq;
+  ack_watch_.acknowledged(seq);  // before this turn's prepare hook takes the journal's reports
   waiting_since_ms_ = last_applied_ms_ = mono_ms();
   while (!unacked_batches_.empty() && unacked_batches_.front().first <= seq) {
     unacked_bytes_ -= unacked_batches_.front().second;
@@ -508,6 +513,7 @@ void MasterLink::on_applied(Seq seq) {
     // is in sync once it covers every reply released without it.
     catch_up_target_ = std::max(gate.released(), gate.released_non_persistent());
     follow_ = gate.add_source(seq);
+    ack_watch_.following(true);
     // The hold ends: persistent work up to `seq` is on the slave, later work waits for it.
     release_hold();
   } else if (gate.advance(*follow_, seq)) {
@@ -789,6 +795,7 @@ void MasterLink::lose_slave(const std::string& reason) {
     if (follow_) {
       gate.remove_source(*follow_);
       follow_.reset();
+      ack_watch_.following(false);
       broker_.notify_released();
     }
     spdlog::error("replication: slave {} lost ({}); minimumReplicas=\"1\": receipts for persistent work are HELD "
@@ -830,6 +837,7 @@ void MasterLink::serve_alone(const std::string& who, const std::string& reason) 
     broker::ReplyGate& gate = broker_.reply_gate();
     gate.remove_source(*follow_);
     follow_.reset();
+    ack_watch_.following(false);
     broker_.notify_released();
   }
   spdlog::error("[event=serving_alone] replication: slave {} lost ({}); this master now serves ALONE: receipts no longer wait for a copy "
@@ -854,6 +862,10 @@ void MasterLink::shutdown(std::string_view reason) {
 }
 
 void MasterLink::close() {
+  if (watching_) {
+    journal_->set_durable_listener(nullptr);
+    watching_ = false;
+  }
   if (sink_) {
     broker_.event_log().remove_sink(this);
     sink_ = false;

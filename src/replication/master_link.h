@@ -86,6 +86,7 @@
 #include "replication/initial_sync.h"
 #include "replication/journal_copy.h"
 #include "replication/protocol.h"
+#include "replication/slave_ack_watch.h"
 #include "replication/status.h"
 #include "replication/witness_port.h"
 #include "store/event_codec.h"
@@ -244,6 +245,10 @@ class MasterLink final : public broker::EventSink {
   // minimumReplicas="1" hold without a slave in sync (gates persistent work only).
   std::optional<broker::ReplyGate::SourceId> follow_;
   std::optional<broker::ReplyGate::SourceId> hold_;
+  // The journal's writer asks it whether this loop may sleep through a durability
+  // report (replication/slave_ack_watch.h); told of follow_ and every Applied.
+  SlaveAckWatch ack_watch_;
+  bool watching_ = false;  // ack_watch_ is the journal's DurableListener
   bool fatal_ = false;
 
   // With a witness: bumped whenever the slave changes, so an answer from the witness

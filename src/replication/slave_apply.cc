@@ -392,12 +392,30 @@ void SlaveLink::detach_acker() {
 
 void SlaveLink::on_released() { ack(); }
 
+void SlaveLink::update_direct_ack() {
+  store::Journal* journal = host_.journal();
+  const bool wanted = state_ == State::streaming && conn_ != nullptr && conn_->tcp_ != nullptr && journal != nullptr;
+  if (!wanted) {
+    direct_ack_.stop();
+    return;
+  }
+  if (direct_ack_.active()) return;
+  // A TLS link has no side writer: the loop acknowledges, as before.
+  if (auto side = conn_->tcp_->side_writer()) direct_ack_.start(*journal, std::move(side), ack_floor_, acked_);
+}
+
 void SlaveLink::ack() {
   if (conn_ == nullptr || (state_ != State::awaiting_in_sync && state_ != State::streaming)) return;
   broker::Broker& broker = host_.broker();
   // The slave's gate has one source, its journal: released() is what is durable (or,
   // without a journal, what is applied).
   const Seq durable = std::min(broker.reply_gate().released(), applied_);
+  if (direct_ack_.active()) {
+    // What the writer thread sent already is not sent again; a frame the socket took
+    // only in part is finished by the connection's next flush (net/side_writer.h).
+    acked_ = std::max(acked_, direct_ack_.sent());
+    conn_->tcp_->commit_output();
+  }
   if (durable > acked_ && durable >= ack_floor_) {
     writer_.applied(durable, conn_->tcp_->output());
     sent();

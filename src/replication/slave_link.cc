@@ -91,6 +91,7 @@ void SlaveLink::enter(State next, std::string_view reason) {
   TWINMQ_ASSERT(!terminal(), "a terminal slave state cannot be left");
   spdlog::info("replication: link {} -> {} ({})", state_name(state_), state_name(next), reason);
   state_ = next;
+  update_direct_ack();
   host_.link_changed();
 }
 
@@ -119,8 +120,11 @@ void SlaveLink::close_conn() {
     if (store::Journal* j = host_.journal()) j->notify_when_written_below(0, nullptr);
   }
   if (conn_ == nullptr) return;
-  conn_->close();
-  conn_ = nullptr;
+  Conn* conn_closing = std::exchange(conn_, nullptr);
+  // Not needed for safety (the SideWriter refuses once its socket closes), but the
+  // journal stops calling for a link that is gone.
+  update_direct_ack();
+  conn_closing->close();
 }
 
 // --- connecting -------------------------------------------------------------------

@@ -13,7 +13,10 @@
 //  - Acknowledging: the slave's own ReplyGate has one source, its journal; a small
 //    broker::Client (Acker) waits on that gate, so every time the journal makes more
 //    events durable, one cumulative Applied goes to the master. Without a journal
-//    (persistent="false") Applied follows what is applied in memory.
+//    (persistent="false") Applied follows what is applied in memory. While streaming on
+//    a plain TCP link, the journal's writer thread sends that Applied itself right after
+//    its fdatasync (replication/direct_ack.h), and the loop sends only what it could
+//    not: one thread hand-off less on the receipt path.
 //  - Back-pressure: a slave whose disk is slower than the load stops reading the link
 //    while more than kDiskBehindHigh bytes wait for its journal, and reads again once
 //    they are down to kDiskBehindLow. The master then sees its link back up and holds
@@ -86,6 +89,7 @@
 #include "broker/broker.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "replication/direct_ack.h"
 #include "replication/initial_sync.h"
 #include "replication/protocol.h"
 #include "replication/role.h"
@@ -234,6 +238,9 @@ class SlaveLink {
   // before the next seq. False after mirror_failed().
   bool enter_epochs();
   void ack();
+  // Starts the writer thread's Applied (direct_ack_) while streaming on a plain link
+  // with a journal, stops it otherwise. From enter() and close_conn().
+  void update_direct_ack();
   void attach_acker();
   void detach_acker();
 
@@ -268,6 +275,7 @@ class SlaveLink {
   broker::Broker* acker_broker_ = nullptr;
 
   FrameWriter writer_;
+  DirectAck direct_ack_;
   store::EventDecoder decoder_;
   std::unique_ptr<SnapshotReceiver> receiver_;
   bool installing_ = false;  // the copy is being replayed on a worker (see DESIGN)

@@ -137,10 +137,9 @@ void Journal::attach() {
   reports_ = net::AsyncQueue<WriterReport>::create(loop_, [this](std::vector<WriterReport>& v) { on_reports(v); });
   // Listeners keep the loop alive; the journal only ever answers work they caused.
   reports_->unref();
-  auto* queue = reports_.get();
+  reported_cover_ = recovered_;
   writer_ = std::make_unique<SyncThread>(dir_, config_.sync_on_write, config_.max_segment_size,
-                                         options_.retry_interval,
-                                         [queue](WriterReport r) { queue->push(std::move(r)); });
+                                         options_.retry_interval, [this](WriterReport r) { report(std::move(r)); });
   writer_->start();
   hook_target_ = std::make_shared<Journal*>(this);
   loop_.add_prepare_hook([target = hook_target_] {
@@ -307,6 +306,9 @@ void Journal::on_cancelled(Seq upto) {
 }
 
 void Journal::flush() {
+  // Reports the writer pushed without waking us (DurableListener): first, so the
+  // buffers come back and the gate moves before anything else this turn.
+  reports_->drain();
   release_expired_segments();
   if (!batch_.bytes.empty()) {
     submit_batch();
@@ -326,6 +328,7 @@ void Journal::flush() {
 void Journal::submit_batch() {
   last_record_.reset();  // handed over: no longer cancellable
   batch_.id = ++next_batch_id_;
+  batch_.cover = last_seen_.value;
   const JournalFile* tail = files_.find(batch_.spans.back().file);
   inflight_.push_back(InFlight{batch_.id, last_seen_, covered_, tail->no, tail->size, batch_.bytes.size()});
   inflight_bytes_ += batch_.bytes.size();
@@ -408,6 +411,32 @@ void Journal::on_write_failed(const std::string& error) {
     last_failure_log_ms_ = now;
     spdlog::error("journal: writes still failing: {}", error);
   }
+}
+
+void Journal::set_durable_listener(DurableListener* listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = listener;
+}
+
+void Journal::report(WriterReport r) {
+  if (r.kind != WriterReport::Kind::durable) {
+    reports_->push(std::move(r));
+    return;
+  }
+  std::lock_guard lock(listener_mu_);
+  const Seq from = std::exchange(reported_cover_, Seq{r.cover});
+  if (listener_ == nullptr) {
+    reports_->push(std::move(r));
+    return;
+  }
+  const Seq cover{r.cover};
+  // The listener first: a frame it sends should leave before the loop wakes up and
+  // competes for the core.
+  listener_->durable(cover);
+  // Queued before the question, so that a wake-up the answer spares cannot be lost
+  // (replication/slave_ack_watch.h "No lost wake-up").
+  reports_->push(std::move(r), /*wake=*/false);
+  if (!report_quietly_.load() || !listener_->loop_may_wait(from, cover)) reports_->wake();
 }
 
 void Journal::on_reports(std::vector<WriterReport>& reports) {
@@ -512,6 +541,7 @@ void Journal::close() {
   broker_->set_page_store(nullptr);
   page_reader_.reset();
   broker_->event_log().remove_sink(this);
+  set_durable_listener(nullptr);
   // Account for trailing non-persistent seqs, so a restart continues numbering after them.
   if (last_seen_ > covered_ && !refusing_) append(last_seen_, RecordType::skip, {});
   if (!batch_.bytes.empty()) submit_batch();

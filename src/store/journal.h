@@ -15,6 +15,14 @@
 //    AsyncQueue. The loop then raises its ReplyGate source ("durable up to Seq N") and
 //    calls Broker::notify_released(), which lets held RECEIPTs go. The loop never
 //    waits on the disk.
+//  - A DurableListener (set_durable_listener) hears of each durable group on the
+//    writer thread, before the loop does: a slave acknowledges from there without
+//    waiting for its loop to wake up (replication/direct_ack.h), and a master whose
+//    slave has not acknowledged the group yet lets its loop sleep on until that
+//    answer wakes it (replication/master_link.h). Such a report is pushed without
+//    waking the loop; the prepare hook takes whatever was pushed at every loop turn,
+//    so it is seen at the loop's next wake-up for any reason, before anything is
+//    released. Never quiet while a written-below waiter needs the report.
 //  - A failing write (disk full, I/O error) is retried by the writer until it
 //    succeeds; meanwhile the broker refuses persistent sends with the reason
 //    (Broker::set_persistence_refusal) and nothing after the failed batch counts as
@@ -63,11 +71,13 @@
 // destructor). Loop thread only, except read_from()'s cursor (store/record_cursor.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -128,6 +138,25 @@ struct JournalStats {
   std::uint64_t live_bytes = 0;
 };
 
+// Told on the journal's writer thread as soon as a group of batches is durable
+// (written, and fdatasynced with syncOnWrite), before the loop hears of it through its
+// report. Never told of a group whose write or sync failed.
+class DurableListener {
+ public:
+  // Every event up to `cover` that the journal was given is durable (or was
+  // non-persistent): the position the loop will report for the group
+  // (last_durable_seq()), or less, never more. Must not block; must not throw.
+  virtual void durable(Seq cover) noexcept = 0;
+  // Asked after the group's report is queued: true lets the loop sleep on instead of
+  // being woken for it, because the listener acted on it already or something else is
+  // sure to wake the loop (which then takes the report first, in its prepare hook).
+  // `from`: the cover of the group before (what this report adds is (from, cover]).
+  virtual bool loop_may_wait(Seq from, Seq cover) noexcept = 0;
+
+ protected:
+  ~DurableListener() = default;
+};
+
 class Journal final : public broker::EventSink, public broker::PageStore, private ReplayTarget {
  public:
   // Creates the directory if needed, takes its lock (Errc::in_use names the holder's
@@ -178,6 +207,10 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
     return encoded_;
   }
 
+  // Loop thread. nullptr ends the calls: once it returns, no call is running and none
+  // comes. close() clears it too. The listener must outlive its registration.
+  void set_durable_listener(DurableListener* listener);
+
   // Hands over the last batch, waits for the writer to finish it, releases what became
   // durable, and stops. Idempotent. If the last writes failed, their receipts stay held.
   void close();
@@ -207,6 +240,8 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   void notify_when_written_below(std::uint64_t low, std::function<void()> fn) {
     written_low_ = low;
     written_waiter_ = std::move(fn);
+    // The waiter depends on reports: none may then wait for a wake-up of the loop.
+    report_quietly_.store(written_waiter_ == nullptr);
   }
   // Writes are failing; persistent sends are refused with refusal().
   bool refusing() const { return refusing_; }
@@ -301,6 +336,7 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   void flush();  // the prepare hook
   void submit_batch();
   void on_reports(std::vector<WriterReport>& reports);
+  void report(WriterReport r);  // the writer thread's report: listener, queue, wake-up
   void on_durable(std::uint64_t batch_id);
   void on_write_failed(const std::string& error);
   void advance_gate(Seq s);
@@ -331,6 +367,10 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   std::uint64_t replayed_ = 0;
   static constexpr std::uint64_t kReplayPageOutStride = 1024;
   net::HandlePtr<net::AsyncQueue<WriterReport>> reports_;
+  std::mutex listener_mu_;                 // the writer thread reads listener_ under it
+  DurableListener* listener_ = nullptr;    // guarded by listener_mu_
+  std::atomic<bool> report_quietly_{true}; // the listener may spare the loop a wake-up
+  Seq reported_cover_;                     // writer thread: the last durable report's cover
   // The prepare hook outlives the Journal inside the Loop; it reaches us through this.
   std::shared_ptr<Journal*> hook_target_;
 

@@ -246,6 +246,7 @@ void SyncThread::run() {
       WriterReport rep;
       rep.kind = WriterReport::Kind::durable;
       rep.batch_id = group_.back().id;
+      rep.cover = group_.back().cover;
       rep.sync_ns = last_sync_ns_;
       for (WriteBatch& b : group_) {
         b.bytes.clear();

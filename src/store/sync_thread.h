@@ -70,6 +70,9 @@ struct FileSpan {
 
 struct WriteBatch {
   std::uint64_t id = 0;
+  // The seq the journal reports durable once this batch is (its cover when handed
+  // over: store/journal.h "THE TRICKY PART"); passed to the Journal's DurableListener.
+  std::uint64_t cover = 0;
   std::vector<std::byte> bytes;
   std::vector<FileSpan> spans;
 };
@@ -78,6 +81,7 @@ struct WriterReport {
   enum class Kind { durable, write_failed, compaction_done, compaction_failed };
   Kind kind = Kind::durable;
   std::uint64_t batch_id = 0;  // durable: every batch up to this one is written (and synced)
+  std::uint64_t cover = 0;     // durable: that batch's WriteBatch::cover
   std::string error;           // write_failed, compaction_failed
   std::vector<std::vector<std::byte>> buffers;  // spent batch buffers, for reuse
   std::unique_ptr<CompactionResult> compaction;
