@@ -529,3 +529,65 @@ TEST_CASE("20 replication: a slave on a slow disk holds the master's clients bac
   REQUIRE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value());
   CHECK(drain(pair.slave_stomp(), "/queue/slow", kCount + 1).size() == kCount + 1);
 }
+
+TEST_CASE("20 replication: a slave killed half-way through a journal write holds every receipted message (it acknowledges only after its fdatasync)") {
+  // The slave's Applied leaves from its journal's writer thread, right after the
+  // fdatasync (replication/direct_ack.h). With minimumReplicas="1" the master never
+  // confirms persistent work alone, so every receipt needs that Applied; the slave is
+  // SIGKILLed in the middle of one of its journal writes (store/fault_points.h
+  // crash_mid_write), after ~120 writes of one message each. Its store, opened as a
+  // broker of its own, must hold every message the producer got a receipt for.
+  PairSpec spec;
+  spec.master_attrs = {{"minimumReplicas", "1"}};
+  spec.slave_env = {{"TWINMQ_FAULT", "crash_mid_write:1@120"}};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  pair.start_slave();
+  std::vector<std::string> receipted;
+  {
+    RawStomp p(pair.master_stomp());
+    p.connect();
+    bool slave_gone = false;
+    for (int i = 0; i < 2000 && !slave_gone; ++i) {
+      const std::string body = "m" + std::to_string(i);
+      p.send_frame("SEND", {{"destination", "/queue/acked"}, {"persistent", "true"}, {"receipt", "r" + body}}, body);
+      // Once the slave is gone the receipt stays held (minimumReplicas="1"): stop then.
+      const auto deadline = Clock::now() + Ms(30'000);
+      for (;;) {
+        auto f = p.next_frame(Ms(500));
+        if (f) {
+          REQUIRE_MESSAGE(f->command == "RECEIPT", f->command);
+          receipted.push_back(body);
+          break;
+        }
+        REQUIRE_MESSAGE(!p.closed(), "the master closed the producer's connection");
+        if (pair.slave().wait_exit(Ms(0)).has_value()) {
+          slave_gone = true;
+          break;
+        }
+        REQUIRE_MESSAGE(Clock::now() < deadline, "no receipt and no crash within 30 s");
+      }
+    }
+    REQUIRE_MESSAGE(slave_gone, "the slave's crash_mid_write fault never fired");
+  }
+  auto e = pair.slave().wait_exit(Ms(10'000));
+  REQUIRE(e.has_value());
+  CHECK_MESSAGE(e->signaled, e->describe());
+  CHECK(receipted.size() >= 50);
+  pair.master().kill(SIGKILL);
+  REQUIRE(pair.master().wait_exit(Ms(10'000)).has_value());
+
+  const std::uint16_t port = free_port();
+  const std::string xml = "<broker brokerName=\"after\" dataDirectory=\"" + pair.data("slave").string() +
+                          "\" persistent=\"true\">\n  <transportConnectors>\n    <transportConnector name=\"stomp\" "
+                          "uri=\"stomp://127.0.0.1:" + std::to_string(port) + "\"/>\n  </transportConnectors>\n</broker>\n";
+  auto after = pair.start_config("after.xml", xml);
+  REQUIRE_MESSAGE(after->wait_listening("stomp", Ms(10'000)), after->log_tail());
+  Tally t;
+  t.receipted = receipted;
+  t.received = bodies_of(drain_until(port, "/queue/acked", receipted));
+  const auto missing = t.missing();
+  CHECK_MESSAGE(missing.empty(), missing.size() << " of " << receipted.size()
+                                                << " receipted messages are not in the slave's store, first: "
+                                                << (missing.empty() ? std::string() : missing.front()));
+}
