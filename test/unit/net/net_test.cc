@@ -3,6 +3,7 @@
 #include <doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "net/async_queue.h"
 #include "net/loop.h"
 #include "net/tcp_connection.h"
+#include "net/side_writer.h"
 #include "net/tcp_listener.h"
 #include "net/timer.h"
 
@@ -208,4 +210,123 @@ TEST_CASE("after-flush hooks run once the turn's output is flushed, and what the
   REQUIRE(calls.size() >= 4);
   CHECK(std::vector<std::string>(calls.begin(), calls.begin() + 4) ==
         std::vector<std::string>{"hook", "flush early", "after-flush hook", "flush late"});
+}
+
+namespace {
+
+// "<tag:n:fill...>": a frame whose length says where it ends, so the reader can tell a
+// whole frame from a cut or interleaved one.
+std::string framed(char tag, int n, std::size_t size) {
+  std::string body = std::string(1, tag) + ":" + std::to_string(n) + ":";
+  body.resize(size, tag);
+  return "<" + body + ">";
+}
+
+// Splits a stream of framed() frames; false if one is cut or another starts inside it.
+bool split_frames(const std::string& s, std::vector<std::string>& out) {
+  std::size_t at = 0;
+  while (at < s.size()) {
+    if (s[at] != '<') return false;
+    const std::size_t end = s.find('>', at);
+    if (end == std::string::npos || s.find('<', at + 1) < end) return false;
+    out.push_back(s.substr(at + 1, end - at - 1));
+    at = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("side writer: frames written from another thread arrive whole, between the loop's own writes") {
+  Loop loop;
+  Recorder server;
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
+    server.conn = TcpConnection::accept(loop, self.stream(), &server);
+  });
+  REQUIRE(l.has_value());
+  auto addr = resolve("127.0.0.1", (*l)->port());
+  REQUIRE(addr.has_value());
+  Recorder client;
+  client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
+  REQUIRE(run_until(loop, [&] { return client.connected == 0 && server.conn != nullptr; }));
+  std::shared_ptr<SideWriter> side = client.conn->side_writer();
+  REQUIRE(side != nullptr);
+  CHECK(client.conn->side_writer() == side);  // one per connection
+
+  // The loop writes large frames (partial writes, uv_write) while another thread keeps
+  // sending small ones; a side frame refused meanwhile is simply tried again.
+  constexpr int kSide = 300, kLoop = 40;
+  std::atomic<int> side_sent{0};
+  std::thread other([&] {
+    for (int i = 0; i < kSide;) {
+      if (side->send(framed('s', i, 40)) != SideWriter::Sent::not_sent) ++i;
+      else std::this_thread::yield();
+      side_sent = i;
+    }
+  });
+  int loop_sent = 0;
+  auto writer = Timer::create(loop);
+  writer->start(1, 1, [&] {
+    if (loop_sent == kLoop || client.conn == nullptr) return;
+    client.conn->output() += framed('L', loop_sent++, 256u << 10);
+    client.conn->commit_output();
+  });
+  std::size_t expected = 0;
+  for (int i = 0; i < kSide; ++i) expected += framed('s', i, 40).size();
+  for (int i = 0; i < kLoop; ++i) expected += framed('L', i, 256u << 10).size();
+  const bool all = run_until(loop, [&] { return server.got.size() >= expected; });
+  other.join();
+  REQUIRE(all);
+  writer.reset();
+  std::vector<std::string> frames;
+  REQUIRE(split_frames(server.got, frames));
+  std::vector<std::string> sides, loops;
+  for (const auto& f : frames) (f[0] == 's' ? sides : loops).push_back(f);
+  REQUIRE(sides.size() == kSide);
+  REQUIRE(loops.size() == kLoop);
+  for (int i = 0; i < kSide; ++i) CHECK(sides[i] == framed('s', i, 40).substr(1, 40));
+  for (int i = 0; i < kLoop; ++i) CHECK(loops[i].size() == 256u << 10);
+  CHECK(side->frames() == kSide);
+
+  client.conn->close();
+  REQUIRE(run_until(loop, [&] { return client.closed && server.closed; }));
+  // After the close nothing reaches the (closed, maybe reused) descriptor.
+  CHECK(side->send(framed('s', 0, 40)) == SideWriter::Sent::not_sent);
+  l->reset();
+  CHECK(loop.shutdown() == 0);
+}
+
+TEST_CASE("side writer: a frame the full socket takes only in part is finished by the loop before its own bytes") {
+  Loop loop;
+  Recorder server;
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
+    server.conn = TcpConnection::accept(loop, self.stream(), &server);
+  });
+  REQUIRE(l.has_value());
+  auto addr = resolve("127.0.0.1", (*l)->port());
+  REQUIRE(addr.has_value());
+  Recorder client;
+  client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
+  REQUIRE(run_until(loop, [&] { return client.connected == 0 && server.conn != nullptr; }));
+  server.conn->pause_reading();
+  auto side = client.conn->side_writer();
+  REQUIRE(side != nullptr);
+  // Far more than the socket buffers hold while nobody reads: only a part goes.
+  const std::string big = framed('s', 1, 64u << 20);
+  REQUIRE(side->send(big) == SideWriter::Sent::partly);
+  CHECK(side->send(framed('s', 2, 40)) == SideWriter::Sent::not_sent);  // the rest goes first
+  client.conn->output() += framed('L', 1, 100);
+  client.conn->commit_output();
+  server.conn->resume_reading();
+  const std::size_t expected = big.size() + framed('L', 1, 100).size();
+  REQUIRE(run_until(loop, [&] { return server.got.size() >= expected; }));
+  std::vector<std::string> frames;
+  REQUIRE(split_frames(server.got, frames));
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].size() == (64u << 20));
+  CHECK(frames[1] == framed('L', 1, 100).substr(1, 100));
+  client.conn->close();
+  REQUIRE(run_until(loop, [&] { return client.closed && server.closed; }));
+  l->reset();
+  CHECK(loop.shutdown() == 0);
 }

@@ -4,6 +4,8 @@
 #include <doctest.h>
 
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 
 #include "store/errors.h"
 #include "support.h"
@@ -156,4 +158,70 @@ TEST_CASE("TWINMQ_FAULT arms points for a broker process") {
     const auto p = static_cast<FaultPoint>(i);
     CHECK(fault_point_by_name(fault_point_name(p)) == p);
   }
+}
+
+namespace {
+
+// A DurableListener that records what the writer thread told it. `may_wait` decides
+// whether the loop is spared the wake-up (its report then waits for the next turn).
+struct RecordingListener final : DurableListener {
+  std::mutex mu;
+  std::vector<Seq> covers;  // guarded by mu
+  bool may_wait = false;
+  void durable(Seq cover) noexcept override {
+    std::lock_guard lock(mu);
+    covers.push_back(cover);
+  }
+  bool loop_may_wait(Seq, Seq) noexcept override { return may_wait; }
+  std::vector<Seq> told() {
+    std::lock_guard lock(mu);
+    return covers;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("durable listener: told on the writer thread only once a group's fdatasync succeeded, with the cover the loop reports") {
+  FaultGuard faults;
+  TempDir dir;
+  Node n(journal_config(dir.path()), quick_retry());
+  RecordingListener listener;
+  n.journal->set_durable_listener(&listener);
+  const Seq first = n.send_ok("/queue/l", "first");
+  REQUIRE(run_until(n.loop, [&] { return n.journal->last_durable_seq() >= first; }));
+  REQUIRE(listener.told().size() == 1);
+  CHECK(listener.told().back() == first);
+  CHECK(listener.told().back() <= n.journal->last_durable_seq());
+
+  // Every fdatasync fails: the group is written, not synced, and the listener (the
+  // slave's Applied) hears nothing of it.
+  arm_fault(FaultPoint::sync_eio, 1 << 30);
+  const Seq second = n.send_ok("/queue/l", "second");
+  REQUIRE(run_until(n.loop, [&] { return n.journal->stats().write_failures >= 3; }));
+  CHECK(listener.told().size() == 1);
+  CHECK(n.journal->last_durable_seq() < second);
+
+  disarm_all_faults();
+  REQUIRE(run_until(n.loop, [&] { return n.journal->last_durable_seq() >= second; }));
+  REQUIRE(listener.told().size() == 2);
+  CHECK(listener.told().back() == second);
+  n.journal->set_durable_listener(nullptr);
+}
+
+TEST_CASE("durable listener: a report that spares the loop its wake-up is still taken at the loop's next turn") {
+  TempDir dir;
+  Node n(journal_config(dir.path()));
+  RecordingListener listener;
+  listener.may_wait = true;
+  n.journal->set_durable_listener(&listener);
+  for (int i = 0; i < 20; ++i) {
+    const Seq s = n.send_ok("/queue/q", "m" + std::to_string(i));
+    // The writer told the listener without waking the loop...
+    REQUIRE(run_until(n.loop, [&] { return !listener.told().empty() && listener.told().back() >= s; }));
+    // ...and the report was taken by a later turn (run_until's own timer wakes it):
+    // durable, the receipt released, the spare buffer back.
+    REQUIRE(run_until(n.loop, [&] { return n.journal->last_durable_seq() >= s; }));
+    CHECK(n.broker.reply_gate().released() >= s);
+  }
+  n.journal->set_durable_listener(nullptr);
 }
