@@ -119,12 +119,11 @@ void SlaveLink::close_conn() {
     disk_paused_ = false;
     if (store::Journal* j = host_.journal()) j->notify_when_written_below(0, nullptr);
   }
-  if (conn_ == nullptr) return;
-  Conn* conn_closing = std::exchange(conn_, nullptr);
-  // Not needed for safety (the SideWriter refuses once its socket closes), but the
-  // journal stops calling for a link that is gone.
+  Conn* closing = std::exchange(conn_, nullptr);
+  // The journal stops calling for a link that is gone (its SideWriter would refuse
+  // anyway once the socket closes).
   update_direct_ack();
-  conn_closing->close();
+  if (closing != nullptr) closing->close();
 }
 
 // --- connecting -------------------------------------------------------------------
@@ -215,6 +214,7 @@ void SlaveLink::retry(const std::string& reason, std::uint32_t at_least_ms) {
 void SlaveLink::on_conn_closed(Conn& c, int status) {
   if (&c != conn_) return;
   conn_ = nullptr;
+  update_direct_ack();
   if (!c.connected_) {
     retry("cannot connect to " + options_.master_host + ":" + std::to_string(options_.master_port) + ": " +
           (status == 0 ? std::string("closed") : std::string(uv_strerror(status))));

@@ -394,7 +394,10 @@ void Journal::on_durable(std::uint64_t batch_id) {
     any = true;
   }
   if (any) advance_gate(cover);
-  if (written_waiter_ && unwritten_bytes() <= written_low_) std::exchange(written_waiter_, nullptr)();
+  if (written_waiter_ && unwritten_bytes() <= written_low_) {
+    report_quietly_.store(true);  // the waiter may set another (notify_when_written_below)
+    std::exchange(written_waiter_, nullptr)();
+  }
 }
 
 void Journal::on_write_failed(const std::string& error) {
