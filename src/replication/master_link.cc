@@ -501,12 +501,15 @@ void MasterLink::on_applied(Seq seq) {
   // The first Applied (the installed snapshot, possibly seq 0) always counts.
   if (follow_ && seq <= applied_) return;
   applied_ = seq;
-  ack_watch_.acknowledged(seq);  // before this turn's prepare hook takes the journal's reports
+  ack_watch_.acknowledged(seq);  // before the journal's reports are taken (slave_ack_watch.h)
   waiting_since_ms_ = last_applied_ms_ = mono_ms();
   while (!unacked_batches_.empty() && unacked_batches_.front().first <= seq) {
     unacked_bytes_ -= unacked_batches_.front().second;
     unacked_batches_.pop_front();
   }
+  // What our own journal made durable meanwhile may not have woken us
+  // (replication/slave_ack_watch.h): take it first, so this Applied releases it all.
+  if (journal_ != nullptr) journal_->take_reports();
   broker::ReplyGate& gate = broker_.reply_gate();
   if (!follow_) {
     // The first Applied after the snapshot: from now on no reply passes the slave; it

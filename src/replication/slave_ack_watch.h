@@ -12,13 +12,13 @@
 //    report is queued, it lets the loop sleep on (loop_may_wait) only while a slave
 //    follows the gate and has acknowledged nothing after `from` (the previous
 //    report's cover): then no reply the report covers can pass the gate before an
-//    Applied beyond `from` arrives, and that Applied wakes the loop, whose prepare hook
-//    takes the queued report first (store::Journal::flush) — before the flush that
-//    writes the released RECEIPTs.
+//    Applied beyond `from` arrives, and that Applied wakes the loop, which takes the
+//    queued report first (MasterLink::on_applied calls Journal::take_reports) and
+//    releases the RECEIPTs in the same callback.
 //  - No lost wake-up: the loop publishes the slave's acknowledgement (acknowledged())
-//    before its prepare hook drains the queue; the writer queues the report before it
-//    asks. Whichever comes second sees the other: the loop finds the report, or the
-//    writer sees the acknowledgement and wakes the loop.
+//    before it takes the queue; the writer queues the report before it asks.
+//    Whichever comes second sees the other: the loop finds the report, or the writer
+//    sees the acknowledgement and wakes the loop.
 //
 // Lifecycle: owned by the MasterLink, registered with its journal from open() to
 // close(). following()/acknowledged() on the loop thread, loop_may_wait() on the

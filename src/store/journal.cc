@@ -306,14 +306,17 @@ void Journal::on_cancelled(Seq upto) {
 }
 
 void Journal::flush() {
-  // Reports the writer pushed without waking us (DurableListener): first, so the
-  // buffers come back and the gate moves before anything else this turn.
-  reports_->drain();
-  release_expired_segments();
   if (!batch_.bytes.empty()) {
+    // The writer first: on a slave this is the receipt path (store/sync_thread.h).
     submit_batch();
+    // Reports the writer queued without waking us (DurableListener), then: they
+    // release what they cover, and their buffers come back (on_reports).
+    reports_->drain();
+    release_expired_segments();
     return;
   }
+  reports_->drain();
+  release_expired_segments();
   if (last_seen_ > assigned_) {
     // Only non-persistent events this turn: durable as soon as what precedes them is.
     assigned_ = last_seen_;
@@ -448,8 +451,13 @@ void Journal::on_reports(std::vector<WriterReport>& reports) {
       case WriterReport::Kind::durable:
         if (r.sync_ns != 0) fsync_latency_.record_ns(r.sync_ns);
         for (auto& b : r.buffers) {
-          if (spare_buffers_.size() < kSpareBuffers && b.capacity() <= kMaxSpareCapacity)
+          if (b.capacity() > kMaxSpareCapacity) continue;
+          if (batch_.bytes.capacity() == 0) {
+            // A batch handed over before this report came (flush()) left none.
+            batch_.bytes = std::move(b);
+          } else if (spare_buffers_.size() < kSpareBuffers) {
             spare_buffers_.push_back(std::move(b));
+          }
         }
         on_durable(r.batch_id);
         if (refusing_) {

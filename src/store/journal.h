@@ -210,6 +210,11 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   // Loop thread. nullptr ends the calls: once it returns, no call is running and none
   // comes. close() clears it too. The listener must outlive its registration.
   void set_durable_listener(DurableListener* listener);
+  // Loop thread: takes the reports the writer queued without waking the loop, now
+  // (they release what they cover). The prepare hook does it every turn, after handing
+  // over the turn's batch; a master takes them as soon as the slave's Applied arrives,
+  // so the receipts both released go out with that turn's first writes.
+  void take_reports() { reports_->drain(); }
 
   // Hands over the last batch, waits for the writer to finish it, releases what became
   // durable, and stops. Idempotent. If the last writes failed, their receipts stay held.
