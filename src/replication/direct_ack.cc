@@ -15,7 +15,7 @@ void DirectAck::start(store::Journal& journal, std::shared_ptr<net::SideWriter> 
 
 void DirectAck::stop() {
   if (journal_ == nullptr) return;
-  journal_->set_durable_listener(nullptr);
+  journal_->remove_durable_listener(this);
   journal_ = nullptr;
   side_.reset();
 }

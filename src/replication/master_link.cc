@@ -866,7 +866,7 @@ void MasterLink::shutdown(std::string_view reason) {
 
 void MasterLink::close() {
   if (watching_) {
-    journal_->set_durable_listener(nullptr);
+    journal_->remove_durable_listener(&ack_watch_);
     watching_ = false;
   }
   if (sink_) {

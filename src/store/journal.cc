@@ -424,6 +424,11 @@ void Journal::set_durable_listener(DurableListener* listener) {
   listener_ = listener;
 }
 
+void Journal::remove_durable_listener(DurableListener* listener) {
+  std::lock_guard lock(listener_mu_);
+  if (listener_ == listener) listener_ = nullptr;
+}
+
 void Journal::report(WriterReport r) {
   if (r.kind != WriterReport::Kind::durable) {
     reports_->push(std::move(r));

@@ -210,6 +210,9 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   // Loop thread. nullptr ends the calls: once it returns, no call is running and none
   // comes. close() clears it too. The listener must outlive its registration.
   void set_durable_listener(DurableListener* listener);
+  // Clears the listener if it is still `listener` (a slave's link stopping must not
+  // clear what the master link of the same broker registered after a promotion).
+  void remove_durable_listener(DurableListener* listener);
   // Loop thread: takes the reports the writer queued without waking the loop, now
   // (they release what they cover). The prepare hook does it every turn, after handing
   // over the turn's batch; a master takes them as soon as the slave's Applied arrives,
