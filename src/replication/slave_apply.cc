@@ -66,7 +66,7 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
           master_last_ = std::max(master_last_, Seq{h->seq()});
           // Echo a probe at once: the answer is this slave's promise (see Heartbeat).
           if (h->probe() != 0) {
-            writer_.heartbeat(acked_, conn_->tcp_->output(), 0, h->probe());
+            writer_.heartbeat(acknowledged(), conn_->tcp_->output(), 0, h->probe());
             sent();
           }
           return true;

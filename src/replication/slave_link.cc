@@ -413,7 +413,7 @@ void SlaveLink::periodic() {
     return;
   }
   if (conn_ != nullptr && now - last_sent_ms_ >= options_.heart_beat_ms) {
-    writer_.heartbeat(acked_, conn_->tcp_->output());
+    writer_.heartbeat(acknowledged(), conn_->tcp_->output());
     sent();
   }
 }
@@ -428,7 +428,7 @@ LinkStatus SlaveLink::status() {
            options_.master_host + ":" + std::to_string(options_.master_port);
   s.last_seq = host_.broker().event_log().last();
   s.sent = applied_;
-  s.applied = acked_;
+  s.applied = acknowledged();
   s.peer_last_seq = master_last_;
   s.peer_address = options_.master_host + ":" + std::to_string(options_.master_port);
   if (conn_ != nullptr && last_received_ms_ != 0) s.last_heard_ms_ago = mono_ms() - last_received_ms_;

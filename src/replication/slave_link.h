@@ -77,6 +77,7 @@
 // close() on shutdown. Loop thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -241,6 +242,12 @@ class SlaveLink {
   // Starts the writer thread's Applied (direct_ack_) while streaming on a plain link
   // with a journal, stops it otherwise. From enter() and close_conn().
   void update_direct_ack();
+  // The last Applied sent, by the loop or by the writer thread (direct_ack_), which the
+  // loop's acked_ learns only at its next ack().
+  Seq acknowledged() {
+    acked_ = std::max(acked_, direct_ack_.sent());
+    return acked_;
+  }
   void attach_acker();
   void detach_acker();
 
