@@ -82,6 +82,8 @@ void TcpConnection::on_connect(uv_connect_t* req, int status) noexcept {
 }
 
 void TcpConnection::start_tls(std::unique_ptr<tls::Engine> engine) {
+  // A side writer writes plaintext past the engine (net/side_writer.h).
+  TWINMQ_ASSERT(side_ == nullptr, "TLS started on a connection with a side writer");
   tls_ = std::move(engine);
   tls_->attach_output(&tls_out_);  // OpenSSL appends its records to our output directly
 }
