@@ -114,6 +114,35 @@ void Broker::Impl::apply_enqueued(const MessageRef& m) {
   mark_dirty(q);
 }
 
+void Broker::apply_indexed(const IndexedEnqueue& e) {
+  // In the order apply(TransactionCommitted) takes: every send, then every ack.
+  for (const StoredMessageIndex& m : e.sends) impl_->apply_enqueued_paged(m);
+  for (const AckedMessage& a : e.acks) impl_->apply_removed(a.queue, a.message_id);
+  impl_->run_dispatch();
+}
+
+// apply_enqueued for a message whose body stays on disk (index-only recovery): the same
+// numbering, window and queues, with a paged entry where the message would be.
+void Broker::Impl::apply_enqueued_paged(const StoredMessageIndex& m) {
+  next_message_id = std::max(next_message_id, m.id + 1);
+  if (m.id_cache_size != 0 && !m.duplicate_id.empty())
+    duplicates.record(m.destination, m.duplicate_id, m.id_cache_size, /*persistent=*/true);
+  const std::uint8_t priority = m.priority > 9 ? 9 : m.priority;  // as Message::create clamps it
+  if (classify_destination(m.destination) == DestKind::topic) {
+    Topic& t = make_topic(m.destination);
+    for (Queue* d : t.durables()) {
+      d->push_paged(m.id, priority, m.expires_ms, 0, false);
+      d->count_enqueued();
+      mark_dirty(*d);
+    }
+    return;
+  }
+  Queue& q = make_queue(m.destination);
+  q.push_paged(m.id, priority, m.expires_ms, 0, false);
+  q.count_enqueued();
+  mark_dirty(q);
+}
+
 void Broker::Impl::apply_removed(std::string_view store, std::uint64_t id, RemovalReason reason) {
   Queue* q = find_store(store);
   if (q == nullptr) {

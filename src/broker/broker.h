@@ -283,6 +283,17 @@ class Broker {
   // master) without appending it to the log. Messages applied this way are available
   // for dispatch exactly as if sent here.
   void apply(const Event& event);
+  // Index-only recovery (store/recovery.h): applies a replayed enqueue or transaction
+  // whose messages stay on disk — each send becomes a paged queue entry
+  // (broker/page_store.h), exactly where apply() would have put the message. Needs a
+  // page store (set_page_store) to read them back.
+  void apply_indexed(const IndexedEnqueue& e);
+  // After an index-only recovery: asks the page store for the head of every queue and
+  // durable backlog that has paged messages (the read-ahead of paged_in: two batches),
+  // as long as their estimated size (`bytes_per_message` each) fits under
+  // kPageOutLowPercent of the limit, so the first consumer after a restart finds its
+  // messages in memory instead of waiting for a read.
+  void read_ahead_paged(std::uint64_t bytes_per_message);
   // Continues message-id numbering after recovery.
   void set_next_message_id(std::uint64_t next);
   std::uint64_t next_message_id() const;

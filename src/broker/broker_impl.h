@@ -52,6 +52,7 @@ struct Broker::Impl {
   bool consumed_at_once(const Queue& q, const QueueEntry& e) const;
   void apply_event(const Event& e);
   void apply_enqueued(const MessageRef& m);
+  void apply_enqueued_paged(const StoredMessageIndex& m);
   void apply_removed(std::string_view store, std::uint64_t id, RemovalReason reason = RemovalReason::acked);
   void apply_dead_lettered(const MessageDeadLettered& e);
   void apply_durable_added(const DurableSubscriptionAdded& e);

@@ -106,6 +106,28 @@ using Event = std::variant<MessageEnqueued, MessageRemoved, MessageDeadLettered,
                            DurableSubscriptionAdded, DurableSubscriptionRemoved,
                            DuplicateIdsRecorded, Handover>;
 
+// INDEX-ONLY RECOVERY (store/recovery.h): a stored message as recovery reads it when
+// its body is to stay on disk — what its queue entry (paged: broker/page_store.h), the
+// expiry table and the duplicate-detection window need, read straight off the record
+// (views into it) without building a Message. Always persistent: the journal holds no
+// other kind.
+struct StoredMessageIndex {
+  std::uint64_t id = 0;
+  std::string_view destination;
+  std::string_view duplicate_id;    // its `_AMQ_DUPL_ID` header; empty = none
+  std::uint32_t id_cache_size = 0;  // as Message::id_cache_size
+  std::int64_t expires_ms = 0;      // 0 = never
+  std::uint8_t priority = 4;        // 0..9
+};
+
+// A MessageEnqueued (one send, no acks) or a TransactionCommitted replayed index-only:
+// applied exactly as the event would be (sends in order, then acks), every send paged.
+// Not an Event: it is never logged, mirrored or journaled, only replayed.
+struct IndexedEnqueue {
+  std::span<const StoredMessageIndex> sends;
+  std::span<const AckedMessage> acks;
+};
+
 // Whether the event carries persistent state (the journal writes only those).
 bool is_persistent(const Event& e);
 

@@ -59,6 +59,26 @@ void Broker::Impl::request_page_in(Queue& q, bool read_ahead) {
   page_store->page_in(q.name(), page_ids);
 }
 
+void Broker::read_ahead_paged(std::uint64_t bytes_per_message) {
+  Impl& im = *impl_;
+  if (im.page_store == nullptr) return;
+  // A queue's read-ahead chains until two batches are in memory (paged_in), with or
+  // without consumers, and page_out never takes back what sits before a paged entry.
+  // So the heads are read only while their estimated size fits under the low mark:
+  // with many queues the later ones are read when their consumer comes.
+  const std::uint64_t low = im.memory.limit / 100 * kPageOutLowPercent;
+  std::uint64_t budget = im.memory.limit == 0 ? ~std::uint64_t{0} : low > im.memory.used ? low - im.memory.used : 0;
+  auto one = [&](Queue& q) {
+    if (q.paged() == 0) return;
+    const std::uint64_t cost = std::min<std::uint64_t>(q.paged(), 2 * kPageInBatch) * (bytes_per_message + kIndexEntryBytes);
+    if (cost > budget) return;
+    budget -= cost;
+    im.request_page_in(q, true);
+  };
+  for (auto& [name, q] : im.queues) one(*q);
+  for (auto& [key, q] : im.durables) one(*q);
+}
+
 void Broker::paged_in(std::string_view queue, std::span<const std::uint64_t> ids, std::span<MessageRef> messages) {
   Impl& im = *impl_;
   Queue* q = im.find_store(queue);

@@ -84,6 +84,36 @@ void Journal::replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t
   if (++replayed_ % kReplayPageOutStride == 0) broker_->page_out();
 }
 
+void Journal::replay_indexed(Seq seq, const broker::IndexedEnqueue& e, FileNo file, std::uint64_t offset,
+                             std::uint32_t frame_bytes) {
+  live_.apply_indexed(seq, e, file, offset, frame_bytes);
+  broker_->set_store_usage(live_.live_bytes());
+  broker_->apply_indexed(e);
+  // Paged entries only here, but removals and dead-letter moves of resident messages
+  // may still be replayed around them: the same stride as replay().
+  if (++replayed_ % kReplayPageOutStride == 0) broker_->page_out();
+}
+
+Bodies Journal::recovery_bodies(const broker::Broker& broker) const {
+  using RB = JournalOptions::RecoveryBodies;
+  if (options_.recovery_bodies == RB::decode) return Bodies::decode;
+  if (options_.recovery_bodies == RB::index_only) return Bodies::index_only;
+  const std::uint64_t limit = broker.memory_stats().limit;
+  if (limit == 0) return Bodies::decode;
+  // The files overstate the live messages (garbage not yet compacted away) and
+  // understate what each costs in memory (about 100 bytes more): a store near the mark
+  // may go either way, which only changes whether its heads are read back at once.
+  std::uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    if (!parse_file_name(entry.path().filename().string())) continue;
+    std::error_code size_ec;
+    const auto n = std::filesystem::file_size(entry.path(), size_ec);
+    if (!size_ec) bytes += n;
+  }
+  return bytes > limit / 100 * broker::kPageOutLowPercent ? Bodies::index_only : Bodies::decode;
+}
+
 Result<RecoveryReport> Journal::start(broker::Broker& broker) {
   auto report = recover(broker);
   if (!report) return report;
@@ -96,8 +126,9 @@ Result<RecoveryReport> Journal::recover(broker::Broker& broker) {
   broker_ = &broker;
   broker.set_page_store(this);
   recovering_ = true;
+  recovered_bodies_ = recovery_bodies(broker);
   auto report = recover_store(dir_, identity_, *this, files_, RecoveryMode::repair,
-                              RetainPolicy{options_.retain_bytes, options_.retain_ms});
+                              RetainPolicy{options_.retain_bytes, options_.retain_ms}, recovered_bodies_);
   recovering_ = false;
   if (!report) {
     broker.set_page_store(nullptr);
@@ -118,9 +149,10 @@ Result<RecoveryReport> Journal::recover(broker::Broker& broker) {
   broker.set_next_message_id(next_message_id_);
   broker.event_log().reset_last(report->last_seq);
   if (JournalFile* tail = files_.tail(); tail != nullptr && tail->epoch != identity_.epoch) roll_requested_ = true;
-  spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages) from {} files in {:.3f} s; "
+  spdlog::info("journal {}: store {} epoch {}: replayed {} events ({} live messages{}) from {} files in {:.3f} s; "
                "seq {}..{}",
                dir_, identity_.id.to_string(), identity_.epoch, report->events, live_.live_messages(),
+               recovered_bodies_ == Bodies::index_only ? ", index only: bodies stay on disk" : "",
                report->files.size(), report->seconds, report->first_seq.value, report->last_seq.value);
   if (report->truncated_bytes != 0)
     spdlog::warn("journal: torn tail truncated at {} (a write cut short by a crash; it was never acknowledged)",
@@ -150,6 +182,10 @@ void Journal::attach() {
   started_ = true;
   // Everything replayed is durable: what is still above the memory limit goes now.
   broker.page_out();
+  // After an index-only recovery every queue is paged from its head: read the heads
+  // back now (off the loop), so the first consumers need not wait for the disk.
+  if (recovered_bodies_ == Bodies::index_only && live_.live_messages() != 0)
+    broker.read_ahead_paged(live_.live_bytes() / live_.live_messages());
   maybe_compact();
 }
 

@@ -28,7 +28,10 @@
 //    (Broker::set_persistence_refusal) and nothing after the failed batch counts as
 //    durable. The refusal is lifted when a write succeeds again.
 //  - Start-up recovery (store/recovery.h) replays checkpoint and segments through
-//    Broker::apply(), truncates a torn tail and refuses real damage. Compaction
+//    Broker::apply(), truncates a torn tail and refuses real damage. A store too large
+//    for the broker's memoryUsage limit is recovered index-only
+//    (JournalOptions::recovery_bodies): its messages come back paged, through
+//    Broker::apply_indexed(), and attach() has the page reader fetch each queue's head. Compaction
 //    (store/compactor.h) keeps the directory bounded.
 //
 // Use by the runtime, in this order (all on the loop thread):
@@ -119,6 +122,14 @@ struct JournalOptions {
   // replicationRetainPeriod: a kept segment is released once it was last written this
   // long ago (store/retention.h). 0 = no time bound.
   std::uint32_t retain_ms = 0;
+  // What start-up recovery builds of each stored message (store/recovery.h Bodies).
+  // automatic: index only — every queued persistent message recovered paged, its body
+  // left on disk — when the broker has a memoryUsage limit and the store's files are
+  // larger than kPageOutLowPercent of it; otherwise every message is built, as before
+  // (a store that fits in memory is recovered whole). decode / index_only force one
+  // way (tests compare the two).
+  enum class RecoveryBodies { automatic, decode, index_only };
+  RecoveryBodies recovery_bodies = RecoveryBodies::automatic;
 };
 
 struct JournalStats {
@@ -339,6 +350,10 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
 
   void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
               std::uint32_t frame_bytes) override;
+  void replay_indexed(Seq seq, const broker::IndexedEnqueue& e, FileNo file, std::uint64_t offset,
+                      std::uint32_t frame_bytes) override;
+  // recovery_bodies for this store and this broker (see JournalOptions).
+  Bodies recovery_bodies(const broker::Broker& broker) const;
   Placed append(Seq seq, RecordType type, std::span<const std::byte> payload);
   JournalFile& open_segment(Seq first);
   void flush();  // the prepare hook
@@ -372,6 +387,7 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   std::unique_ptr<SyncThread> writer_;
   std::unique_ptr<PageReader> page_reader_;  // made at the first page_in()
   bool recovering_ = false;                  // in start()'s replay: every record is on disk
+  Bodies recovered_bodies_ = Bodies::decode; // how recover() rebuilt the messages
   std::uint64_t replayed_ = 0;
   static constexpr std::uint64_t kReplayPageOutStride = 1024;
   net::HandlePtr<net::AsyncQueue<WriterReport>> reports_;

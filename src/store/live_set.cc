@@ -18,7 +18,20 @@ bool is_topic_name(std::string_view name) {
 
 }  // namespace
 
-LiveSet::LiveSet() { messages_.reserve(1024); }
+LiveSet::LiveSet() = default;
+
+std::uint64_t LiveSet::Entry::offset() const { return (place >> kMemberBits) * kRecordAlign; }
+
+void LiveSet::Entry::set_place(std::uint64_t offset, std::uint32_t member) {
+  // A record holds fewer than 2^kMemberBits messages: each takes at least 8 bytes of
+  // it (its vector slot and its table's vtable offset), and recovery refuses a payload
+  // larger than kMaxRecordPayload.
+  static_assert((std::uint64_t{1} << kMemberBits) * 8 >= kMaxRecordPayload);
+  TWINMQ_ASSERT(offset % kRecordAlign == 0 && offset / kRecordAlign < (std::uint64_t{1} << (64 - kMemberBits)) &&
+                    member < (1u << kMemberBits),
+                "journal index: record offset or member out of range");
+  place = offset / kRecordAlign << kMemberBits | member;
+}
 
 // --- locations ------------------------------------------------------------------
 
@@ -34,6 +47,7 @@ LiveSet::LocId LiveSet::make_location(std::string_view name, LocKind kind, Seq a
     free_.pop_back();
   } else {
     id = static_cast<LocId>(locs_.size());
+    TWINMQ_ASSERT(id < kMany >> 1, "journal index: too many destinations");  // Entry::origin_moved
     locs_.emplace_back();
   }
   Location& l = locs_[id];
@@ -56,10 +70,10 @@ void LiveSet::remove_location(LocId l, Seq seq) {
     // A queue removed with messages, or a durable subscription with a backlog: the
     // broker drops them without an event per message.
     std::vector<std::uint64_t> dead;
-    for (auto& [id, e] : messages_) {
+    messages_.for_each([&](std::uint64_t id, Entry& e) {
       if (holds(id, e, l) && drop_location(id, e, l)) dead.push_back(id);
-    }
-    for (std::uint64_t id : dead) kill(id);
+    });
+    for (std::uint64_t id : dead) kill(id, *messages_.find(id));
   }
   Location& loc = locs_[l];
   loc.removed = seq;
@@ -113,9 +127,7 @@ bool LiveSet::drop_location(std::uint64_t id, Entry& e, LocId l) {
   return false;
 }
 
-void LiveSet::kill(std::uint64_t id) {
-  auto it = messages_.find(id);
-  Entry& e = it->second;
+void LiveSet::kill(std::uint64_t id, Entry& e) {
   FileLive& f = files_[e.file];
   f.count -= 1;
   f.bytes -= e.bytes;
@@ -126,35 +138,33 @@ void LiveSet::kill(std::uint64_t id) {
   } else if (e.loc != kNone) {
     --locs_[e.loc].live;
   }
-  if (auto mv = e.moved ? moves_.find(id) : moves_.end(); mv != moves_.end()) {
+  if (auto mv = e.moved() ? moves_.find(id) : moves_.end(); mv != moves_.end()) {
     for (const Move& m : mv->second) {
       unpin(m.from);
       unpin(m.to);
     }
     moves_.erase(mv);
   }
-  const LocId origin = e.origin;
-  messages_.erase(it);
+  const LocId origin = e.origin();
+  messages_.erase(id);
   unpin(origin);
 }
 
-void LiveSet::enqueue(Seq seq, const broker::Message& m, std::uint32_t member, FileNo file,
+void LiveSet::enqueue(Seq seq, std::uint64_t id, std::string_view dest, std::uint32_t member, FileNo file,
                       std::uint64_t offset, std::uint32_t bytes) {
-  const std::uint64_t id = m.id();
   max_message_id_ = std::max(max_message_id_, id);
   if (messages_.contains(id)) {
     ++dangling_;  // the same id enqueued twice: keep the first
     return;
   }
-  const std::string_view dest = m.destination();
+  TWINMQ_ASSERT(file != 0, "journal index: a message in file 0");  // 0 marks a removed entry
   Entry e;
   e.seq = seq;
-  e.offset = offset;
+  e.set_place(offset, member);
   e.file = file;
-  e.member = member;
   e.bytes = bytes;
   if (is_topic_name(dest)) {
-    e.origin = current_or_implicit(dest, LocKind::topic);
+    e.set_origin(current_or_implicit(dest, LocKind::topic));
     // Queued for every durable subscription of the topic that exists now.
     std::vector<LocId> subs;
     if (auto t = topic_durables_.find(dest); t != topic_durables_.end()) {
@@ -170,12 +180,12 @@ void LiveSet::enqueue(Seq seq, const broker::Message& m, std::uint32_t member, F
       many_.emplace(id, std::move(subs));
     }
   } else {
-    e.origin = current_or_implicit(dest, LocKind::queue);
-    e.loc = e.origin;
+    e.set_origin(current_or_implicit(dest, LocKind::queue));
+    e.loc = e.origin();
     ++locs_[e.loc].live;
   }
-  pin(e.origin);
-  messages_.emplace(id, e);
+  pin(e.origin());
+  messages_.insert(id, e);
   FileLive& f = files_[file];
   f.count += 1;
   f.bytes += bytes;
@@ -183,24 +193,24 @@ void LiveSet::enqueue(Seq seq, const broker::Message& m, std::uint32_t member, F
 }
 
 void LiveSet::remove_from(std::uint64_t id, std::string_view queue) {
-  auto it = messages_.find(id);
+  Entry* e = messages_.find(id);
   const LocId l = current(queue);
-  if (it == messages_.end() || l == kNone || !holds(id, it->second, l)) {
+  if (e == nullptr || l == kNone || !holds(id, *e, l)) {
     ++dangling_;
     return;
   }
-  if (drop_location(id, it->second, l)) kill(id);
+  if (drop_location(id, *e, l)) kill(id, *e);
 }
 
 void LiveSet::move(Seq seq, std::uint64_t id, std::string_view queue, std::string_view dlq) {
-  auto it = messages_.find(id);
+  Entry* found = messages_.find(id);
   const LocId from = current(queue);
-  if (it == messages_.end() || from == kNone || !holds(id, it->second, from)) {
+  if (found == nullptr || from == kNone || !holds(id, *found, from)) {
     ++dangling_;
     return;
   }
   const LocId to = current_or_implicit(dlq, LocKind::queue);
-  Entry& e = it->second;
+  Entry& e = *found;
   if (e.loc == from) {
     e.loc = to;
   } else {
@@ -210,7 +220,7 @@ void LiveSet::move(Seq seq, std::uint64_t id, std::string_view queue, std::strin
   --locs_[from].live;
   ++locs_[to].live;
   moves_[id].push_back(Move{seq, from, to});
-  e.moved = true;
+  e.set_moved();
   pin(from);
   pin(to);
 }
@@ -223,7 +233,7 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
         if constexpr (std::is_same_v<T, broker::MessageEnqueued>) {
           if (e.message->persistent()) {
             record_id(*e.message);
-            enqueue(seq, *e.message, 0, file, offset, frame_bytes);
+            enqueue(seq, e.message->id(), e.message->destination(), 0, file, offset, frame_bytes);
           }
         } else if constexpr (std::is_same_v<T, broker::MessageRemoved>) {
           if (e.persistent) remove_from(e.message_id, e.queue);
@@ -237,7 +247,7 @@ void LiveSet::apply(Seq seq, const broker::Event& event, FileNo file, std::uint6
           for (const broker::MessageRef& m : e.sends) {
             if (!m->persistent()) continue;
             record_id(*m);
-            enqueue(seq, *m, member++, file, offset, share);
+            enqueue(seq, m->id(), m->destination(), member++, file, offset, share);
           }
           for (const broker::AckedMessage& a : e.acks) {
             if (a.persistent) remove_from(a.message_id, a.queue);
@@ -291,6 +301,24 @@ void LiveSet::record_id(const broker::Message& m) {
     windows_.record(m.destination(), id, m.id_cache_size(), true);
 }
 
+void LiveSet::apply_indexed(Seq seq, const broker::IndexedEnqueue& e, FileNo file, std::uint64_t offset,
+                            std::uint32_t frame_bytes) {
+  // As apply() of the MessageEnqueued or TransactionCommitted it stands for: every send
+  // of a journal record is persistent, so member numbers are plain indexes, and a
+  // MessageEnqueued's one send takes the whole record (frame_bytes / 1).
+  const auto n = static_cast<std::uint32_t>(e.sends.size());
+  const std::uint32_t share = n == 0 ? 0 : std::max<std::uint32_t>(1, frame_bytes / n);
+  std::uint32_t member = 0;
+  for (const broker::StoredMessageIndex& m : e.sends) {
+    if (m.id_cache_size != 0 && !m.duplicate_id.empty())
+      windows_.record(m.destination, m.duplicate_id, m.id_cache_size, true);
+    enqueue(seq, m.id, m.destination, member++, file, offset, share);
+  }
+  for (const broker::AckedMessage& a : e.acks) {
+    if (a.persistent) remove_from(a.message_id, a.queue);
+  }
+}
+
 // --- observation ------------------------------------------------------------------
 
 std::uint64_t LiveSet::window_bytes() const {
@@ -312,15 +340,15 @@ std::uint64_t LiveSet::live_count_in(FileNo f) const {
 }
 
 std::optional<MessageLoc> LiveSet::locate(std::uint64_t id) const {
-  auto it = messages_.find(id);
-  if (it == messages_.end()) return std::nullopt;
-  return MessageLoc{it->second.file, it->second.member, it->second.offset};
+  const Entry* e = messages_.find(id);
+  if (e == nullptr) return std::nullopt;
+  return MessageLoc{e->file, e->member(), e->offset()};
 }
 
 std::optional<Seq> LiveSet::enqueued_seq(std::uint64_t id) const {
-  auto it = messages_.find(id);
-  if (it == messages_.end()) return std::nullopt;
-  return it->second.seq;
+  const Entry* e = messages_.find(id);
+  if (e == nullptr) return std::nullopt;
+  return e->seq;
 }
 
 std::map<std::string, std::uint64_t> LiveSet::messages_per_location() const {
@@ -374,19 +402,19 @@ CheckpointPlan LiveSet::plan_checkpoint(Seq upto, std::uint64_t next_message_id,
   for (LocId l = 0; l < locs_.size(); ++l) {
     if (locs_[l].in_use) plan_location(l, plan, enc);
   }
-  for (const auto& [id, e] : messages_) {
+  messages_.for_each([&](std::uint64_t id, const Entry& e) {
     PlanItem item;
     item.seq = e.seq;
-    item.rank = PlanItem::rank_of(e.member, 1);
-    item.a = e.offset;
+    item.rank = PlanItem::rank_of(e.member(), 1);
+    item.a = e.offset();
     item.b = id;
     item.file = e.file;
     plan.items.push_back(item);
 
     // Most messages are in one queue with no history: two flag checks, no lookups.
-    const Location& origin = locs_[e.origin];
-    if (!e.moved && origin.kind != LocKind::topic) continue;
-    const auto moves = e.moved ? moves_.find(id) : moves_.end();
+    const Location& origin = locs_[e.origin()];
+    if (!e.moved() && origin.kind != LocKind::topic) return;
+    const auto moves = e.moved() ? moves_.find(id) : moves_.end();
     auto moved_from = [&](LocId d) {
       if (moves == moves_.end()) return false;
       for (const Move& m : moves->second)
@@ -401,7 +429,7 @@ CheckpointPlan LiveSet::plan_checkpoint(Seq upto, std::uint64_t next_message_id,
           const Location& dl = locs_[d];
           if (!(dl.added < e.seq) || (dl.removed && dl.removed < e.seq)) continue;
           if (holds(id, e, d) || moved_from(d)) continue;
-          add_framed(plan, e.seq, e.member, 2,
+          add_framed(plan, e.seq, e.member(), 2,
                      broker::MessageRemoved{dl.name, id, true, broker::RemovalReason::discarded}, enc);
         }
       }
@@ -412,7 +440,7 @@ CheckpointPlan LiveSet::plan_checkpoint(Seq upto, std::uint64_t next_message_id,
                    broker::MessageDeadLettered{locs_[m.from].name, id, true, locs_[m.to].name}, enc);
       }
     }
-  }
+  });
   plan_windows(plan, enc);
   return plan;
 }
@@ -434,9 +462,9 @@ std::size_t LiveSet::relocate(FileNo file, std::span<const Relocation> moved,
                               std::span<const FileNo> obsolete) {
   auto is_obsolete = [&](FileNo f) { return std::find(obsolete.begin(), obsolete.end(), f) != obsolete.end(); };
   for (const Relocation& r : moved) {
-    auto it = messages_.find(r.message_id);
-    if (it == messages_.end() || !is_obsolete(it->second.file)) continue;
-    Entry& e = it->second;
+    Entry* found = messages_.find(r.message_id);
+    if (found == nullptr || !is_obsolete(found->file)) continue;
+    Entry& e = *found;
     FileLive& old = files_[e.file];
     old.count -= 1;
     old.bytes -= e.bytes;
@@ -444,8 +472,7 @@ std::size_t LiveSet::relocate(FileNo file, std::span<const Relocation> moved,
     now.count += 1;
     now.bytes += e.bytes;
     e.file = file;
-    e.offset = r.offset;
-    e.member = 0;
+    e.set_place(r.offset, 0);
   }
   std::size_t stray = 0;
   for (FileNo f : obsolete) {

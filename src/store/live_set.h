@@ -29,9 +29,10 @@
 // as DuplicateIdsRecorded records at its own seq, the first of each with `replace`, so
 // the ids that the live messages' records enter during replay end up exactly as here.
 //
-// Memory: about 72 bytes per live message (a 32-byte entry in a hash map), plus a
-// small side table for messages in several backlogs or with a dead-letter history,
-// plus the windows' persistent ids (duplicates.h).
+// Memory: 40 bytes per live message (a 32-byte Entry and its id in an IdTable, a
+// chunked array sorted by id: store/id_table.h; it was 72 in a hash map), plus a small
+// side table for messages in several backlogs or with a dead-letter history, plus the
+// windows' persistent ids (duplicates.h).
 //
 // Lifecycle: owned by the Journal (and built by recovery; verify-store builds its
 // own). Loop thread only.
@@ -49,6 +50,7 @@
 #include "base/ids.h"
 #include "broker/duplicates.h"
 #include "broker/event.h"
+#include "store/id_table.h"
 
 namespace twinmq::store {
 
@@ -106,7 +108,14 @@ class LiveSet {
   void apply(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
              std::uint32_t frame_bytes);
 
+  // apply() of the MessageEnqueued or TransactionCommitted an index-only recovery read
+  // without building its messages (broker::IndexedEnqueue, store/recovery.h).
+  void apply_indexed(Seq seq, const broker::IndexedEnqueue& e, FileNo file, std::uint64_t offset,
+                     std::uint32_t frame_bytes);
+
   std::size_t live_messages() const { return messages_.size(); }
+  // Heap bytes of the per-message table (IdTable), for measurements.
+  std::size_t message_table_bytes() const { return messages_.memory_bytes(); }
   // What a checkpoint would hold: the live messages' record bytes plus about what the
   // duplicate-detection windows take (so that compaction, which starts when the
   // garbage outgrows this, does not count windows as garbage and start again at once).
@@ -148,15 +157,31 @@ class LiveSet {
     LocKind kind = LocKind::queue;
     bool in_use = false;
   };
+  // 32 bytes (40 with its id in the IdTable): the bulk of the index of a queued
+  // message. Offsets are kept in units of kRecordAlign (every record starts 8-aligned),
+  // so 37 bits reach 1 TiB into a file (segments are at most 1 TiB; a checkpoint, which
+  // holds every live message, must stay under it too: asserted); a record holds fewer
+  // than 2^27 messages (static_assert in live_set.cc).
   struct Entry {
+    static constexpr unsigned kMemberBits = 27;
     Seq seq;                     // the event that enqueued it
-    std::uint64_t offset = 0;
-    FileNo file = 0;
-    std::uint32_t member = 0;
+    std::uint64_t place = 0;     // offset / kRecordAlign << kMemberBits | member
+    FileNo file = 0;             // 0: a removed entry (IdTable tombstone); files count from 1
     std::uint32_t bytes = 0;     // its share of the record's bytes
     LocId loc = kNone;           // where it is, or kMany (see many_)
-    LocId origin = kNone;        // the destination it was sent to (pinned)
-    bool moved = false;          // has a dead-letter history in moves_
+    std::uint32_t origin_moved = 0;  // origin << 1 | moved
+
+    // The destination it was sent to (pinned).
+    LocId origin() const { return origin_moved >> 1; }
+    // Has a dead-letter history in moves_.
+    bool moved() const { return (origin_moved & 1) != 0; }
+    void set_origin(LocId l) { origin_moved = l << 1 | (origin_moved & 1); }
+    void set_moved() { origin_moved |= 1; }
+    std::uint64_t offset() const;
+    std::uint32_t member() const { return static_cast<std::uint32_t>(place & ((1u << kMemberBits) - 1)); }
+    void set_place(std::uint64_t offset, std::uint32_t member);
+    bool vacant() const { return file == 0; }
+    void vacate() { file = 0; }
   };
   struct Move {
     Seq seq;
@@ -181,14 +206,14 @@ class LiveSet {
   void unpin(LocId l);
   void free_location(LocId l);
 
-  void enqueue(Seq seq, const broker::Message& m, std::uint32_t member, FileNo file,
+  void enqueue(Seq seq, std::uint64_t id, std::string_view destination, std::uint32_t member, FileNo file,
                std::uint64_t offset, std::uint32_t bytes);
   void remove_from(std::uint64_t id, std::string_view queue);
   void move(Seq seq, std::uint64_t id, std::string_view queue, std::string_view dlq);
   bool holds(std::uint64_t id, const Entry& e, LocId l) const;
   // Takes `l` off the message; returns true if the message has no location left.
   bool drop_location(std::uint64_t id, Entry& e, LocId l);
-  void kill(std::uint64_t id);
+  void kill(std::uint64_t id, Entry& e);
 
   void record_id(const broker::Message& m);
   void plan_location(LocId l, CheckpointPlan& plan, EventEncoder& enc) const;
@@ -196,7 +221,7 @@ class LiveSet {
   void add_framed(CheckpointPlan& plan, Seq seq, std::uint32_t member, std::uint32_t order,
                   const broker::Event& e, EventEncoder& enc) const;
 
-  std::unordered_map<std::uint64_t, Entry> messages_;
+  IdTable<Entry> messages_;
   std::unordered_map<std::uint64_t, std::vector<LocId>> many_;
   std::unordered_map<std::uint64_t, std::vector<Move>> moves_;
   std::vector<Location> locs_;

@@ -7,10 +7,16 @@
 
 #include "store/errors.h"
 #include "store/event_codec.h"
+#include "base/assert.h"
 #include "store/file_io.h"
+#include "store/index_decoder.h"
 #include "store/record_format.h"
 
 namespace twinmq::store {
+
+void ReplayTarget::replay_indexed(Seq, const broker::IndexedEnqueue&, FileNo, std::uint64_t, std::uint32_t) {
+  TWINMQ_ASSERT(false, "index-only replay into a target that did not ask for it");
+}
 
 namespace {
 
@@ -32,9 +38,9 @@ bool all_zero(std::span<const std::byte> b) {
 class Walk {
  public:
   Walk(const std::string& dir, const StoreIdentity& identity, ReplayTarget& target, SegmentSet& files,
-       RecoveryMode mode, RecoveryReport& report, const RetainPolicy& retain)
+       RecoveryMode mode, RecoveryReport& report, const RetainPolicy& retain, Bodies bodies)
       : dir_(dir), identity_(identity), target_(target), files_(files), mode_(mode), report_(report),
-        retain_(retain) {}
+        retain_(retain), bodies_(bodies) {}
 
   Result<void> run();
 
@@ -55,6 +61,8 @@ class Walk {
   void torn_or_damaged(const Listed& f, std::span<const std::byte> bytes, std::uint64_t off,
                        std::string_view why, bool last, FileSummary& summary);
   bool replay_event(const Listed& f, const RecordAt& rec, std::uint64_t off, FileNo no);
+  // Index-only replay of a message record; false: replay_event must decode it.
+  bool replay_indexed(const RecordAt& rec, std::uint64_t off, FileNo no);
 
   const std::string& dir_;
   const StoreIdentity& identity_;
@@ -63,7 +71,9 @@ class Walk {
   RecoveryMode mode_;
   RecoveryReport& report_;
   const RetainPolicy retain_;
+  const Bodies bodies_;
   EventDecoder decoder_;
+  IndexDecoder index_decoder_;
   std::optional<Error> first_error_;
   Seq covered_;            // last seq accounted for so far
   bool changed_dir_ = false;
@@ -117,7 +127,25 @@ bool Walk::check_header(const Listed& f, std::span<const std::byte> bytes, FileK
   return true;
 }
 
+bool Walk::replay_indexed(const RecordAt& rec, std::uint64_t off, FileNo no) {
+  const auto type = static_cast<RecordType>(rec.frame.type);
+  if (type != RecordType::message_enqueued && type != RecordType::transaction_committed) return false;
+  // flatbuffers reads scalars in place: a record in a file is 8-aligned, so is its
+  // payload; anything else goes the decoder's way (it copies).
+  if (reinterpret_cast<std::uintptr_t>(rec.payload.data()) % alignof(std::uint64_t) != 0) return false;
+  const fb::Event* ev = verified_event(rec.payload, type, nullptr);
+  if (ev == nullptr) return false;  // the decoder says why
+  const broker::IndexedEnqueue* e = index_decoder_.decode(*ev);
+  if (e == nullptr) return false;
+  target_.replay_indexed(rec.frame.seq, *e, no, off, static_cast<std::uint32_t>(rec.size));
+  ++report_.events;
+  for (const broker::StoredMessageIndex& m : e->sends)
+    report_.next_message_id = std::max(report_.next_message_id, m.id + 1);
+  return true;
+}
+
 bool Walk::replay_event(const Listed& f, const RecordAt& rec, std::uint64_t off, FileNo no) {
+  if (bodies_ == Bodies::index_only && replay_indexed(rec, off, no)) return true;
   const auto type = static_cast<RecordType>(rec.frame.type);
   auto ev = decoder_.decode(type, rec.payload);
   if (!ev) {
@@ -409,10 +437,10 @@ Result<void> Walk::run() {
 
 Result<RecoveryReport> recover_store(const std::string& dir, const StoreIdentity& identity,
                                      ReplayTarget& target, SegmentSet& files, RecoveryMode mode,
-                                     const RetainPolicy& retain) {
+                                     const RetainPolicy& retain, Bodies bodies) {
   const auto started = std::chrono::steady_clock::now();
   RecoveryReport report;
-  Walk walk(dir, identity, target, files, mode, report, retain);
+  Walk walk(dir, identity, target, files, mode, report, retain, bodies);
   if (auto r = walk.run(); !r) return std::unexpected(r.error());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -23,8 +23,19 @@
 //     tail. In any other segment they are damage like any other.
 //
 // Speed: files are mmapped and read front to back (no system call per record); each
-// record costs one CRC (hardware), one flatbuffer verification and one allocation for
-// a message. A million 1 KiB messages replay in well under the 5 s budget.
+// record costs one CRC (hardware) and one flatbuffer verification (never skipped:
+// bytes from disk are not trusted). With Bodies::decode each message costs one
+// allocation and a copy of its headers and body; with Bodies::index_only none.
+//
+// INDEX-ONLY (Bodies::index_only; the Journal asks for it when the broker has a
+// memoryUsage limit and the store is too large to be held under it, journal.h): a
+// MessageEnqueued or TransactionCommitted record is verified, then only its messages'
+// id, destination, priority, expiry and duplicate-detection id are read
+// (store/index_decoder.h) and handed to replay_indexed(), which makes paged queue
+// entries of them (broker/page_store.h). No message is allocated and the bodies' pages
+// of the mapped files are only touched by the CRC. Every other record (removals,
+// dead-letter moves, destinations, durable subscriptions, windows) is decoded as
+// before: they hold no bodies.
 //
 // Inspect mode (verify-store) changes nothing and, instead of stopping at the first
 // problem, lists every problem it can find; what repair mode would clean up is listed
@@ -52,9 +63,20 @@ class ReplayTarget {
   // One journaled event, in log order, located at (file, offset), `frame_bytes` long.
   virtual void replay(Seq seq, const broker::Event& e, FileNo file, std::uint64_t offset,
                       std::uint32_t frame_bytes) = 0;
+  // Bodies::index_only: a MessageEnqueued or TransactionCommitted record, read without
+  // building its messages (store/index_decoder.h). Only a target that asks for
+  // index-only recovery gets these.
+  virtual void replay_indexed(Seq seq, const broker::IndexedEnqueue& e, FileNo file, std::uint64_t offset,
+                              std::uint32_t frame_bytes);
 
  protected:
   ~ReplayTarget() = default;
+};
+
+// What recovery builds of each stored message.
+enum class Bodies {
+  decode,      // a broker::Message each (headers and body in memory): replay()
+  index_only,  // only what the index needs, for a target that pages them: replay_indexed()
 };
 
 enum class RecoveryMode {
@@ -96,11 +118,14 @@ struct RecoveryReport {
 // registering the files it keeps in `files`. In repair mode a problem is returned as
 // the error (Errc::corrupt, foreign_file or unsupported_version); in inspect mode it is
 // listed in the report and the walk goes on where it can.
+// With Bodies::index_only, message records reach the target through replay_indexed()
+// (see "INDEX-ONLY" above); every other record, and a message record that holds a
+// non-persistent message, through replay().
 // With `retain` (repair mode), segments the checkpoint covers are not all removed: the
 // newest that the policy keeps (store/retention.h) are checked and registered in
 // `files`, before the replayed ones, for a slave that is away.
 Result<RecoveryReport> recover_store(const std::string& dir, const StoreIdentity& identity,
                                      ReplayTarget& target, SegmentSet& files, RecoveryMode mode,
-                                     const RetainPolicy& retain = {});
+                                     const RetainPolicy& retain = {}, Bodies bodies = Bodies::decode);
 
 }  // namespace twinmq::store

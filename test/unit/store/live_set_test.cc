@@ -28,7 +28,7 @@ struct Index {
   std::uint64_t seq = 0;
   void apply(const broker::Event& e, FileNo file = 1) {
     ++seq;
-    live.apply(Seq{seq}, e, file, seq * 100, 100);
+    live.apply(Seq{seq}, e, file, seq * 104, 100);  // records start 8-aligned
   }
 };
 
@@ -42,7 +42,7 @@ TEST_CASE("queue messages: enqueued, acked, dead-lettered, dropped with their qu
   x.apply(broker::MessageEnqueued{msg(3, "/queue/a", /*persistent=*/false)});
   CHECK(x.live.live_messages() == 2);
   CHECK(x.live.live_count_in(1) == 2);
-  CHECK(x.live.locate(2)->offset == 300);
+  CHECK(x.live.locate(2)->offset == 312);
   x.apply(broker::MessageRemoved{"/queue/a", 1, true, broker::RemovalReason::acked});
   x.apply(broker::MessageDeadLettered{"/queue/a", 2, true, "/queue/DLQ"});
   CHECK(x.live.live_messages() == 1);
