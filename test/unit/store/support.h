@@ -43,6 +43,9 @@ struct Received {
   std::string id_text;
   std::string destination;
   std::string body;
+  // Everything else a consumer sees: headers in order, priority, expiry, timestamp,
+  // persistence, redelivery (index-only recovery is compared byte for byte on these).
+  std::string rest;
 };
 
 class RecordingClient final : public broker::Client {
@@ -51,9 +54,15 @@ class RecordingClient final : public broker::Client {
   Seq released;
   bool can_accept() const override { return true; }
   void deliver(const broker::Delivery& d) override {
+    std::string rest;
+    for (const broker::HeaderView& h : d.message.headers()) rest.append(h.name).append(":").append(h.value).append("\n");
+    rest += "priority=" + std::to_string(d.message.priority()) + " expires=" + std::to_string(d.message.expires_ms()) +
+            " timestamp=" + std::to_string(d.message.timestamp_ms()) + " persistent=" +
+            std::to_string(d.message.persistent()) + " redelivered=" + std::to_string(d.redelivered) + "/" +
+            std::to_string(d.redelivery_count);
     got.push_back(Received{std::string(d.subscription_id), d.ack_tag, d.message.id(),
                            std::string(d.message.id_text()), std::string(d.message.destination()),
-                           std::string(d.message.body())});
+                           std::string(d.message.body()), std::move(rest)});
   }
   void on_released(Seq s) override { released = s; }
 };
