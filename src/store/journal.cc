@@ -98,20 +98,11 @@ Bodies Journal::recovery_bodies(const broker::Broker& broker) const {
   using RB = JournalOptions::RecoveryBodies;
   if (options_.recovery_bodies == RB::decode) return Bodies::decode;
   if (options_.recovery_bodies == RB::index_only) return Bodies::index_only;
-  const std::uint64_t limit = broker.memory_stats().limit;
-  if (limit == 0) return Bodies::decode;
-  // The files overstate the live messages (garbage not yet compacted away) and
-  // understate what each costs in memory (about 100 bytes more): a store near the mark
-  // may go either way, which only changes whether its heads are read back at once.
-  std::uint64_t bytes = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    if (!parse_file_name(entry.path().filename().string())) continue;
-    std::error_code size_ec;
-    const auto n = std::filesystem::file_size(entry.path(), size_ec);
-    if (!size_ec) bytes += n;
-  }
-  return bytes > limit / 100 * broker::kPageOutLowPercent ? Bodies::index_only : Bodies::decode;
+  // A broker with a memoryUsage limit pages (the default limit is a quarter of the
+  // machine's memory): its messages come back paged and the page reader fills each
+  // queue from its head (attach). Without a limit nothing is ever paged, so every
+  // message is built, as before.
+  return broker.memory_stats().limit != 0 ? Bodies::index_only : Bodies::decode;
 }
 
 Result<RecoveryReport> Journal::start(broker::Broker& broker) {

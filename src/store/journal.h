@@ -28,10 +28,10 @@
 //    (Broker::set_persistence_refusal) and nothing after the failed batch counts as
 //    durable. The refusal is lifted when a write succeeds again.
 //  - Start-up recovery (store/recovery.h) replays checkpoint and segments through
-//    Broker::apply(), truncates a torn tail and refuses real damage. A store too large
-//    for the broker's memoryUsage limit is recovered index-only
-//    (JournalOptions::recovery_bodies): its messages come back paged, through
-//    Broker::apply_indexed(), and attach() has the page reader fetch each queue's head. Compaction
+//    Broker::apply(), truncates a torn tail and refuses real damage. With a memoryUsage
+//    limit (the default) it is index-only (JournalOptions::recovery_bodies): messages
+//    come back paged, through Broker::apply_indexed(), without their bodies, and
+//    attach() has the page reader fetch each queue's head. Compaction
 //    (store/compactor.h) keeps the directory bounded.
 //
 // Use by the runtime, in this order (all on the loop thread):
@@ -124,10 +124,10 @@ struct JournalOptions {
   std::uint32_t retain_ms = 0;
   // What start-up recovery builds of each stored message (store/recovery.h Bodies).
   // automatic: index only — every queued persistent message recovered paged, its body
-  // left on disk — when the broker has a memoryUsage limit and the store's files are
-  // larger than kPageOutLowPercent of it; otherwise every message is built, as before
-  // (a store that fits in memory is recovered whole). decode / index_only force one
-  // way (tests compare the two).
+  // left on disk, and each queue's head read back at attach() — when the broker has a
+  // memoryUsage limit (it pages); without one (memoryUsage 0: nothing is ever paged)
+  // every message is built, as before. decode / index_only force one way (tests
+  // compare the two).
   enum class RecoveryBodies { automatic, decode, index_only };
   RecoveryBodies recovery_bodies = RecoveryBodies::automatic;
 };

@@ -28,7 +28,7 @@
 // allocation and a copy of its headers and body; with Bodies::index_only none.
 //
 // INDEX-ONLY (Bodies::index_only; the Journal asks for it when the broker has a
-// memoryUsage limit and the store is too large to be held under it, journal.h): a
+// memoryUsage limit, i.e. pages: JournalOptions::recovery_bodies in journal.h): a
 // MessageEnqueued or TransactionCommitted record is verified, then only its messages'
 // id, destination, priority, expiry and duplicate-detection id are read
 // (store/index_decoder.h) and handed to replay_indexed(), which makes paged queue

@@ -215,11 +215,11 @@ TEST_CASE("index-only recovery gives back what a full decode gives back: after a
   check_all_ways(dir.path());
 }
 
-TEST_CASE("index-only recovery: automatic only for a store larger than half the memory limit; heads read ahead") {
+TEST_CASE("index-only recovery: automatic with a memory limit, not without; heads read ahead at start-up") {
   TempDir dir;
   const auto cfg = journal_config(dir.path(), 256u << 10);
-  // Small messages, more than the two batches a queue reads ahead: the head fits under
-  // half the limit while the whole store does not.
+  // Small messages, more than the two batches a queue reads ahead, whose estimated
+  // size fits under half the limit.
   constexpr int kCount = 6000;
   constexpr std::uint64_t kHeadLimit = 2u << 20;
   auto small_body = [](int i) { return "m" + std::to_string(i) + std::string(60, 's'); };
@@ -232,10 +232,11 @@ TEST_CASE("index-only recovery: automatic only for a store larger than half the 
     REQUIRE(n.settle());
   }
   {
-    Node fits(cfg, no_compaction(), poison_policy, "c1", 64u << 20);  // the store fits: decoded whole
-    CHECK(fits.broker.memory_stats().paged == 0);
+    Node unlimited(cfg, no_compaction(), poison_policy, "c1");  // nothing is ever paged: decoded whole
+    CHECK(unlimited.broker.memory_stats().paged == 0);
+    CHECK(unlimited.queued()["/queue/a"] == kCount);
   }
-  Node large(cfg, no_compaction(), poison_policy, "c1", kHeadLimit);  // it does not: index only
+  Node large(cfg, no_compaction(), poison_policy, "c1", kHeadLimit);  // a limit: index only
   CHECK(large.broker.memory_stats().paged == kCount);
   // The head was asked for at start-up, before any consumer: two read-ahead batches.
   REQUIRE(run_until(large.loop, [&] {
