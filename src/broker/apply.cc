@@ -9,6 +9,11 @@
 // in its queue's lanes; on the deciding broker an acked message is held by a consumer
 // and was already taken out of the lanes. "Not in the lanes" therefore means "held".
 //
+// apply_indexed() is apply() of a MessageEnqueued or TransactionCommitted that an
+// index-only recovery read without building its messages (broker/event.h
+// IndexedEnqueue): the same numbering, windows, queues and order, with paged entries
+// where the messages would be.
+//
 // Applying an event that names something unknown (a queue that does not exist, a
 // message already gone) changes nothing and is logged: it can only come from a
 // damaged log, and refusing it here would not repair anything.

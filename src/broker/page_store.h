@@ -9,8 +9,14 @@
 //    memory passes kPageOutHighPercent of its limit (the broker's memoryUsage, or a
 //    destination's own memoryLimit), down to kPageOutLowPercent: each time a journal
 //    batch becomes durable (the journal calls Broker::page_out), at every tick, and
-//    every 1,024 records during recovery. So a producer is flow-controlled only by
-//    what is not yet on disk, and a backlog grows with the disk, not with memory.
+//    every 1,024 records during a recovery that decodes bodies. So a producer is
+//    flow-controlled only by what is not yet on disk, and a backlog grows with the
+//    disk, not with memory.
+//  - Restart: with a memoryUsage limit the journal recovers index-only
+//    (store/recovery.h): Broker::apply_indexed makes each stored message a paged entry
+//    straight from its record, no body read; then Broker::read_ahead_paged asks for each
+//    queue's head (two batches, while their estimated size fits under
+//    kPageOutLowPercent), so the first consumers need not wait for the disk.
 //  - Which: the back of each queue's lowest priority lanes first (the messages that will
 //    be delivered last), never the next ones to be delivered.
 //  - Page-in: dispatch that meets a paged message at the front of a queue with a

@@ -622,6 +622,7 @@ JournalStats Journal::stats() const {
   s.disk_bytes = files_.total_bytes();
   s.live_messages = live_.live_messages();
   s.live_bytes = live_.live_bytes();
+  s.index_bytes = live_.message_table_bytes();
   return s;
 }
 

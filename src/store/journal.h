@@ -147,6 +147,7 @@ struct JournalStats {
   std::uint64_t disk_bytes = 0;      // their total size
   std::uint64_t live_messages = 0;
   std::uint64_t live_bytes = 0;
+  std::uint64_t index_bytes = 0;     // heap of the per-message index (LiveSet's IdTable)
 };
 
 // Told on the journal's writer thread as soon as a group of batches is durable

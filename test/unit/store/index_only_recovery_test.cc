@@ -157,17 +157,13 @@ void same(const Recovered& want, const Recovered& got) {
 void check_all_ways(const std::string& dir) {
   // Three restarts of the same bytes, each from its own copy (a restart may change the
   // directory: it removes left-overs and cuts zeroed space).
-  auto copy = [&](const char* name) {
-    const std::string to = dir + "-" + name;
-    std::filesystem::remove_all(to);
-    std::filesystem::copy(dir, to, std::filesystem::copy_options::recursive);
-    return to;
-  };
-  const std::string whole = copy("whole"), mixed = copy("mixed"), indexed = copy("indexed");
-  const Recovered reference = recover(whole, Bodies::decode, 0);  // every message in memory
+  TempDir whole, mixed, indexed;
+  for (const TempDir* to : {&whole, &mixed, &indexed})
+    std::filesystem::copy(dir, to->path(), std::filesystem::copy_options::recursive);
+  const Recovered reference = recover(whole.path(), Bodies::decode, 0);  // every message in memory
   CHECK(reference.paged_at_start == 0);
-  const Recovered decoded = recover(mixed, Bodies::decode, kLimit);  // decoded, some paged out as replayed
-  const Recovered index_only = recover(indexed, Bodies::index_only, kLimit);
+  const Recovered decoded = recover(mixed.path(), Bodies::decode, kLimit);  // decoded, some paged out as replayed
+  const Recovered index_only = recover(indexed.path(), Bodies::index_only, kLimit);
   CHECK(index_only.paged_at_start > 0);
   for (const auto& [key, v] : reference.messages) MESSAGE(key << ": " << v.size() << " delivered");
   CHECK(!reference.messages.at("/queue/DLQ").empty());
@@ -180,7 +176,6 @@ void check_all_ways(const std::string& dir) {
     INFO("index only vs decoded whole");
     same(reference, index_only);
   }
-  for (const char* name : {"whole", "mixed", "indexed"}) std::filesystem::remove_all(dir + "-" + name);
 }
 
 }  // namespace
