@@ -220,26 +220,42 @@ std::size_t Queue::collect_expired(std::int64_t now_ms, std::size_t budget,
 std::uint64_t Queue::page_out(const PageStore& store, std::uint64_t want) {
   std::uint64_t freed = 0;
   if (resident_persistent_ == 0) return 0;
-  // Bounds the walk over entries that cannot go (non-persistent, not yet durable): the
-  // broker calls this every loop turn while memory stays high.
+  // Bounds the walk over entries that cannot go (tombstones, non-persistent, not yet
+  // durable): the broker calls this every loop turn while memory stays high. Entries
+  // that can go cost nothing: finding them is the work.
   std::size_t budget = kPageOutScanBudget;
-  for (int p = 0; p < kLanes && freed < want; ++p) {
+  auto pageable = [&](const QueueEntry& e) { return e.msg && e.msg->persistent() && store.can_page_out(e.id); };
+  auto page = [&](QueueEntry& e, int p) {
+    if (!pageable(e)) return;
+    const std::uint64_t cost = memory_cost(*e.msg);
+    if (e.msg->expires_ms() != 0) paged_expiry_[e.id] = e.msg->expires_ms();
+    e.msg = MessageRef{};
+    e.paged = true;
+    e.priority = static_cast<std::uint8_t>(p);
+    ++paged_;
+    --resident_persistent_;
+    memory.release(cost);
+    memory.charge(kPagedEntryBytes);
+    freed += cost - kPagedEntryBytes;
+  };
+  for (int p = 0; p < kLanes && freed < want && budget != 0; ++p) {
     Lane& lane = lanes_[p];
-    for (std::size_t i = lane.ring.size(); i-- > 0 && freed < want && budget != 0; --budget) {
-      QueueEntry& e = lane.ring[i];
-      if (e.paged) break;
-      // Tombstones, and messages not yet durable (the newest) or not persistent, stay.
-      if (!e.msg || !e.msg->persistent() || !store.can_page_out(e.id)) continue;
-      const std::uint64_t cost = memory_cost(*e.msg);
-      if (e.msg->expires_ms() != 0) paged_expiry_[e.id] = e.msg->expires_ms();
-      e.msg = MessageRef{};
-      e.paged = true;
-      e.priority = static_cast<std::uint8_t>(p);
-      ++paged_;
-      --resident_persistent_;
-      memory.release(cost);
-      memory.charge(kPagedEntryBytes);
-      freed += cost - kPagedEntryBytes;
+    // The resident run at the back: [start, size).
+    std::size_t start = lane.ring.size();
+    while (start > 0 && budget != 0 && !lane.ring[start - 1].paged) {
+      if (!pageable(lane.ring[start - 1])) --budget;
+      --start;
+    }
+    if (start > 0 && lane.ring[start - 1].paged) {
+      // Behind paged messages: all of the run is delivered after them, so page its
+      // oldest first. Paging its newest first (as below) would leave its older part
+      // resident between two paged stretches, where no later walk from the back
+      // reaches it: each partial page-out would strand some, until memory filled.
+      for (std::size_t i = start; i < lane.ring.size() && freed < want; ++i) page(lane.ring[i], p);
+    } else {
+      // The whole lane is resident (or too many entries that cannot go): its front is
+      // what will be delivered next, so the newest go first.
+      for (std::size_t i = lane.ring.size(); i-- > start && freed < want;) page(lane.ring[i], p);
     }
   }
   return freed;

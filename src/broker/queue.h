@@ -136,11 +136,13 @@ class Queue {
   }
 
   // --- paging (broker/page_store.h, broker/paging.cc) ------------------------------
-  // Pages resident ready messages out, newest first within the lowest priorities, until
-  // `want` bytes were freed: each one `store.can_page_out()` allows loses its message
-  // (headers and body) and keeps a paged entry. A lane's walk from the back stops at
-  // its first paged entry: what lies before it was paged, or paged in on purpose (the
-  // messages about to be delivered). Returns the bytes freed.
+  // Pages resident ready messages out, from the lowest priorities, until `want` bytes
+  // were freed: each one `store.can_page_out()` allows loses its message (headers and
+  // body) and keeps a paged entry. Only a lane's resident run at the back is looked at:
+  // the walk from the back stops at its first paged entry (what lies before it was
+  // paged, or paged in on purpose: the messages about to be delivered). A run behind
+  // paged entries is paged oldest first, so what stays resident stays at the back where
+  // the next walk finds it; a lane with no paged entry newest first. Returns the bytes freed.
   std::uint64_t page_out(const PageStore& store, std::uint64_t want);
   // The ids of up to `max_ids` paged messages among the first `scan` ready messages in
   // dispatch order, appended to `ids`. Returns how many resident messages come before
