@@ -31,8 +31,8 @@ class Ring {
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  T& operator[](std::size_t i) { return buf_[(head_ + i) & (cap_ - 1)]; }
-  const T& operator[](std::size_t i) const { return buf_[(head_ + i) & (cap_ - 1)]; }
+  T& operator[](std::size_t i) { return buf_[slot(i)]; }
+  const T& operator[](std::size_t i) const { return buf_[slot(i)]; }
   T& front() { return buf_[head_]; }
   const T& front() const { return buf_[head_]; }
   T& back() { return (*this)[size_ - 1]; }
@@ -46,14 +46,14 @@ class Ring {
 
   void push_front(T v) {
     if (size_ == cap_) grow();
-    head_ = (head_ + cap_ - 1) & (cap_ - 1);
+    head_ = head_ == 0 ? cap_ - 1 : head_ - 1;
     buf_[head_] = std::move(v);
     ++size_;
   }
 
   void pop_front() {
     buf_[head_] = T{};
-    head_ = (head_ + 1) & (cap_ - 1);
+    head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
     --size_;
     if (size_ == 0) release_if_large();
   }
@@ -122,8 +122,17 @@ class Ring {
   // but gives back a large one: 100k queued messages leave no 2 MiB ring behind.
   static constexpr std::size_t kKeepCapacity = 1024;
 
+  // Slot of index i: head_ and i are both below cap_, so one subtraction wraps it.
+  std::size_t slot(std::size_t i) const {
+    const std::size_t s = head_ + i;
+    return s >= cap_ ? s - cap_ : s;
+  }
+
+  // By half again, not double: a queue of millions of (paged) entries keeps at most a
+  // third of its ring unused instead of half, and growing holds 2.5 times the entries
+  // for a moment instead of 3.
   void grow() {
-    const std::size_t cap = cap_ == 0 ? kInitialCapacity : cap_ * 2;
+    const std::size_t cap = cap_ == 0 ? kInitialCapacity : cap_ + cap_ / 2;
     std::unique_ptr<T[]> buf(new T[cap]);
     for (std::size_t i = 0; i < size_; ++i) buf[i] = std::move((*this)[i]);
     buf_ = std::move(buf);
