@@ -68,6 +68,12 @@ PageAnswer PageReader::read(const PageRequest& request) {
   auto fail = [&](std::string why) {
     if (out.error.empty()) out.error = std::move(why);
   };
+  // The members of one transaction record come in one request, one after the other:
+  // the record is checked (CRC over all of it, verifier) once for all of them, not once
+  // per member (a 250 MiB transaction of 25 messages was checked 25 times).
+  FileNo last_file = 0;
+  std::uint64_t last_offset = 0;
+  const fb::Event* last_event = nullptr;
   for (std::size_t i = 0; i < request.items.size(); ++i) {
     const PageRequest::Item& item = request.items[i];
     out.ids.push_back(item.id);
@@ -77,17 +83,26 @@ PageAnswer PageReader::read(const PageRequest& request) {
            (item.file == 0 ? std::string(" is not in the journal's index") : std::string(": its journal file is gone")));
       continue;
     }
-    RecordAt rec;
-    const RecordCheck check = read_record(file->second.bytes(), item.offset, rec);
-    if (check != RecordCheck::ok) {
-      fail("message " + std::to_string(item.id) + ": " + std::string(describe(check)));
-      continue;
-    }
-    std::string why;
-    const fb::Event* ev = verified_event(rec.payload, static_cast<RecordType>(rec.frame.type), &why);
-    if (ev == nullptr) {
-      fail("message " + std::to_string(item.id) + ": " + why);
-      continue;
+    const fb::Event* ev = nullptr;
+    if (last_event != nullptr && item.file == last_file && item.offset == last_offset) {
+      ev = last_event;
+    } else {
+      last_event = nullptr;
+      RecordAt rec;
+      const RecordCheck check = read_record(file->second.bytes(), item.offset, rec);
+      if (check != RecordCheck::ok) {
+        fail("message " + std::to_string(item.id) + ": " + std::string(describe(check)));
+        continue;
+      }
+      std::string why;
+      ev = verified_event(rec.payload, static_cast<RecordType>(rec.frame.type), &why);
+      if (ev == nullptr) {
+        fail("message " + std::to_string(item.id) + ": " + why);
+        continue;
+      }
+      last_file = item.file;
+      last_offset = item.offset;
+      last_event = ev;
     }
     const fb::Message* m = stored_message(*ev, item.member);
     if (m == nullptr || m->id() != item.id) {
