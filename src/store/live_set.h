@@ -183,6 +183,7 @@ class LiveSet {
     bool vacant() const { return file == 0; }
     void vacate() { file = 0; }
   };
+  static_assert(sizeof(Entry) == 32);
   struct Move {
     Seq seq;
     LocId from, to;

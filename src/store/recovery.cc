@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/assert.h"
 #include "store/errors.h"
 #include "store/event_codec.h"
-#include "base/assert.h"
 #include "store/file_io.h"
 #include "store/index_decoder.h"
 #include "store/record_format.h"
