@@ -9,7 +9,8 @@
 // stream: all in seq order), so the entries can simply be appended to an array that
 // stays sorted by id:
 //   - lookup: the front and the back are checked first (a queue consumed in order
-//     removes its oldest message; a new message is the newest), else a binary search;
+//     removes its oldest message; a new message is the newest), else a galloping
+//     search from the front (O(log distance): page-ins and acks are near it);
 //   - removal: the slot becomes a tombstone (`V::vacant()`); tombstones at the front
 //     are dropped at once (a queue drained in order frees its chunks as it goes), and
 //     the whole array is compacted when tombstones outnumber live entries and exceed a
@@ -128,7 +129,12 @@ class IdTable {
     } else if (at(used_ - 1).id == id) {
       i = used_ - 1;
     } else {
-      std::size_t lo = 0, n = used_;
+      // Galloping from the front, then a binary search: the ids looked up are mostly
+      // near the front (the heads of queues: acks, page-ins), where this touches a few
+      // neighbouring cache lines instead of the middle of a million-entry array.
+      std::size_t hi = 1;
+      while (hi < used_ && at(hi).id < id) hi *= 2;
+      std::size_t lo = hi / 2, n = std::min(hi, used_ - 1) - lo + 1;
       while (n > 0) {
         const std::size_t half = n / 2;
         if (at(lo + half).id < id) {
