@@ -235,20 +235,26 @@ bool split_frames(const std::string& s, std::vector<std::string>& out) {
   return true;
 }
 
-}  // namespace
-
-TEST_CASE("side writer: frames written from another thread arrive whole, between the loop's own writes") {
-  Loop loop;
-  Recorder server;
-  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
+// A client Recorder connected over loopback to a server Recorder; the listener stays
+// open until the test resets it.
+HandlePtr<TcpListener> connect_recorders(Loop& loop, Recorder& server, Recorder& client) {
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&loop, &server](TcpListener& self) {
     server.conn = TcpConnection::accept(loop, self.stream(), &server);
   });
   REQUIRE(l.has_value());
   auto addr = resolve("127.0.0.1", (*l)->port());
   REQUIRE(addr.has_value());
-  Recorder client;
   client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
   REQUIRE(run_until(loop, [&] { return client.connected == 0 && server.conn != nullptr; }));
+  return std::move(*l);
+}
+
+}  // namespace
+
+TEST_CASE("side writer: frames written from another thread arrive whole, between the loop's own writes") {
+  Loop loop;
+  Recorder server, client;
+  auto l = connect_recorders(loop, server, client);
   std::shared_ptr<SideWriter> side = client.conn->side_writer();
   REQUIRE(side != nullptr);
   CHECK(client.conn->side_writer() == side);  // one per connection
@@ -292,22 +298,14 @@ TEST_CASE("side writer: frames written from another thread arrive whole, between
   REQUIRE(run_until(loop, [&] { return client.closed && server.closed; }));
   // After the close nothing reaches the (closed, maybe reused) descriptor.
   CHECK(side->send(framed('s', 0, 40)) == SideWriter::Sent::not_sent);
-  l->reset();
+  l.reset();
   CHECK(loop.shutdown() == 0);
 }
 
 TEST_CASE("side writer: a frame the full socket takes only in part is finished by the loop before its own bytes") {
   Loop loop;
-  Recorder server;
-  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](TcpListener& self) {
-    server.conn = TcpConnection::accept(loop, self.stream(), &server);
-  });
-  REQUIRE(l.has_value());
-  auto addr = resolve("127.0.0.1", (*l)->port());
-  REQUIRE(addr.has_value());
-  Recorder client;
-  client.conn = TcpConnection::connect(loop, reinterpret_cast<sockaddr*>(&*addr), &client);
-  REQUIRE(run_until(loop, [&] { return client.connected == 0 && server.conn != nullptr; }));
+  Recorder server, client;
+  auto l = connect_recorders(loop, server, client);
   server.conn->pause_reading();
   auto side = client.conn->side_writer();
   REQUIRE(side != nullptr);
@@ -327,6 +325,6 @@ TEST_CASE("side writer: a frame the full socket takes only in part is finished b
   CHECK(frames[1] == framed('L', 1, 100).substr(1, 100));
   client.conn->close();
   REQUIRE(run_until(loop, [&] { return client.closed && server.closed; }));
-  l->reset();
+  l.reset();
   CHECK(loop.shutdown() == 0);
 }
