@@ -51,7 +51,9 @@ class Walk {
     report_.problems.push_back(std::move(text));
   }
   bool stopped() const { return mode_ == RecoveryMode::repair && first_error_.has_value(); }
-  void cleanup(const std::string& path, const std::string& why);
+  // `retainable`: a segment a checkpoint covers, which start-up keeps while the broker's
+  // retain policy holds it for a slave's catch-up (inspect mode does not know that policy).
+  void cleanup(const std::string& path, const std::string& why, bool retainable = false);
   bool check_header(const Listed& f, std::span<const std::byte> bytes, FileKind kind, FileHeader& h);
   void replay_checkpoint(const Listed& f);
   void replay_segment(const Listed& f, bool last);
@@ -79,10 +81,13 @@ class Walk {
   bool changed_dir_ = false;
 };
 
-void Walk::cleanup(const std::string& path, const std::string& why) {
+void Walk::cleanup(const std::string& path, const std::string& why, bool retainable) {
   const std::string name = std::filesystem::path(path).filename().string();
   if (mode_ == RecoveryMode::inspect) {
-    report_.notes.push_back(name + ": " + why + " (start-up removes it)");
+    report_.notes.push_back(name + ": " + why +
+                            (retainable ? " (start-up removes it unless the broker's replicationRetainBytes / "
+                                          "replicationRetainPeriod keep it for a slave's catch-up)"
+                                        : " (start-up removes it)"));
     return;
   }
   if (auto r = remove_file(path); !r) {
@@ -231,7 +236,7 @@ void Walk::scan_obsolete(const Listed& f) {
                                         " that should cover the whole file");
     off += rec.size;
   }
-  cleanup(f.path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value));
+  cleanup(f.path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value), true);
 }
 
 void Walk::keep_retained(const std::vector<Listed>& covered) {
@@ -253,7 +258,7 @@ void Walk::keep_retained(const std::vector<Listed>& covered) {
     run_from = covered.size();
   }
   for (std::size_t i = 0; i < run_from; ++i)
-    cleanup(covered[i].path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value));
+    cleanup(covered[i].path, "covered by checkpoint " + std::to_string(report_.checkpoint_seq.value), true);
   for (const RetainedSegment& seg : kept) {
     JournalFile& jf = files_.add(FileKind::segment, seg.first, seg.epoch, seg.size, files_.reserve());
     jf.last = seg.last;
