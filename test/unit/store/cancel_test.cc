@@ -18,18 +18,6 @@ broker::DestinationPolicy window_of_ten(std::string_view) {
   return p;
 }
 
-Seq send_with_id(Node& n, std::string_view dest, std::string_view body, std::string_view id) {
-  const broker::HeaderView headers[] = {{broker::kDuplicateIdHeader, id}};
-  broker::SendRequest r;
-  r.destination = dest;
-  r.body = body;
-  r.persistent = true;
-  r.headers = headers;
-  auto s = n.broker.send(n.conn, r);
-  REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().message));
-  return *s;
-}
-
 void check_verifies(const std::string& dir) {
   auto report = verify_store(dir);
   REQUIRE(report.has_value());
@@ -164,7 +152,7 @@ TEST_CASE("cancel: a consumed SEND's duplicate-detection id is written in its pl
     n.subscribe("s", "/queue/a");
     REQUIRE(n.settle());
     const JournalStats before = n.journal->stats();
-    send_with_id(n, "/queue/a", "body", "dup-1");
+    n.send_id_ok("/queue/a", "body", "dup-1");
     REQUIRE(n.client.got.size() == 1);
     REQUIRE(n.settle());
     const JournalStats after = n.journal->stats();
@@ -177,7 +165,7 @@ TEST_CASE("cancel: a consumed SEND's duplicate-detection id is written in its pl
   Node n(cfg, {}, window_of_ten);
   CHECK(n.broker.duplicate_window("/queue/a") == std::vector<std::string>{"dup-1"});
   n.subscribe("s", "/queue/a");
-  send_with_id(n, "/queue/a", "re-sent", "dup-1");
+  n.send_id_ok("/queue/a", "re-sent", "dup-1");
   CHECK(n.client.got.empty());  // dropped as a duplicate
   CHECK(n.broker.duplicate_stats().dropped == 1);
 }
@@ -192,7 +180,7 @@ TEST_CASE("cancel: compaction after many cancellations keeps exactly the live me
     n.subscribe("s", "/queue/a");
     for (int round = 0; round < 40; ++round) {
       for (int i = 0; i < 5; ++i) n.send_ok("/queue/a", std::string(300, 'c'));
-      send_with_id(n, "/queue/a", "d", "id-" + std::to_string(round));
+      n.send_id_ok("/queue/a", "d", "id-" + std::to_string(round));
       n.send_ok("/queue/kept", "k" + std::to_string(round) + std::string(300, 'k'));
       REQUIRE(n.settle());
     }

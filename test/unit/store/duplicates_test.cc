@@ -20,29 +20,11 @@ PolicyFor cache_size(std::uint32_t n) {
   };
 }
 
-Result<Seq> send_id(Node& n, std::string_view dest, std::string_view body, std::string_view id,
-                    bool persistent = true, std::string_view tx = {}) {
-  const broker::HeaderView headers[] = {{broker::kDuplicateIdHeader, id}};
-  broker::SendRequest r;
-  r.destination = dest;
-  r.body = body;
-  r.headers = headers;
-  r.persistent = persistent;
-  r.transaction = tx;
-  return n.broker.send(n.conn, r);
-}
-
-void send_id_ok(Node& n, std::string_view dest, std::string_view body, std::string_view id, bool persistent = true,
-                std::string_view tx = {}) {
-  auto r = send_id(n, dest, body, id, persistent, tx);
-  REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message));
-}
-
 // Re-sends `id` to `dest`: true if the broker dropped it as a duplicate.
 bool dropped_as_duplicate(Node& n, std::string_view dest, std::string_view id) {
   const std::uint64_t before = n.broker.duplicate_stats().dropped;
   const Seq last = n.broker.event_log().last();
-  send_id_ok(n, dest, "re-sent", id);
+  n.send_id_ok(dest, "re-sent", id);
   const bool dropped = n.broker.duplicate_stats().dropped == before + 1;
   if (dropped) CHECK(n.broker.event_log().last() == last);
   return dropped;
@@ -68,18 +50,18 @@ TEST_CASE("journal: a restart rebuilds the windows from the records (persistent 
   std::vector<std::string> before;
   {
     Node n(cfg, no_compaction(), cache_size(100));
-    for (int i = 0; i < 10; ++i) send_id_ok(n, "/queue/q", "m", "q-" + std::to_string(i));
-    send_id_ok(n, "/queue/q", "not persistent", "np-1", false);
+    for (int i = 0; i < 10; ++i) n.send_id_ok("/queue/q", "m", "q-" + std::to_string(i));
+    n.send_id_ok("/queue/q", "not persistent", "np-1", false);
     // Consumed: the messages go, their ids stay.
     n.subscribe("s", "/queue/q");
     REQUIRE(n.client.got.size() == 11);
     // A transaction, and a topic SEND that nobody keeps (its id is its own record).
     REQUIRE(n.broker.begin(n.conn, "tx").has_value());
-    send_id_ok(n, "/queue/q", "tx", "q-tx", true, "tx");
-    send_id_ok(n, "/queue/q", "tx", "q-tx", true, "tx");
+    n.send_id_ok("/queue/q", "tx", "q-tx", true, "tx");
+    n.send_id_ok("/queue/q", "tx", "q-tx", true, "tx");
     REQUIRE(n.broker.commit(n.conn, "tx").has_value());
-    send_id_ok(n, "/topic/t", "news", "t-1");
-    send_id_ok(n, "/topic/t", "news", "t-np", false);
+    n.send_id_ok("/topic/t", "news", "t-1");
+    n.send_id_ok("/topic/t", "news", "t-np", false);
     REQUIRE(n.settle());
     before = n.broker.duplicate_window("/queue/q");
     CHECK(before.size() == 12);
@@ -104,7 +86,7 @@ TEST_CASE("journal: compaction keeps the windows (fill, ack, compact, restart: t
   auto history = [](Node& n) {
     for (int round = 0; round < 8; ++round) {
       for (int i = 0; i < 20; ++i)
-        send_id_ok(n, "/queue/q", std::string(300, 'x'), "r" + std::to_string(round) + "-" + std::to_string(i));
+        n.send_id_ok("/queue/q", std::string(300, 'x'), "r" + std::to_string(round) + "-" + std::to_string(i));
       // Fill and drain: every message is consumed and acknowledged.
       n.client.got.clear();
       n.subscribe("s", "/queue/q");
@@ -114,10 +96,10 @@ TEST_CASE("journal: compaction keeps the windows (fill, ack, compact, restart: t
     }
     // Live at the compaction: three messages whose ids entered the window before the
     // last ones (so replay re-enters them out of order, and the window record fixes it).
-    send_id_ok(n, "/queue/live", "kept 1", "l-1");
-    send_id_ok(n, "/queue/live", "kept 2", "l-2");
-    send_id_ok(n, "/queue/live", "kept 3", "l-3");
-    for (int i = 0; i < 60; ++i) send_id_ok(n, "/queue/churn", std::string(300, 'c'), "c-" + std::to_string(i));
+    n.send_id_ok("/queue/live", "kept 1", "l-1");
+    n.send_id_ok("/queue/live", "kept 2", "l-2");
+    n.send_id_ok("/queue/live", "kept 3", "l-3");
+    for (int i = 0; i < 60; ++i) n.send_id_ok("/queue/churn", std::string(300, 'c'), "c-" + std::to_string(i));
     n.client.got.clear();
     n.subscribe("c", "/queue/churn");
     REQUIRE(n.settle());
@@ -165,7 +147,7 @@ TEST_CASE("journal: the checkpoint replaces the ids its live messages re-enter (
     Node n(cfg, eager(), cache_size(3));
     // Five live messages, window of three: l-1 and l-2 were evicted while their
     // messages stay. Then churn until a compaction has run.
-    for (int i = 1; i <= 5; ++i) send_id_ok(n, "/queue/live", "kept", "l-" + std::to_string(i));
+    for (int i = 1; i <= 5; ++i) n.send_id_ok("/queue/live", "kept", "l-" + std::to_string(i));
     std::uint64_t compactions = 0;
     for (int i = 0; i < 200 && compactions < 2; ++i) {
       n.send_ok("/queue/churn", std::string(500, 'c'));
@@ -190,7 +172,7 @@ TEST_CASE("journal: windows count as live data, so a store of windows is not com
   const auto cfg = journal_config(dir.path(), 64u << 10);
   Node n(cfg, eager(), cache_size(5000));
   n.subscribe("s", "/queue/q");
-  for (int i = 0; i < 5000; ++i) send_id_ok(n, "/queue/q", "m", "an-id-of-some-length-" + std::to_string(i));
+  for (int i = 0; i < 5000; ++i) n.send_id_ok("/queue/q", "m", "an-id-of-some-length-" + std::to_string(i));
   REQUIRE(n.settle());
   REQUIRE(run_until(n.loop, [&] { return n.journal->stats().compactions >= 1 && n.journal->stats().files <= 3; }));
   const std::uint64_t compactions = n.journal->stats().compactions;

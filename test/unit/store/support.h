@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -129,15 +130,32 @@ struct Node {
 
   Result<Seq> send(std::string_view dest, std::string_view body, bool persistent = true,
                    std::string_view tx = {}) {
+    return send_with_headers(dest, body, persistent, tx, {});
+  }
+  Seq send_ok(std::string_view dest, std::string_view body, bool persistent = true, std::string_view tx = {}) {
+    return sent_ok(send(dest, body, persistent, tx));
+  }
+  // A SEND carrying a duplicate-detection id (`_AMQ_DUPL_ID`).
+  Result<Seq> send_id(std::string_view dest, std::string_view body, std::string_view id, bool persistent = true,
+                      std::string_view tx = {}) {
+    const broker::HeaderView headers[] = {{broker::kDuplicateIdHeader, id}};
+    return send_with_headers(dest, body, persistent, tx, headers);
+  }
+  Seq send_id_ok(std::string_view dest, std::string_view body, std::string_view id, bool persistent = true,
+                 std::string_view tx = {}) {
+    return sent_ok(send_id(dest, body, id, persistent, tx));
+  }
+  Result<Seq> send_with_headers(std::string_view dest, std::string_view body, bool persistent, std::string_view tx,
+                                std::span<const broker::HeaderView> headers) {
     broker::SendRequest r;
     r.destination = dest;
     r.body = body;
     r.persistent = persistent;
     r.transaction = tx;
+    r.headers = headers;
     return broker.send(conn, r);
   }
-  Seq send_ok(std::string_view dest, std::string_view body, bool persistent = true, std::string_view tx = {}) {
-    auto r = send(dest, body, persistent, tx);
+  static Seq sent_ok(const Result<Seq>& r) {
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message));
     return *r;
   }
