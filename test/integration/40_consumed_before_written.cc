@@ -182,6 +182,18 @@ void check_promise(Seen& seen, std::uint16_t port, bool failover) {
   CHECK(receipted.size() >= static_cast<std::size_t>(kProducers * kBeforeKill));
 }
 
+// Runs the load and kills the master once it is under way; returns how many SENDs the
+// broker of `status_config` had counted as cancelled just before the kill.
+std::uint64_t load_then_kill_master(ReplicaPair& pair, const std::string& prefix, Seen& seen,
+                                    const std::string& status_config) {
+  std::uint64_t cancelled = 0;
+  load_then(pair.master_stomp(), prefix, seen, [&] {
+    cancelled = cancelled_in(pair.status(status_config));
+    pair.master().kill(SIGKILL);
+  });
+  return cancelled;
+}
+
 }  // namespace
 
 TEST_CASE("40 consumed before written: kill -9 of the master under load with consumers (5 rounds); the slave takes over holding every receipted message not consumed") {
@@ -191,11 +203,7 @@ TEST_CASE("40 consumed before written: kill -9 of the master under load with con
     pair.start_master();
     pair.start_slave();
     Seen seen;
-    std::uint64_t cancelled = 0;
-    load_then(pair.master_stomp(), "a", seen, [&] {
-      cancelled = cancelled_in(pair.status(pair.master_config()));
-      pair.master().kill(SIGKILL);
-    });
+    const std::uint64_t cancelled = load_then_kill_master(pair, "a", seen, pair.master_config());
     CHECK_MESSAGE(cancelled > 0, "no SEND was cancelled: the test did not reach the window");
     REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value(), pair.slave().log_tail());
     check_promise(seen, pair.slave_stomp(), true);
@@ -206,11 +214,7 @@ TEST_CASE("40 consumed before written: kill -9 of a broker serving alone under l
   ReplicaPair pair;
   pair.start_master();  // no slave ever: no pairing note, it restarts serving
   Seen seen;
-  std::uint64_t cancelled = 0;
-  load_then(pair.master_stomp(), "b", seen, [&] {
-    cancelled = cancelled_in(pair.status(pair.master_config()));
-    pair.master().kill(SIGKILL);
-  });
+  const std::uint64_t cancelled = load_then_kill_master(pair, "b", seen, pair.master_config());
   CHECK_MESSAGE(cancelled > 0, "no SEND was cancelled: the test did not reach the window");
   REQUIRE(pair.master().wait_exit(Ms(5000)).has_value());
   pair.master_ptr() = pair.start_config("master.xml", pair.master_xml());
@@ -236,11 +240,7 @@ TEST_CASE("40 consumed before written: kill -9 of the slave under load, it rejoi
   REQUIRE_MESSAGE(in_sync, restarted->log_tail());
   pair.slave_ptr() = std::move(restarted);
   // 3. Then the master dies in the middle of more of it.
-  std::uint64_t cancelled = 0;
-  load_then(pair.master_stomp(), "e", seen, [&] {
-    cancelled = cancelled_in(pair.status(pair.slave_config()));
-    pair.master().kill(SIGKILL);
-  });
+  const std::uint64_t cancelled = load_then_kill_master(pair, "e", seen, pair.slave_config());
   CHECK_MESSAGE(cancelled > 0, "the slave was sent no cancelled SEND: the test did not reach the window");
   REQUIRE_MESSAGE(pair.wait_takeover(Clock::now(), Ms(10'000)).has_value(), pair.slave().log_tail());
   check_promise(seen, pair.slave_stomp(), true);
