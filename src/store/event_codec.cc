@@ -10,10 +10,6 @@ namespace twinmq::store {
 
 namespace {
 
-std::string_view view(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view{} : std::string_view(s->c_str(), s->size());
-}
-
 // "ID:<prefix>-<n>" -> "<prefix>" (the broker builds the text from these two parts).
 std::string_view id_prefix_of(const broker::Message& m) {
   std::string_view text = m.id_text();
@@ -50,13 +46,13 @@ flatbuffers::Offset<fb::Message> EventEncoder::put(const broker::Message& m) {
 }
 
 flatbuffers::Offset<fb::Message> EventEncoder::copy(const fb::Message& m) {
-  auto prefix = fbb_.CreateString(view(m.id_prefix()));
-  auto dest = fbb_.CreateString(view(m.destination()));
+  auto prefix = fbb_.CreateString(fb_view(m.id_prefix()));
+  auto dest = fbb_.CreateString(fb_view(m.destination()));
   headers_.clear();
   if (m.headers() != nullptr) {
     for (const fb::Header* h : *m.headers()) {
-      auto name = fbb_.CreateString(view(h->name()));
-      auto value = fbb_.CreateString(view(h->value()));
+      auto name = fbb_.CreateString(fb_view(h->name()));
+      auto value = fbb_.CreateString(fb_view(h->value()));
       headers_.push_back(fb::CreateHeader(fbb_, name, value));
     }
   }
@@ -189,12 +185,12 @@ broker::MessageRef EventDecoder::make_message(const fb::Message& m) { return dec
 broker::MessageRef decode_stored_message(const fb::Message& m, std::vector<broker::HeaderView>& scratch) {
   scratch.clear();
   if (m.headers() != nullptr) {
-    for (const fb::Header* h : *m.headers()) scratch.push_back({view(h->name()), view(h->value())});
+    for (const fb::Header* h : *m.headers()) scratch.push_back({fb_view(h->name()), fb_view(h->value())});
   }
   broker::MessageInit init;
   init.id = m.id();
-  init.id_prefix = view(m.id_prefix());
-  init.destination = view(m.destination());
+  init.id_prefix = fb_view(m.id_prefix());
+  init.destination = fb_view(m.destination());
   init.headers = scratch;
   if (m.body() != nullptr)
     init.body = std::string_view(reinterpret_cast<const char*>(m.body()->data()), m.body()->size());
@@ -229,13 +225,13 @@ Result<const broker::Event*> EventDecoder::decode(RecordType type, std::span<con
     }
     case fb::EventBody::MessageRemoved: {
       const auto* e = ev->body_as_MessageRemoved();
-      event_ = broker::MessageRemoved{view(e->queue()), e->message_id(), e->persistent(),
+      event_ = broker::MessageRemoved{fb_view(e->queue()), e->message_id(), e->persistent(),
                                       static_cast<broker::RemovalReason>(e->reason())};
       break;
     }
     case fb::EventBody::MessageDeadLettered: {
       const auto* e = ev->body_as_MessageDeadLettered();
-      event_ = broker::MessageDeadLettered{view(e->queue()), e->message_id(), e->persistent(), view(e->dlq())};
+      event_ = broker::MessageDeadLettered{fb_view(e->queue()), e->message_id(), e->persistent(), fb_view(e->dlq())};
       break;
     }
     case fb::EventBody::TransactionCommitted: {
@@ -247,25 +243,25 @@ Result<const broker::Event*> EventDecoder::decode(RecordType type, std::span<con
       }
       if (e->acks() != nullptr) {
         for (const fb::AckedMessage* a : *e->acks())
-          acks_.push_back({view(a->queue()), a->message_id(), a->persistent()});
+          acks_.push_back({fb_view(a->queue()), a->message_id(), a->persistent()});
       }
       event_ = broker::TransactionCommitted{sends_, acks_};
       break;
     }
     case fb::EventBody::DestinationAdded:
-      event_ = broker::DestinationAdded{view(ev->body_as_DestinationAdded()->name())};
+      event_ = broker::DestinationAdded{fb_view(ev->body_as_DestinationAdded()->name())};
       break;
     case fb::EventBody::DestinationRemoved:
-      event_ = broker::DestinationRemoved{view(ev->body_as_DestinationRemoved()->name())};
+      event_ = broker::DestinationRemoved{fb_view(ev->body_as_DestinationRemoved()->name())};
       break;
     case fb::EventBody::DurableSubscriptionAdded: {
       const auto* e = ev->body_as_DurableSubscriptionAdded();
-      event_ = broker::DurableSubscriptionAdded{view(e->client_id()), view(e->name()), view(e->topic())};
+      event_ = broker::DurableSubscriptionAdded{fb_view(e->client_id()), fb_view(e->name()), fb_view(e->topic())};
       break;
     }
     case fb::EventBody::DurableSubscriptionRemoved: {
       const auto* e = ev->body_as_DurableSubscriptionRemoved();
-      event_ = broker::DurableSubscriptionRemoved{view(e->client_id()), view(e->name())};
+      event_ = broker::DurableSubscriptionRemoved{fb_view(e->client_id()), fb_view(e->name())};
       break;
     }
     case fb::EventBody::DuplicateIdsRecorded: {
@@ -277,15 +273,15 @@ Result<const broker::Event*> EventDecoder::decode(RecordType type, std::span<con
           return make_error(Errc::corrupt, "DuplicateIdsRecorded with " + std::to_string(flags->size()) +
                                                " persistence flags for " + std::to_string(e->ids()->size()) + " ids");
         for (flatbuffers::uoffset_t i = 0; i < e->ids()->size(); ++i)
-          ids_.push_back({view(e->ids()->Get(i)), flags == nullptr || flags->Get(i) != 0});
+          ids_.push_back({fb_view(e->ids()->Get(i)), flags == nullptr || flags->Get(i) != 0});
       }
-      event_ = broker::DuplicateIdsRecorded{view(e->destination()), ids_, e->id_cache_size(), e->replace(),
+      event_ = broker::DuplicateIdsRecorded{fb_view(e->destination()), ids_, e->id_cache_size(), e->replace(),
                                             e->persistent()};
       break;
     }
     case fb::EventBody::Handover: {
       const auto* e = ev->body_as_Handover();
-      event_ = broker::Handover{view(e->from()), view(e->to())};
+      event_ = broker::Handover{fb_view(e->from()), fb_view(e->to())};
       break;
     }
     default:

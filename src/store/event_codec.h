@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -26,6 +27,12 @@
 #include "store/record_format.h"
 
 namespace twinmq::store {
+
+// A flatbuffers string as a view of the record's bytes (empty for an absent field): what
+// the full decoder and the index-only decoder (store/index_decoder.h) both read names with.
+inline std::string_view fb_view(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view{} : std::string_view(s->c_str(), s->size());
+}
 
 // The record type of an event: its variant index + 1 (= the schema's union type).
 RecordType record_type_of(const broker::Event& e);

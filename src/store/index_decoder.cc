@@ -4,20 +4,17 @@
 #include <string_view>
 
 #include "broker/duplicates.h"
+#include "store/event_codec.h"
 
 namespace twinmq::store {
 
 namespace {
 
-std::string_view view(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view{} : std::string_view(s->c_str(), s->size());
-}
-
 // As Message::create finds it: the first `_AMQ_DUPL_ID` header counts; empty = none.
 std::string_view duplicate_id_of(const fb::Message& m) {
   if (m.headers() == nullptr) return {};
   for (const fb::Header* h : *m.headers()) {
-    if (view(h->name()) == broker::kDuplicateIdHeader) return view(h->value());
+    if (fb_view(h->name()) == broker::kDuplicateIdHeader) return fb_view(h->value());
   }
   return {};
 }
@@ -28,7 +25,7 @@ bool IndexDecoder::add(const fb::Message* m) {
   if (m == nullptr || !m->persistent()) return false;
   broker::StoredMessageIndex s;
   s.id = m->id();
-  s.destination = view(m->destination());
+  s.destination = fb_view(m->destination());
   s.duplicate_id = duplicate_id_of(*m);
   s.id_cache_size = m->id_cache_size();
   s.expires_ms = m->expires_ms();
@@ -49,7 +46,7 @@ const broker::IndexedEnqueue* IndexDecoder::decode(const fb::Event& ev) {
     }
     if (tx->acks() != nullptr) {
       for (const fb::AckedMessage* a : *tx->acks())
-        acks_.push_back({view(a->queue()), a->message_id(), a->persistent()});
+        acks_.push_back({fb_view(a->queue()), a->message_id(), a->persistent()});
     }
   } else {
     return nullptr;
