@@ -6,7 +6,7 @@
 // command, headers and body in its own strings and hands out a Frame that points into
 // them. Copies are made only while a producer waits (the slow path), never per message.
 //
-// Lifecycle: owned by its Session's held_ deque (whose elements never move: view()s stay
+// Lifecycle: owned by its Session's held_ list (whose elements never move: view()s stay
 // valid until the element is removed). Loop thread only.
 #pragma once
 
