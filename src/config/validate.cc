@@ -34,10 +34,12 @@ void check_connectors(const Config& config, const Marks& marks, Diagnostics& dia
     const std::string& scheme = c.endpoint.scheme;
     if (scheme == "stomp") any_stomp = true;
     if (scheme == "stomp" && c.name == "replication")
-      diag.error(c.line, who + ": the name 'replication' is kept for the tcp:// replication listener");
+      diag.error(c.line, who + ": the name 'replication' is kept for the tcp:// or ssl:// replication listener");
     if (scheme == "tcp") {
+      // An ssl:// listener reads as tcp:// with TLS (xml_loader.cc): name what was written.
+      const char* written = c.tls ? "an ssl://" : "a tcp://";
       if (c.name != "replication")
-        diag.error(c.line, who + ": a tcp:// connector is the replication listener and must be named 'replication'");
+        diag.error(c.line, who + ": " + written + " connector is the replication listener and must be named 'replication'");
       else if (replication != nullptr)
         diag.error(c.line, who + ": only one replication listener is allowed (first at " +
                                at_line(replication->line) + ")");

@@ -1,6 +1,7 @@
 // Rules across elements: connectors, the master/slave role, replication timing, users.
 #include <doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "helpers.h"
@@ -48,8 +49,13 @@ TEST_CASE("connectors: tcp:// is the one replication listener") {
             "conf/broker.xml:5: transportConnector 'replication': only one replication listener is allowed (first "
             "at line 4)"});
   CHECK(error_of(broker("", connectors(kStomp + "<transportConnector name=\"replication\" uri=\"stomp://0.0.0.0:62001\"/>\n"))) ==
-        "conf/broker.xml:4: transportConnector 'replication': the name 'replication' is kept for the tcp:// "
-        "replication listener");
+        "conf/broker.xml:4: transportConnector 'replication': the name 'replication' is kept for the tcp:// or "
+        "ssl:// replication listener");
+  // An ssl:// listener is named as written, not as the tcp:// it is read as.
+  const auto ssl_errors = errors_of(broker("", connectors(kStomp + "<transportConnector name=\"repl\" uri=\"ssl://0.0.0.0:62001\"/>\n")));
+  CHECK(std::find(ssl_errors.begin(), ssl_errors.end(),
+                  "conf/broker.xml:4: transportConnector 'repl': an ssl:// connector is the replication listener and "
+                  "must be named 'replication'") != ssl_errors.end());
   CHECK(error_of(broker("", connectors(kStomp + "<transportConnector name=\"replication\" uri=\"tcp://0.0.0.0:62001?x=1\"/>\n"))) ==
         "conf/broker.xml:4: transportConnector 'replication': tcp:// takes no options, got 'x' in uri "
         "'tcp://0.0.0.0:62001?x=1'");
