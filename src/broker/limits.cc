@@ -37,21 +37,26 @@ Result<void> Broker::Impl::check_room(std::string_view destination, bool persist
     return make_error(Errc::memory_full,
                       fmt::format("the broker's memory limit is reached (systemUsage memoryUsage): {}",
                                   how_full(memory.used, memory.limit)));
-  auto destination_full = [&](const Queue& q, std::string_view what) -> Result<void> {
+  // `what` names the destination only for the error: every SEND passes here, and
+  // formatting the name up front was an allocation per message.
+  auto destination_full = [&](const Queue& q, auto what) -> Result<void> {
     if (!q.policy().producer_flow_control || !q.memory.full()) return {};
-    return make_error(Errc::memory_full, fmt::format("{} has reached its memoryLimit (policyEntry): {}", what,
+    return make_error(Errc::memory_full, fmt::format("{} has reached its memoryLimit (policyEntry): {}", what(),
                                                      how_full(q.memory.used(), q.memory.limit())));
   };
   if (classify_destination(destination) == DestKind::topic) {
     if (const Topic* t = find_topic(destination))
       for (const Queue* d : t->durables())
-        if (auto r = destination_full(*d, fmt::format("durable subscription '{}' of '{}' on {}",
-                                                      shown(d->durable->name), shown(d->durable->client_id),
-                                                      shown(destination)));
+        if (auto r = destination_full(*d,
+                                      [&] {
+                                        return fmt::format("durable subscription '{}' of '{}' on {}",
+                                                           shown(d->durable->name), shown(d->durable->client_id),
+                                                           shown(destination));
+                                      });
             !r)
           return r;
   } else if (const Queue* q = find_queue(destination)) {
-    if (auto r = destination_full(*q, fmt::format("{}", shown(destination))); !r) return r;
+    if (auto r = destination_full(*q, [&] { return fmt::format("{}", shown(destination)); }); !r) return r;
   }
   if (persistent && options.store_limit != 0 && store_used >= options.store_limit)
     return make_error(Errc::store_full,
