@@ -14,6 +14,7 @@ bool is_blank(std::string_view s) {
 // Long stray text is cut so one message stays one line.
 std::string excerpt(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};  // blank, as the value of markup such as `<!>` is
   const auto e = s.find_last_not_of(" \t\r\n");
   std::string out(s.substr(b, e - b + 1));
   for (char& c : out)

@@ -134,6 +134,9 @@ TEST_CASE("unknown, misplaced and duplicated elements, stray text") {
         "conf/broker.xml:2: unexpected text 'data' in <plugins>");
   CHECK(error_of(broker("", "<plugins><!DOCTYPE x></plugins>\n")) ==
         "conf/broker.xml:2: unexpected markup '<!DOCTYPE x>' in <plugins>");
+  // Markup with nothing in it (found by fuzzing: its excerpt threw out_of_range).
+  CHECK(error_of(broker("", "<plugins><!></plugins>\n")) == "conf/broker.xml:2: unexpected markup '<!>' in <plugins>");
+  CHECK(error_of(broker("", "<plugins><!  ></plugins>\n")) == "conf/broker.xml:2: unexpected markup '<!>' in <plugins>");
 }
 
 TEST_CASE("<broker> attribute values") {
