@@ -165,24 +165,46 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
   if (h.epoch > m.identity.epoch)
     return fmt::format("the slave's store is at epoch {}, newer than this master's {}", h.epoch, m.identity.epoch);
   if (s == Seq{0}) return "the slave did not say where its live state is (an older version)";
-  if (s != h.last_seq || s != h.last_record_seq)
+  // b. Its durable position is its live state, and its last record is not beyond it.
+  const Seq j = h.last_record_seq;
+  if (s != h.last_seq || j > s)
     return fmt::format("the slave's state (seq {}) does not end at its last journaled record (seq {}; durable {})",
-                       s.value, h.last_record_seq.value, h.last_seq.value);
+                       s.value, j.value, h.last_seq.value);
+  // Past its last record: only a tail of cancelled SENDs may be (CANCELLED TAIL).
+  const bool cancelled_tail = j < s;
+  if (cancelled_tail && h.epoch != m.identity.epoch)
+    return fmt::format("the slave's state (seq {}) went on past its last journaled record (seq {}) and its store is at "
+                       "epoch {}, this master's at {}: such a tail is compared only within one epoch",
+                       s.value, j.value, h.epoch, m.identity.epoch);
   if (s > m.last_seq) return fmt::format("the slave is at seq {}, beyond this master's {}", s.value, m.last_seq.value);
-  if (s.value + 1 < m.first_journaled.value)
+  // c. The first seq read from the journal: after S, or after J to prove the tail.
+  const Seq first_read = cancelled_tail ? Seq{j.value + 1} : Seq{s.value + 1};
+  if (first_read < m.first_journaled)
     return fmt::format("this master's journal no longer holds seq {} (it starts at {}: compacted; it keeps "
                        "replicationRetainBytes={} of journal for a slave that is away, for at most "
                        "replicationRetainPeriod={} ms, and more was written, or more time passed, since this slave "
                        "left)",
-                       s.value + 1, m.first_journaled.value, m.retain_bytes, m.retain_ms);
+                       first_read.value, m.first_journaled.value, m.retain_bytes, m.retain_ms);
   if (m.last_unjournaled > s)
     return fmt::format("events after seq {} are not all in the journal (the last non-persistent one is seq {})",
                        s.value, m.last_unjournaled.value);
+  // b3. Nothing between J and S left out of the journal.
+  if (cancelled_tail && m.last_unjournaled > j)
+    return fmt::format("the slave's state (seq {}) went on past its last journaled record (seq {}), and this master's "
+                       "journal does not hold every event in between (seq {} was not journaled: a non-persistent "
+                       "event, or a seq skipped before a restart), so that tail is not only SENDs consumed before "
+                       "written",
+                       s.value, j.value, m.last_unjournaled.value);
   if (m.non_persistent_live) return "this master holds non-persistent messages, which only a copy carries";
   if (s < m.recovered_seq && h.non_persistent_live.value_or(true))
     return fmt::format("this master restarted after seq {} (at seq {}) and lost its non-persistent messages, which the "
                        "slave may still hold",
                        s.value, m.recovered_seq.value);
+  // b4. As (e), from the slave's last record: the tail after it may predate the restart.
+  if (cancelled_tail && j <= m.recovered_seq && h.non_persistent_live.value_or(true))
+    return fmt::format("this master restarted at seq {}, not before the slave's last journaled record (seq {}), and "
+                       "lost its non-persistent messages, which the slave may still hold",
+                       m.recovered_seq.value, j.value);
   if (h.epoch < m.identity.epoch) {
     // The slave's last record must lie before the master's history left its epoch.
     const SegmentEpoch* holder = nullptr;
@@ -199,6 +221,19 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
   }
   if (!m.record_at || m.record_at(h.last_record_seq, h.last_record_crc) != RecordMatch::match)
     return fmt::format("the slave's record at seq {} cannot be matched with this master's", h.last_record_seq.value);
+  // b2. No record of the master's between the slave's last record and its state.
+  if (cancelled_tail) {
+    const std::optional<Seq> found = m.record_after ? m.record_after(j, s) : std::nullopt;
+    if (!found)
+      return fmt::format("the slave's state (seq {}) went on past its last journaled record (seq {}), and this master "
+                         "cannot read its journal up to seq {} to show that nothing but SENDs consumed before written "
+                         "lie in between",
+                         s.value, j.value, s.value);
+    if (*found != Seq{0})
+      return fmt::format("the slave's state (seq {}) went on past its last journaled record (seq {}), but this "
+                         "master's journal holds a record at seq {} in between: not the same history there",
+                         s.value, j.value, found->value);
+  }
   return {};
 }
 

@@ -33,7 +33,9 @@
 //  a. the master journals, and the slave's store is its store at the same epoch;
 //  b. the slave's live state is exactly its last journaled record (applied_seq ==
 //     last_seq == last_record_seq), and that record is the master's at that sequence
-//     (the CRC of its payload matches): the same history up to there;
+//     (the CRC of its payload matches): the same history up to there; or its state
+//     went on past that record only by SENDs consumed before written (CANCELLED TAIL
+//     below);
 //  c. the master's segments still hold every record after it (not compacted away);
 //  d. nothing after it was left out of the journal: no non-persistent event and no
 //     non-persistent part of a transaction since (the journal counts them), because a
@@ -43,6 +45,31 @@
 //     slave's seq, the slave holds none either (the master lost its own: the slave's
 //     would outlive them, and the ids they had may be handed out again).
 // Anything else gets the full copy, and the log says which condition failed.
+//
+// CANCELLED TAIL (README "Consumed before written"). A cancelled SEND leaves no record
+// on either side: the slave's journal and event log only move their numbering on
+// (Journal::on_cancelled), and its durable position (last_seq) includes those seqs. So a
+// slave whose last applied events were cancelled reports applied_seq S == last_seq
+// beyond its last journaled record J. Its live state is then its journal up to J plus
+// numbering and the next message id — the state the master had at S — exactly when
+// every event in (J, S] was a cancelled one. The master proves that from its own
+// journal, and the slave catches up from S when, on top of c..e (c read from J + 1,
+// since the master reads (J, S] to prove it):
+//  b1. the master's record at J is the slave's (the CRC, as in b);
+//  b2. the master's segments hold no record at all in (J, S] (record_after): a record
+//      there is an event the slave's journal lacks, or a seq the master reused after a
+//      restart that lost the slave's cancelled tail;
+//  b3. no event after J was left out of the master's journal (last_unjournaled <= J):
+//      with b2, every seq in (J, S] was cancelled. A master that restarted counts the
+//      seqs it skipped before (cancelled or not) as unjournaled, so it gives a copy;
+//  b4. the master did not restart at or after J while the slave may hold
+//      non-persistent messages (e at J: what the slave kept from before the restart,
+//      the master lost);
+//  b5. the same epoch on both sides: across an epoch boundary a tail past the last
+//      record is not compared (a full copy, as before).
+// The promise holds: every message the master receipted and that was not consumed is
+// a record, at a seq <= J (the slave's journal has it: the same history up to J) or > S
+// (the catch-up streams it), and b2 leaves none in between.
 //
 // ACROSS AN EPOCH BOUNDARY (an old master rejoining the broker that took over): the
 // slave's store is at an older epoch than the master's. It still catches up when, on
@@ -130,6 +157,10 @@ struct CatchUpView {
   bool non_persistent_live = false;
   // The master's record at the slave's last record seq against the slave's CRC.
   std::function<RecordMatch(Seq seq, std::uint32_t crc)> record_at;
+  // The seq of the first record of any kind its segments hold in (after, upto]; Seq{0}
+  // when they hold none there; nullopt when it cannot tell (not durable up to `upto`
+  // yet, compacted, unreadable). Asked only for a CANCELLED TAIL.
+  std::function<std::optional<Seq>(Seq after, Seq upto)> record_after;
   // Its segments, oldest first (the checkpoint is not one): where its epochs changed.
   std::vector<SegmentEpoch> segments;
   // The seq after the last one its segments cover: where its current epoch begins when

@@ -223,6 +223,18 @@ RecordMatch MasterLink::record_at(Seq seq, std::uint32_t crc) const {
   return crc32c(v.payload) == crc ? RecordMatch::match : RecordMatch::mismatch;
 }
 
+std::optional<Seq> MasterLink::record_after(Seq after, Seq upto) const {
+  // The cursor reads only durable records: every record up to `upto` must be among them,
+  // or one still in the writer's hands would go unseen.
+  if (journal_ == nullptr || journal_->last_durable_seq() < upto) return std::nullopt;
+  auto cursor = journal_->read_from(Seq{after.value + 1});
+  if (!cursor) return std::nullopt;
+  auto rec = cursor->next();
+  if (!rec) return std::nullopt;
+  if (!*rec || (*rec)->seq > upto) return Seq{0};
+  return (*rec)->seq;
+}
+
 void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   peer.name_ = hello.slave_name;
   if (options_.witness != nullptr && !options_.witness->serving()) {
@@ -347,6 +359,7 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
     v.last_seq = upto;
     v.non_persistent_live = broker_.holds_non_persistent();
     v.record_at = [this](Seq s, std::uint32_t crc) { return record_at(s, crc); };
+    v.record_after = [this](Seq after, Seq to) { return record_after(after, to); };
     for (const store::JournalFile& f : journal_->files().files())
       if (f.kind == store::FileKind::segment) {
         v.segments.push_back(SegmentEpoch{f.seq, f.epoch});
@@ -362,6 +375,12 @@ void MasterLink::decide_hello(Peer& peer, const HelloInfo& hello, Credentials cr
                  "epoch {} began at seq {}",
                  peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, hello.applied_seq.value,
                  upto.value, epoch_starts.back().epoch, epoch_starts.back().first_seq.value);
+  else if (catch_up && hello.last_record_seq < hello.applied_seq)
+    spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); it CATCHES UP from seq "
+                 "{} to {} out of this master's journal (no copy): its state went on past its last journaled record "
+                 "(seq {}) only by SENDs consumed before written",
+                 peer.describe(), hello.software_version, hello.last_seq.value, hello.epoch, hello.applied_seq.value,
+                 upto.value, hello.last_record_seq.value);
   else if (catch_up)
     spdlog::info("replication: slave {} attached (twinmq {}, its store at seq {}, epoch {}); it CATCHES UP from seq "
                  "{} to {} out of this master's journal (no copy)",

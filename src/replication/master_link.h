@@ -195,6 +195,8 @@ class MasterLink final : public broker::EventSink {
   void credentials_checked(Peer& peer, const HelloInfo& hello, bool valid);
   void decide_hello(Peer& peer, const HelloInfo& hello, Credentials credentials);
   RecordMatch record_at(Seq seq, std::uint32_t crc) const;
+  // CatchUpView::record_after: the first journal record in (after, upto], Seq{0} if none.
+  std::optional<Seq> record_after(Seq after, Seq upto) const;
   void on_applied(Seq seq);
   void become_in_sync();
   void finish_in_sync();

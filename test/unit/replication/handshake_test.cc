@@ -326,11 +326,20 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
     CHECK(contains(why(h, ok), "did not say where its live state is"));
   }
   {
-    // Its state went on past its last record (a non-persistent event at 51).
+    // Its live state is beyond its durable position (writes still in flight).
+    HelloInfo h = resumable();
+    h.applied_seq = Seq{51};
+    CHECK(why(h, ok) == "the slave's state (seq 51) does not end at its last journaled record (seq 50; durable 50)");
+  }
+  {
+    // Its state went on past its last record by a non-persistent event at 51.
     HelloInfo h = resumable();
     h.applied_seq = Seq{51};
     h.last_seq = Seq{51};
-    CHECK(why(h, ok) == "the slave's state (seq 51) does not end at its last journaled record (seq 50; durable 51)");
+    CatchUpView v = ok;
+    v.last_unjournaled = Seq{51};
+    CHECK(contains(why(h, v), "past its last journaled record (seq 50), and this master's journal does not hold every "
+                              "event in between (seq 51 was not journaled"));
   }
   {
     CHECK(contains(why(resumable(), journal_at(Seq{40})), "beyond this master's 40"));
@@ -409,4 +418,135 @@ TEST_CASE("catch-up across the epoch boundary: a record written after the fork i
   CHECK(why_full_copy(h, v) ==
         "the slave's store is at epoch 1, but this master's seq 50 was written at epoch 2: the slave's history is not "
         "a prefix of this master's there");
+}
+
+namespace {
+
+// A slave whose last applied events were SENDs consumed before written: its journal's
+// last record is at 50, its state (and durable position) at 53.
+HelloInfo cancelled_tail() {
+  HelloInfo h = resumable();
+  h.applied_seq = Seq{53};
+  h.last_seq = Seq{53};
+  h.non_persistent_live = false;
+  return h;
+}
+
+// The master's journal: records at 50 and then from `next` on; asked only in (after, upto].
+CatchUpView records_from(Seq next, std::vector<std::pair<Seq, Seq>>* asked = nullptr) {
+  CatchUpView v = journal_at(Seq{100});
+  v.recovered_seq = Seq{10};
+  v.record_after = [next, asked](Seq after, Seq upto) -> std::optional<Seq> {
+    if (asked != nullptr) asked->emplace_back(after, upto);
+    if (after < Seq{50}) return Seq{50};
+    return next > upto ? Seq{0} : next;
+  };
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("catch-up after a cancelled tail: a slave whose state went on past its last record only by SENDs consumed before written resumes from its state") {
+  std::vector<std::pair<Seq, Seq>> asked;
+  CHECK(why_full_copy(cancelled_tail(), records_from(Seq{54}, &asked)).empty());
+  // The master was asked about exactly (J, S].
+  CHECK(asked == std::vector<std::pair<Seq, Seq>>{{Seq{50}, Seq{53}}});
+  // Nothing after it at all on the master (S is its last seq, or only cancelled seqs follow).
+  CHECK(why_full_copy(cancelled_tail(), records_from(Seq{0})).empty());
+  CatchUpView at_s = records_from(Seq{0});
+  at_s.last_seq = Seq{53};
+  CHECK(why_full_copy(cancelled_tail(), at_s).empty());
+  // A non-persistent event exactly at J is before the tail: fine.
+  CatchUpView v = records_from(Seq{54});
+  v.last_unjournaled = Seq{50};
+  CHECK(why_full_copy(cancelled_tail(), v).empty());
+}
+
+TEST_CASE("catch-up after a cancelled tail: refused, with the reason, unless the master proves the tail was only cancelled SENDs") {
+  auto why = [](HelloInfo h, CatchUpView v) { return why_full_copy(h, v); };
+  {
+    // b2: the master journaled an event in (J, S] (or reused the seq after a restart).
+    CHECK(why(cancelled_tail(), records_from(Seq{52})) ==
+          "the slave's state (seq 53) went on past its last journaled record (seq 50), but this master's journal holds "
+          "a record at seq 52 in between: not the same history there");
+    CHECK(contains(why(cancelled_tail(), records_from(Seq{53})), "holds a record at seq 53 in between"));
+    CHECK(contains(why(cancelled_tail(), records_from(Seq{51})), "holds a record at seq 51 in between"));
+  }
+  {
+    // b2: the master cannot tell (not durable that far, compacted, unreadable) or was not asked.
+    CatchUpView v = records_from(Seq{54});
+    v.record_after = [](Seq, Seq) -> std::optional<Seq> { return std::nullopt; };
+    CHECK(contains(why(cancelled_tail(), v), "cannot read its journal up to seq 53"));
+    v.record_after = nullptr;
+    CHECK(contains(why(cancelled_tail(), v), "cannot read its journal up to seq 53"));
+  }
+  {
+    // b3: a non-persistent event (or a seq skipped before a restart) in (J, S].
+    CatchUpView v = records_from(Seq{54});
+    v.last_unjournaled = Seq{51};
+    CHECK(why(cancelled_tail(), v) ==
+          "the slave's state (seq 53) went on past its last journaled record (seq 50), and this master's journal does "
+          "not hold every event in between (seq 51 was not journaled: a non-persistent event, or a seq skipped before "
+          "a restart), so that tail is not only SENDs consumed before written");
+    v.last_unjournaled = Seq{53};
+    CHECK(contains(why(cancelled_tail(), v), "(seq 53 was not journaled"));
+    v.last_unjournaled = Seq{60};  // after S: condition d, as before
+    CHECK(why(cancelled_tail(), v) ==
+          "events after seq 53 are not all in the journal (the last non-persistent one is seq 60)");
+  }
+  {
+    // b1: the master's record at J is another one.
+    HelloInfo h = cancelled_tail();
+    h.last_record_crc = 99;
+    CHECK(why(h, records_from(Seq{54})) == "the slave's record at seq 50 cannot be matched with this master's");
+    // No record at all in the slave's segments: nothing to match.
+    h = cancelled_tail();
+    h.last_record_seq = Seq{0};
+    CHECK(why(h, records_from(Seq{54})) == "the slave's record at seq 0 cannot be matched with this master's");
+  }
+  {
+    // b4: the master restarted at or after J; the slave may hold non-persistent messages it lost.
+    CatchUpView v = records_from(Seq{54});
+    v.recovered_seq = Seq{50};
+    HelloInfo h = cancelled_tail();
+    h.non_persistent_live = true;
+    CHECK(why(h, v) ==
+          "this master restarted at seq 50, not before the slave's last journaled record (seq 50), and lost its "
+          "non-persistent messages, which the slave may still hold");
+    h.non_persistent_live.reset();  // an older slave that does not say
+    CHECK(contains(why(h, v), "restarted at seq 50"));
+    h.non_persistent_live = false;  // it holds none
+    CHECK(why(h, v).empty());
+  }
+  {
+    // b5: across an epoch boundary the tail is not compared.
+    HelloInfo h = cancelled_tail();
+    h.epoch = 1;
+    CHECK(why(h, records_from(Seq{54})) ==
+          "the slave's state (seq 53) went on past its last journaled record (seq 50) and its store is at epoch 1, this "
+          "master's at 2: such a tail is compared only within one epoch");
+  }
+  {
+    // c from J + 1: the master reads (J, S] to prove the tail.
+    CatchUpView v = records_from(Seq{54});
+    v.first_journaled = Seq{52};
+    CHECK(contains(why(cancelled_tail(), v), "this master's journal no longer holds seq 51 (it starts at 52"));
+    v.first_journaled = Seq{51};
+    CHECK(why(cancelled_tail(), v).empty());
+  }
+  {
+    // The durable position is not the live state, or the last record lies beyond it.
+    HelloInfo h = cancelled_tail();
+    h.last_seq = Seq{52};
+    CHECK(contains(why(h, records_from(Seq{54})), "does not end at its last journaled record (seq 50; durable 52)"));
+    h = cancelled_tail();
+    h.last_record_seq = Seq{54};
+    CHECK(contains(why(h, records_from(Seq{55})), "does not end at its last journaled record (seq 54; durable 53)"));
+  }
+  {
+    // Beyond the master, as before.
+    CatchUpView v = records_from(Seq{0});
+    v.last_seq = Seq{52};
+    CHECK(why(cancelled_tail(), v) == "the slave is at seq 53, beyond this master's 52");
+  }
 }
