@@ -136,12 +136,18 @@ void SlaveLink::on_reject(const fbr::Reject& r) {
 }
 
 void SlaveLink::on_welcome(const fbr::Welcome& w) {
+  welcome_ = WelcomeInfo::from(w);
   if (eligible_) {
     eligible_ = false;
-    spdlog::warn("replication: the master answers again: re-attaching with a full copy; this slave no longer takes "
-                 "over until it is in sync again");
+    // The master chose (handshake.h why_full_copy): a catch-up keeps this state.
+    if (welcome_->catch_up_from != Seq{0})
+      spdlog::warn("replication: the master answers again: re-attaching by a catch-up from seq {} (this slave's state "
+                   "is kept); it no longer takes over until it is in sync again",
+                   welcome_->catch_up_from.value);
+    else
+      spdlog::warn("replication: the master answers again: re-attaching with a full copy; this slave no longer takes "
+                   "over until it is in sync again");
   }
-  welcome_ = WelcomeInfo::from(w);
   backoff_ms_ = 0;
   if (welcome_->catch_up_from != Seq{0}) {
     // A catch-up: the local state stays; the events after it stream in.

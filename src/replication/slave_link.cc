@@ -298,7 +298,7 @@ void SlaveLink::attempt_take_over() {
       case WitnessPort::TakeOverOutcome::not_eligible:
         eligible_ = false;
         spdlog::error("[event=not_eligible] replication: this slave may NOT take over: {}; it stays closed and keeps trying to re-attach "
-                      "to its master (a full copy)",
+                      "to its master (a catch-up where the master can prove it safe, else a full copy)",
                       why);
         return;
       case WitnessPort::TakeOverOutcome::held:
