@@ -1,6 +1,8 @@
 // Consumed before written on a pair (README "Consumed before written"): what the slave
-// gets for a cancelled SEND, how a catch-up crosses the gaps, and what a promoted slave
-// holds when the master is lost right after the consumer's acknowledgement.
+// gets for a cancelled SEND, how a catch-up crosses the gaps, a slave whose state ends
+// past its last record on cancelled SENDs (a catch-up from there, handshake.h "CANCELLED
+// TAIL"), and what a promoted slave holds when the master is lost right after the
+// consumer's acknowledgement.
 #include <doctest.h>
 
 #include "store/verify.h"
@@ -122,4 +124,59 @@ TEST_CASE("cancel on a pair: master lost after the acknowledgements; consumed me
   CHECK(c.bodies[0] == "delivered, not acked");
   CHECK(c.redelivered[0]);
   b.detach(id);
+}
+
+namespace {
+
+// The slave's state went on past its last journaled record by `tail` (cancelled SENDs,
+// and with `non_persistent` one non-persistent SEND the consumer took, unjournaled on
+// both sides); it then restarts (its journal's close accounts for the tail's seqs) while
+// the master journals one more message. Returns the slave's discards on re-attaching
+// (0: a catch-up).
+int reattach_after_tail(bool non_persistent) {
+  Pair p;
+  p.open_master();
+  auto* s = &p.add_slave();
+  REQUIRE(run_until(p.loop, [&] { return p.in_sync(*s); }));
+  subscribe(*p.broker, p.conn, "c", "/queue/c");
+  p.send("/queue/kept", "k0");  // the slave's last record
+  const Seq j = p.journal->last_seq();
+  p.send("/queue/c", "a");
+  if (non_persistent) p.send("/queue/c", "np", false);
+  p.send("/queue/c", "b");
+  REQUIRE(run_until(p.loop, [&] { return caught_up(p); }));
+  CHECK(p.journal->stats().cancelled == 2);
+  const Seq state = s->host->broker().event_log().last();
+  CHECK(state > j);
+  s->link.reset();
+  s->host->close();
+  p.slaves.clear();
+  REQUIRE(run_until(p.loop, [&] { return !p.master->in_sync(); }));
+  p.send("/queue/kept", "k1");
+  REQUIRE(run_until(p.loop, [&] { return p.journal->last_durable_seq() == p.journal->last_seq(); }));
+
+  s = &p.add_slave("slave");
+  REQUIRE(run_until(p.loop, [&] { return p.in_sync(*s); }));
+  CHECK(s->host->broker().event_log().last() == p.broker->event_log().last());
+  CHECK(p.depth(s->host->broker(), "/queue/kept") == 2);
+  CHECK(p.depth(s->host->broker(), "/queue/c") == 0);
+  const int discards = s->host->discards;
+  const std::string dir = p.dirs.path() + "/slave";
+  s->link.reset();
+  s->host->close();
+  auto report = store::verify_store(dir);
+  REQUIRE(report.has_value());
+  CHECK(report->ok());
+  CHECK(report->live_messages == 2);
+  return discards;
+}
+
+}  // namespace
+
+TEST_CASE("cancel on a pair: a slave whose last events were cancelled SENDs catches up from its state, past its last record") {
+  CHECK(reattach_after_tail(false) == 0);
+}
+
+TEST_CASE("cancel on a pair: a non-persistent event among the slave's last events means the full copy") {
+  CHECK(reattach_after_tail(true) == 1);
 }
