@@ -209,6 +209,9 @@ class Journal final : public broker::EventSink, public broker::PageStore, privat
   bool can_cancel(Seq enqueued) const override;
   void cancel(const broker::Cancellation& c) override;
   // The slave's side: the master cancelled a pair; seqs up to `upto` carry no record.
+  // last_durable_seq() covers them once what came before is durable, so a slave whose
+  // last events were cancelled is past its last record when it re-attaches (a catch-up
+  // from there: replication/handshake.h "CANCELLED TAIL").
   void on_cancelled(Seq upto);
   // The bytes on_event() just journaled for `seq`, when they are also the link's
   // encoding of the event (any event but a TransactionCommitted): the master's link,
