@@ -2,14 +2,17 @@
 // states in replication/master_link.h).
 #include "replication/master_link.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/crc32c.h"
 #include "net/tcp_connection.h"
+#include "auth/challenge.h"
 #include "auth/password_check.h"
 #include "replication/handshake.h"
 #include "replication/pair_marker.h"
@@ -94,9 +97,15 @@ class MasterLink::Peer final : public net::ConnectionHandler {
   std::string name_;
   bool hello_seen_ = false;
   bool closing_ = false;
-  // While its password is checked on a worker: the Hello, and the check (self-owned).
+  // While its password is checked on a worker, or its Proof is awaited: the Hello, and
+  // the check (self-owned).
   HelloInfo hello_;
   auth::PasswordCheck* check_ = nullptr;
+  // After a Challenge (auth/challenge.h): its nonce, the key the Proof must be made
+  // with, and whether the user exists (a decoy's key otherwise).
+  std::optional<auth::Nonce> challenge_;
+  std::string challenge_key_;
+  bool challenge_known_ = false;
   std::int64_t connected_ms_;
   std::int64_t last_received_ms_;
   std::int64_t last_sent_ms_;
@@ -188,6 +197,10 @@ bool MasterLink::on_frame(Peer& peer, const fbr::Frame& frame) {
       peer.hello_seen_ = true;
       on_hello(peer, HelloInfo::from(*frame.body_as_Hello()));
       return !peer.closing_;
+    case fbr::Body::Proof:
+      if (!peer.challenge_) break;
+      on_proof(peer, *frame.body_as_Proof());
+      return !peer.closing_;
     case fbr::Body::Applied:
       if (&peer != slave_) break;
       on_applied(Seq{frame.body_as_Applied()->seq()});
@@ -264,6 +277,21 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
   // A wrong user name costs what a wrong password costs (auth/security.h: the decoy).
   const auth::UserAccount* account = security->find(hello.user_name);
   const auth::StoredPassword& stored = account != nullptr ? account->password : security->decoy();
+  if (hello.wants_challenge) {
+    // The slave proves the password instead of sending it: a Challenge, then its Proof
+    // (on_proof). No slow hash here: the slave computes it.
+    peer.hello_ = hello;
+    peer.challenge_ = auth::random_nonce();
+    peer.challenge_key_ = auth::stored_key(stored);
+    peer.challenge_known_ = account != nullptr;
+    writer_.challenge(*peer.challenge_, auth::challenge_setting(stored), peer.conn_->output());
+    peer.conn_->commit_output();
+    return;
+  }
+  if (!peer.conn_->tls())
+    spdlog::warn("[event=plaintext_replication_password] replication: slave {} sent its password in clear over "
+                 "tcp:// (a twinmq slave older than the link's challenge-response): upgrade it, or use ssl://",
+                 peer.describe());
   if (!stored.hashed()) {
     credentials_checked(peer, hello, account != nullptr && stored.verify(hello.password));
     return;
@@ -276,6 +304,19 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
                                              if (peer.link_ == nullptr || peer.closing_) return;
                                              credentials_checked(peer, peer.hello_, known && ok);
                                            });
+}
+
+void MasterLink::on_proof(Peer& peer, const fbr::Proof& proof) {
+  const auth::Proof expected = auth::challenge_proof(peer.challenge_key_, *peer.challenge_, peer.hello_.user_name);
+  const auto* got = proof.proof();
+  const bool ok = got != nullptr && got->size() == expected.size() &&
+                  auth::same_secret(std::string_view(reinterpret_cast<const char*>(got->data()), got->size()),
+                                    std::string_view(reinterpret_cast<const char*>(expected.data()), expected.size()));
+  // One proof per challenge: a second Proof is an unexpected frame.
+  peer.challenge_.reset();
+  OPENSSL_cleanse(peer.challenge_key_.data(), peer.challenge_key_.size());
+  peer.challenge_key_.clear();
+  credentials_checked(peer, peer.hello_, peer.challenge_known_ && ok);
 }
 
 void MasterLink::credentials_checked(Peer& peer, const HelloInfo& hello, bool valid) {
@@ -726,7 +767,9 @@ void MasterLink::periodic() {
     const std::int64_t silent = now - p->last_received_ms_;
     if (p != slave_) {
       if (silent > options_.link_timeout_ms)
-        drop(*p, fbr::RejectReason::other, "no Hello within " + std::to_string(options_.link_timeout_ms) + " ms");
+        drop(*p, fbr::RejectReason::other,
+             std::string(p->challenge_ ? "no Proof" : "no Hello") + " within " +
+                 std::to_string(options_.link_timeout_ms) + " ms");
       continue;
     }
     // Until its first Applied the slave installs the copy (writes, syncs and replays a

@@ -191,7 +191,9 @@ class MasterLink final : public broker::EventSink {
 
   void accept(net::TcpListener& listener);
   void on_hello(Peer& peer, const HelloInfo& hello);
-  // After the password check (inline for plain text, a worker for a hash).
+  // The slave's answer to our Challenge (auth/challenge.h).
+  void on_proof(Peer& peer, const fbr::Proof& proof);
+  // After the password check (inline for plain text, a worker for a hash, or the Proof).
   void credentials_checked(Peer& peer, const HelloInfo& hello, bool valid);
   void decide_hello(Peer& peer, const HelloInfo& hello, Credentials credentials);
   RecordMatch record_at(Seq seq, std::uint32_t crc) const;

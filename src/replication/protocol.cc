@@ -64,6 +64,7 @@ HelloInfo HelloInfo::from(const fbr::Hello& h) {
   if (h.on_master_failure() != 0) i.takes_over = h.on_master_failure() == 1;
   i.replication_listener = str(h.replication_listener());
   if (h.non_persistent_live() != 0) i.non_persistent_live = h.non_persistent_live() == 1;
+  i.wants_challenge = h.wants_challenge();
   return i;
 }
 
@@ -145,8 +146,19 @@ void FrameWriter::hello(const Hello& h, std::string& out) {
                                h.last_seq.value, h.last_record_seq.value, h.last_record_crc, h.applied_seq.value,
                                static_cast<std::uint8_t>(h.sync_on_write ? 1 : 2), h.rejoin,
                                static_cast<std::uint8_t>(h.takes_over ? 1 : 2), listener,
-                               static_cast<std::uint8_t>(h.non_persistent_live ? 1 : 2));
+                               static_cast<std::uint8_t>(h.non_persistent_live ? 1 : 2), h.wants_challenge);
   finish(fbr::Body::Hello, body.Union(), out);
+}
+
+void FrameWriter::challenge(std::span<const std::uint8_t> nonce, std::string_view setting, std::string& out) {
+  auto n = fbb_.CreateVector(nonce.data(), nonce.size());
+  auto s = fbb_.CreateString(setting);
+  finish(fbr::Body::Challenge, fbr::CreateChallenge(fbb_, n, s).Union(), out);
+}
+
+void FrameWriter::proof(std::span<const std::uint8_t> proof, std::string& out) {
+  auto p = fbb_.CreateVector(proof.data(), proof.size());
+  finish(fbr::Body::Proof, fbr::CreateProof(fbb_, p).Union(), out);
 }
 
 void FrameWriter::welcome(const Welcome& w, std::string& out) {

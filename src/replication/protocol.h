@@ -112,6 +112,7 @@ struct HelloInfo {
   std::optional<bool> takes_over;      // nullopt: not sent; false: shutdownOnMasterFailure
   std::string replication_listener;    // "tcp://host:port" as configured; empty: none known
   std::optional<bool> non_persistent_live;  // nullopt: not sent
+  bool wants_challenge = false;  // proves its password with a Proof (auth/challenge.h)
 
   static HelloInfo from(const fbr::Hello& h);
 };
@@ -191,8 +192,12 @@ class FrameWriter {
     bool takes_over = true;
     std::string_view replication_listener;
     bool non_persistent_live = false;
+    bool wants_challenge = false;
   };
   void hello(const Hello& h, std::string& out);
+  // The challenge-response of a Hello with wants_challenge (auth/challenge.h).
+  void challenge(std::span<const std::uint8_t> nonce, std::string_view setting, std::string& out);
+  void proof(std::span<const std::uint8_t> proof, std::string& out);
 
   struct Welcome {
     std::string_view master_name;

@@ -33,6 +33,8 @@ bool SlaveLink::on_frame(Conn& c, const fbr::Frame& frame) {
     case State::awaiting_welcome:
       if (type == fbr::Body::Welcome) {
         on_welcome(*frame.body_as_Welcome());
+      } else if (type == fbr::Body::Challenge) {
+        on_challenge(*frame.body_as_Challenge());
       } else if (type == fbr::Body::Reject) {
         on_reject(*frame.body_as_Reject());
       } else {

@@ -2,8 +2,10 @@
 // in replication/slave_link.h).
 #include "replication/slave_link.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/challenge.h"
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/crc32c.h"
@@ -166,7 +168,10 @@ void SlaveLink::send_hello() {
   FrameWriter::Hello h;
   h.slave_name = options_.broker_name;
   h.user_name = options_.user_name;
-  h.password = options_.password;
+  // The password never goes on the wire: with a user name, the master challenges and
+  // the slave answers with a proof (on_challenge). Without one there is nothing to prove.
+  h.wants_challenge = !options_.user_name.empty();
+  challenged_ = false;
   h.persistent = options_.persistent;
   if (local.identity) {
     h.store_id = &local.identity->id;
@@ -183,6 +188,27 @@ void SlaveLink::send_hello() {
   h.replication_listener = options_.replication_listener;
   h.non_persistent_live = host_.broker().holds_non_persistent();
   writer_.hello(h, conn_->tcp_->output());
+  sent();
+}
+
+void SlaveLink::on_challenge(const fbr::Challenge& c) {
+  const auto* nonce = c.nonce();
+  if (challenged_ || options_.user_name.empty() || nonce == nullptr || nonce->size() != auth::kNonceSize) {
+    link_lost("the master sent an unexpected Challenge (a second one, one not asked for, or a malformed nonce)");
+    return;
+  }
+  challenged_ = true;
+  // A crypt(3) call when the master keeps a hash (yescrypt: tens of milliseconds): the
+  // loop waits for it, but before the Welcome this slave serves no one.
+  auto key = auth::challenge_key(options_.password, c.setting() != nullptr ? c.setting()->string_view() : "");
+  if (!key) {
+    link_lost("cannot answer the master's challenge: " + key.error().message);
+    return;
+  }
+  const auth::Proof proof =
+      auth::challenge_proof(*key, std::span<const std::uint8_t>(nonce->data(), nonce->size()), options_.user_name);
+  OPENSSL_cleanse(key->data(), key->size());
+  writer_.proof(proof, conn_->tcp_->output());
   sent();
 }
 

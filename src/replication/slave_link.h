@@ -226,6 +226,8 @@ class SlaveLink {
 
   void dial();
   void send_hello();
+  // Proves the password the Hello left out (auth/challenge.h).
+  void on_challenge(const fbr::Challenge& c);
   void on_welcome(const fbr::Welcome& w);
   void on_snapshot_begin(const fbr::SnapshotBegin& b);
   void on_snapshot_chunk(const fbr::SnapshotChunk& c);
@@ -282,6 +284,7 @@ class SlaveLink {
   broker::Broker* acker_broker_ = nullptr;
 
   FrameWriter writer_;
+  bool challenged_ = false;  // this connection's Challenge was answered (one per Hello)
   DirectAck direct_ack_;
   store::EventDecoder decoder_;
   std::unique_ptr<SnapshotReceiver> receiver_;

@@ -205,6 +205,36 @@ TEST_CASE("28 authentication: failed logins are rate-limited per address; the pa
   CHECK(b.wait_for_output("too many failed logins from 127.0.0.1", Ms(5000), true));
 }
 
+TEST_CASE("28 replication: the slave proves its password with the master's challenge; the password never crosses the link") {
+  const std::string password = "Pr00f-never-sent";
+  for (const bool hashed : {true, false}) {
+    CAPTURE(hashed);
+    PairSpec spec;
+    spec.users = {{"replica", hashed ? hash_of(password) : password}};
+    spec.slave_credentials = std::pair<std::string, std::string>{"replica", password};
+    ReplicaPair pair(spec);
+    pair.start_master();
+    // Every byte the slave sends goes through a proxy that keeps a copy.
+    LinkProxy proxy(pair.replication_port());
+    pair.start_slave("slave", proxy.port());  // accepted: waits for IN SYNC
+    const std::string sent = proxy.sent_by_client();
+    CHECK(sent.find("replica") != std::string::npos);  // the Hello went this way
+    CHECK(sent.find(password) == std::string::npos);
+    CHECK_FALSE(pair.master().wait_for_output("plaintext_replication_password", Ms(200), true));
+  }
+  // The same proof with a wrong password is refused like a wrong password.
+  PairSpec spec;
+  spec.users = {{"replica", password}};
+  spec.slave_credentials = std::pair<std::string, std::string>{"replica", password + "x"};
+  ReplicaPair pair(spec);
+  pair.start_master();
+  BrokerProcess& s = pair.start_slave("slave", std::nullopt, false);
+  auto e = s.wait_exit(Ms(10'000));
+  REQUIRE_MESSAGE(e.has_value(), s.log_tail());
+  CHECK(e->code == 5);
+  CHECK(pair.master().wait_for_output("[event=slave_refused]", Ms(5000), true));
+}
+
 TEST_CASE("28 replication: a slave with a wrong (hashed) password, and one outside replicationGroup, are refused") {
   const std::string hash = hash_of("right");
   {

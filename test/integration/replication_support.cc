@@ -110,6 +110,11 @@ void LinkProxy::thaw() {
   (void)!::write(wake_[1], "x", 1);
 }
 
+std::string LinkProxy::sent_by_client() const {
+  std::lock_guard lock(recorded_mu_);
+  return recorded_;
+}
+
 void LinkProxy::run() {
   struct Link {
     int a, b;
@@ -166,6 +171,10 @@ void LinkProxy::run() {
       const int to = from == links[li].a ? links[li].b : links[li].a;
       const ssize_t n = ::read(from, buf, sizeof buf);
       bool ok = n > 0;
+      if (ok && from == links[li].a) {
+        std::lock_guard lock(recorded_mu_);
+        recorded_.append(buf, static_cast<std::size_t>(n));
+      }
       for (ssize_t off = 0; ok && off < n;) {
         const ssize_t w = ::write(to, buf + off, static_cast<std::size_t>(n - off));
         if (w <= 0) ok = false;

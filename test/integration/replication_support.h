@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -52,6 +53,8 @@ class LinkProxy {
   void freeze();
   // Forwards again (after freeze): bytes held meanwhile flow, new connections work.
   void thaw();
+  // Every byte the connecting side (the slave) sent through the proxy so far.
+  std::string sent_by_client() const;
 
  private:
   void run();
@@ -63,6 +66,8 @@ class LinkProxy {
   std::atomic<int> mode_{0};  // 0 forward, 1 severed, 2 frozen
   std::atomic<std::uint64_t> passes_{0};  // loop passes completed (freeze() waits on it)
   std::atomic<bool> stop_{false};
+  mutable std::mutex recorded_mu_;
+  std::string recorded_;  // guarded by recorded_mu_
   std::thread thread_;
 };
 
