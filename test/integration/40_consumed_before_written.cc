@@ -144,19 +144,12 @@ void check_promise(Seen& seen, std::uint16_t port, bool failover) {
   std::vector<std::string> required;
   for (const auto& b : receipted)
     if (!consumed.contains(b)) required.push_back(b);
-  const auto drained = drain_until(port, "/queue/load", required);
-  std::map<std::string, int> after;
-  std::map<std::string, bool> redelivered;
-  for (const auto& f : drained) {
-    ++after[f.body];
-    redelivered[f.body] = f["redelivered"] == "true";
-  }
+  Drained drained = drain_required(port, "/queue/load", required);
+  std::map<std::string, int>& after = drained.times;
+  std::map<std::string, bool>& redelivered = drained.redelivered;
   // 1. Every receipted message was consumed and acknowledged, or is still there.
-  std::size_t missing = 0;
-  std::string example;
-  for (const auto& b : required)
-    if (!after.contains(b)) ++missing, example = b;
-  CHECK_MESSAGE(missing == 0, missing << " receipted messages neither consumed nor kept, e.g. " << example);
+  CHECK_MESSAGE(drained.missing == 0,
+                drained.missing << " receipted messages neither consumed nor kept, e.g. " << drained.example);
   // 2. Nothing twice: before the kill a message comes again only as a flagged
   //    redelivery (a client-individual consumer that left holding it unacknowledged);
   //    after it, once.
@@ -178,7 +171,7 @@ void check_promise(Seen& seen, std::uint16_t port, bool failover) {
     if (failover) CHECK_MESSAGE(redelivered[b], b << " delivered again after the failover without redelivered:true");
   }
   MESSAGE("[40] receipted " << receipted.size() << ", consumed before the kill " << consumed.size()
-                            << ", drained after " << drained.size() << " (" << again << " of them delivered before)");
+                             << ", drained after " << drained.frames.size() << " (" << again << " of them delivered before)");
   CHECK(receipted.size() >= static_cast<std::size_t>(kProducers * kBeforeKill));
 }
 

@@ -139,25 +139,17 @@ void check_promise(Seen& seen, std::uint16_t port) {
     std::vector<std::string> required;
     for (const auto& b : seen.receipted[queue])
       if (!seen.consumed.contains(b)) required.push_back(b);
-    const auto drained = drain_until(port, queue, required);
-    std::map<std::string, int> after;
-    std::map<std::string, bool> redelivered;
-    for (const auto& f : drained) {
-      ++after[f.body];
-      redelivered[f.body] = f["redelivered"] == "true";
-    }
-    std::size_t missing = 0;
-    std::string example;
-    for (const auto& b : required)
-      if (!after.contains(b)) ++missing, example = b;
-    CHECK_MESSAGE(missing == 0, missing << " receipted messages neither consumed nor kept, e.g. " << example);
-    for (const auto& [b, n] : after) {
+    Drained drained = drain_required(port, queue, required);
+    CHECK_MESSAGE(drained.missing == 0,
+                  drained.missing << " receipted messages neither consumed nor kept, e.g. " << drained.example);
+    for (const auto& [b, n] : drained.times) {
       CHECK_MESSAGE(n == 1, b << " delivered " << n << " times after the failover");
       if (seen.deliveries.contains(b))
-        CHECK_MESSAGE(redelivered[b], b << " delivered before the kill and again after it without redelivered:true");
+        CHECK_MESSAGE(drained.redelivered[b],
+                      b << " delivered before the kill and again after it without redelivered:true");
     }
     MESSAGE("[41] " << queue << ": receipted " << seen.receipted[queue].size() << ", still required "
-                    << required.size() << ", drained from the slave " << drained.size());
+                    << required.size() << ", drained from the slave " << drained.frames.size());
   }
   for (const auto& [b, flags] : seen.deliveries)
     for (std::size_t i = 1; i < flags.size(); ++i)

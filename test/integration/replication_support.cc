@@ -345,6 +345,18 @@ std::vector<ReceivedFrame> drain_until(std::uint16_t port, const std::string& qu
   return out;
 }
 
+Drained drain_required(std::uint16_t port, const std::string& queue, const std::vector<std::string>& required) {
+  Drained d;
+  d.frames = drain_until(port, queue, required);
+  for (const auto& f : d.frames) {
+    ++d.times[f.body];
+    d.redelivered[f.body] = f["redelivered"] == "true";
+  }
+  for (const auto& b : required)
+    if (!d.times.contains(b)) ++d.missing, d.example = b;
+  return d;
+}
+
 std::vector<std::string> bodies_of(const std::vector<ReceivedFrame>& frames) {
   std::vector<std::string> out;
   for (const auto& f : frames) out.push_back(f.body);

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -171,5 +172,17 @@ std::vector<ReceivedFrame> drain(std::uint16_t port, const std::string& queue, s
 std::vector<ReceivedFrame> drain_until(std::uint16_t port, const std::string& queue,
                                        const std::vector<std::string>& required, Ms idle = Ms(1500));
 std::vector<std::string> bodies_of(const std::vector<ReceivedFrame>& frames);
+
+// drain_until, counted: how often each body came, whether its last delivery carried
+// redelivered:true, and which bodies of `required` never came (the promise's checks
+// after a kill).
+struct Drained {
+  std::vector<ReceivedFrame> frames;
+  std::map<std::string, int> times;
+  std::map<std::string, bool> redelivered;
+  std::size_t missing = 0;
+  std::string example;  // one missing body
+};
+Drained drain_required(std::uint16_t port, const std::string& queue, const std::vector<std::string>& required);
 
 }  // namespace twinmq::test
