@@ -25,6 +25,17 @@ void subscribe(broker::Broker& b, ConnId conn, std::string_view id, std::string_
 
 bool caught_up(Pair& p) { return p.master->status().applied == p.broker->event_log().last(); }
 
+// Closes the slave and reads its store back: clean, holding `live` messages.
+void check_slave_store(Pair& p, Pair::Slave& s, std::uint64_t live) {
+  const std::string dir = p.dirs.path() + "/slave";
+  s.link.reset();
+  s.host->close();
+  auto report = store::verify_store(dir);
+  REQUIRE(report.has_value());
+  CHECK(report->ok());
+  CHECK(report->live_messages == live);
+}
+
 }  // namespace
 
 TEST_CASE("cancel on a pair: the slave gets a cancelled record, keeps numbering and ids, writes nothing for it") {
@@ -85,13 +96,7 @@ TEST_CASE("cancel on a pair: a slave that was away catches up across cancelled g
   p.send("/queue/kept", "k6");
   REQUIRE(run_until(p.loop, [&] { return caught_up(p); }));
   CHECK(p.depth(s->host->broker(), "/queue/kept") == 7);
-  const std::string dir = p.dirs.path() + "/slave";
-  s->link.reset();
-  s->host->close();
-  auto report = store::verify_store(dir);
-  REQUIRE(report.has_value());
-  CHECK(report->ok());
-  CHECK(report->live_messages == 7);
+  check_slave_store(p, *s, 7);
 }
 
 TEST_CASE("cancel on a pair: master lost after the acknowledgements; consumed messages stay gone, an unacknowledged one comes back") {
@@ -161,13 +166,7 @@ int reattach_after_tail(bool non_persistent) {
   CHECK(p.depth(s->host->broker(), "/queue/kept") == 2);
   CHECK(p.depth(s->host->broker(), "/queue/c") == 0);
   const int discards = s->host->discards;
-  const std::string dir = p.dirs.path() + "/slave";
-  s->link.reset();
-  s->host->close();
-  auto report = store::verify_store(dir);
-  REQUIRE(report.has_value());
-  CHECK(report->ok());
-  CHECK(report->live_messages == 2);
+  check_slave_store(p, *s, 2);
   return discards;
 }
 
