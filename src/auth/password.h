@@ -2,7 +2,8 @@
 // check of what a client presented against it.
 //
 // Hashes are whatever Debian's libcrypt (libxcrypt) takes: yescrypt `$y$` (what
-// `twinmq hash-password` writes), `$gy$`, `$7$`, bcrypt `$2b$`, SHA-crypt `$6$`/`$5$`.
+// `twinmq hash-password` writes), `$gy$`, `$7$`, bcrypt `$2b$`, SHA-crypt `$6$` (it
+// refuses `$5$` and `$1$` as legacy methods: crypt_checksalt).
 // No hashing is our own: crypt_rn computes, crypt_gensalt_rn makes the setting.
 //
 // A stored value that looks like a hash (`$id$...`) but that libcrypt does not accept
