@@ -31,6 +31,25 @@ std::string challenge_setting(const StoredPassword& stored) {
   return last == std::string::npos ? std::string() : h.substr(0, last);
 }
 
+std::string unknown_user_setting(const StoredPassword& decoy, std::string_view user) {
+  if (!decoy.hashed()) return {};
+  const std::string& h = decoy.text();
+  const auto end = h.find('$', 1);  // parse() made sure it is "$id$..."
+  const std::string prefix = h.substr(0, end + 1);
+  static const Nonce secret = random_nonce();
+  unsigned char rbytes[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  TWINMQ_ASSERT(HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+                     reinterpret_cast<const unsigned char*>(user.data()), user.size(), rbytes, &n) != nullptr,
+                "HMAC-SHA256 failed");
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  // libcrypt makes the setting, with our bytes for its salt and its default cost.
+  if (crypt_gensalt_rn(prefix.c_str(), 0, reinterpret_cast<const char*>(rbytes), static_cast<int>(n), setting,
+                       sizeof setting) == nullptr)
+    return challenge_setting(decoy);
+  return setting;
+}
+
 Result<std::string> challenge_key(std::string_view password, std::string_view setting) {
   if (setting.empty()) return std::string(password);
   const std::string phrase(password);

@@ -40,6 +40,14 @@ Nonce random_nonce();
 // crypt(3) setting of the stored hash (all of it but the hash proper).
 std::string challenge_setting(const StoredPassword& stored);
 
+// The setting sent for a user name the master does not have: one of the decoy's scheme
+// (auth/security.h) with a salt derived from the name and a secret of this process, so
+// the same name always gets the same setting and a challenge does not tell an unknown
+// user from a real one ("" when the decoy is plain text, as a real user's would be;
+// with users of both kinds a plain-text one is still told apart by its empty setting,
+// one more reason for the start-up warning about plain-text passwords).
+std::string unknown_user_setting(const StoredPassword& decoy, std::string_view user);
+
 // The slave's side: the key its proof is made with. Error: the password holds a NUL
 // byte, or the setting is not one libcrypt takes (a master of another build).
 Result<std::string> challenge_key(std::string_view password, std::string_view setting);

@@ -284,7 +284,9 @@ void MasterLink::on_hello(Peer& peer, const HelloInfo& hello) {
     peer.challenge_ = auth::random_nonce();
     peer.challenge_key_ = auth::stored_key(stored);
     peer.challenge_known_ = account != nullptr;
-    writer_.challenge(*peer.challenge_, auth::challenge_setting(stored), peer.conn_->output());
+    const std::string setting = account != nullptr ? auth::challenge_setting(stored)
+                                                   : auth::unknown_user_setting(stored, hello.user_name);
+    writer_.challenge(*peer.challenge_, setting, peer.conn_->output());
     peer.conn_->commit_output();
     return;
   }

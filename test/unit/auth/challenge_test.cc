@@ -52,6 +52,21 @@ TEST_CASE("challenge: the slave's key is the master's stored form, for plain tex
   CHECK(stored_key(plain) == password);
 }
 
+TEST_CASE("challenge: an unknown user gets a setting of the decoy's scheme, the same each time, its own salt") {
+  for (const char* prefix : {"$y$", "$2b$", "$6$", "$7$", "$gy$"}) {
+    const std::string method = prefix;
+    CAPTURE(method);
+    const StoredPassword decoy = stored(crypt_of("decoy", prefix));
+    const std::string a = unknown_user_setting(decoy, "nobody");
+    CHECK(a.starts_with(method));
+    CHECK(a == unknown_user_setting(decoy, "nobody"));  // a second probe sees the same
+    CHECK(a != unknown_user_setting(decoy, "nobody2"));
+    CHECK(a != challenge_setting(decoy));  // not the decoy's own salt
+    CHECK(challenge_key("guess", a).has_value());  // a slave can answer it (and fail)
+  }
+  CHECK(unknown_user_setting(stored("plain"), "nobody").empty());
+}
+
 TEST_CASE("challenge: bad input to the slave's key is an error, not a crash") {
   CHECK_FALSE(challenge_key(std::string("a\0b", 3), "$6$saltsalt").has_value());
   auto odd = challenge_key("pw", "$unknown$salt");
