@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "base/assert.h"
 #include "store/record_format.h"
@@ -79,8 +80,15 @@ WelcomeInfo WelcomeInfo::from(const fbr::Welcome& w) {
   i.heart_beat_ms = w.heart_beat_ms();
   i.link_timeout_ms = w.link_timeout_ms();
   i.catch_up_from = Seq{w.catch_up_from()};
+  // The Verifier checks a vector's length word (4-byte aligned), not that its 8-byte
+  // structs are aligned: a crafted frame can put them off by 4. Copy each out rather
+  // than call into a misaligned struct (found by the replication_frame fuzz target).
   if (const auto* starts = w.epoch_starts())
-    for (const fbr::EpochStart* e : *starts) i.epoch_starts.push_back(EpochStart{e->epoch(), Seq{e->first_seq()}});
+    for (flatbuffers::uoffset_t k = 0; k < starts->size(); ++k) {
+      fbr::EpochStart e;
+      std::memcpy(&e, starts->Data() + std::size_t{k} * sizeof e, sizeof e);
+      i.epoch_starts.push_back(EpochStart{e.epoch(), Seq{e.first_seq()}});
+    }
   return i;
 }
 
