@@ -79,9 +79,11 @@ test: build
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+# UndefinedBehaviorSanitizer only prints by default, into logs the tests capture: halting
+# makes undefined behaviour fail the test that caused it (brokers inherit the setting).
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	test/run_all $(ASAN_BUILD)
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} test/run_all $(ASAN_BUILD)
 
 # clang 16: the first Debian clang whose C++ front end takes libstdc++ 12's <expected>
 # (meson.build explains the one macro it needs). Every library is instrumented for
