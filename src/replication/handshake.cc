@@ -196,10 +196,12 @@ std::string why_full_copy(const HelloInfo& h, const CatchUpView& m) {
                        "written",
                        s.value, j.value, m.last_unjournaled.value);
   if (m.non_persistent_live) return "this master holds non-persistent messages, which only a copy carries";
-  if (s < m.recovered_seq && h.non_persistent_live.value_or(true))
-    return fmt::format("this master restarted after seq {} (at seq {}) and lost its non-persistent messages, which the "
-                       "slave may still hold",
-                       s.value, m.recovered_seq.value);
+  // A restart at S itself counts: seq S came before it, so what the slave holds from
+  // then was the old process's (and its ids may be handed out again).
+  if (s <= m.recovered_seq && h.non_persistent_live.value_or(true))
+    return fmt::format("this master restarted at seq {}, not before the slave's seq {}, and lost its non-persistent "
+                       "messages, which the slave may still hold",
+                       m.recovered_seq.value, s.value);
   // b4. As (e), from the slave's last record: the tail after it may predate the restart.
   if (cancelled_tail && j <= m.recovered_seq && h.non_persistent_live.value_or(true))
     return fmt::format("this master restarted at seq {}, not before the slave's last journaled record (seq {}), and "

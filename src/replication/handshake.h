@@ -41,8 +41,8 @@
 //     non-persistent part of a transaction since (the journal counts them), because a
 //     slave cannot get those from disk;
 //  e. the master holds no live non-persistent message (a restarted slave lost its own,
-//     and could not get them back either), and when the master restarted after the
-//     slave's seq, the slave holds none either (the master lost its own: the slave's
+//     and could not get them back either), and when the master restarted at or after
+//     the slave's seq, the slave holds none either (the master lost its own: the slave's
 //     would outlive them, and the ids they had may be handed out again).
 // Anything else gets the full copy, and the log says which condition failed.
 //

@@ -369,11 +369,16 @@ TEST_CASE("catch-up: every condition that forces the full copy says which") {
     // are gone; a slave that may hold some must not keep them.
     CatchUpView v = ok;
     v.recovered_seq = Seq{80};
-    CHECK(contains(why(resumable(), v), "restarted after seq 50 (at seq 80)"));
+    CHECK(contains(why(resumable(), v), "restarted at seq 80, not before the slave's seq 50"));
     HelloInfo h = resumable();
     h.non_persistent_live = false;  // it holds none (it restarted too)
     CHECK(why(h, v).empty());
-    v.recovered_seq = Seq{50};  // restarted before the slave's seq: nothing lost since
+    // Restarted at the slave's seq: seq 50 came before the restart, so what the slave
+    // holds from then is gone on the master too.
+    v.recovered_seq = Seq{50};
+    CHECK(contains(why(resumable(), v), "restarted at seq 50, not before the slave's seq 50"));
+    CHECK(why(h, v).empty());
+    v.recovered_seq = Seq{49};  // restarted before the slave's seq: nothing lost since
     CHECK(why(resumable(), v).empty());
   }
   {
