@@ -33,9 +33,7 @@ std::string challenge_setting(const StoredPassword& stored) {
 
 std::string unknown_user_setting(const StoredPassword& decoy, std::string_view user) {
   if (!decoy.hashed()) return {};
-  const std::string& h = decoy.text();
-  const auto end = h.find('$', 1);  // parse() made sure it is "$id$..."
-  const std::string prefix = h.substr(0, end + 1);
+  const std::string prefix(hash_prefix(decoy.text()).value_or(""));  // parse() made sure it has one
   static const Nonce secret = random_nonce();
   unsigned char rbytes[EVP_MAX_MD_SIZE];
   unsigned int n = 0;

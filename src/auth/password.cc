@@ -9,9 +9,7 @@
 #include <memory>
 
 namespace twinmq::auth {
-namespace {
 
-// `$id$` with a lower-case alphanumeric id (crypt(3)'s "modular crypt format").
 std::optional<std::string_view> hash_prefix(std::string_view text) {
   if (text.size() < 3 || text[0] != '$') return std::nullopt;
   const auto end = text.find('$', 1);
@@ -22,6 +20,8 @@ std::optional<std::string_view> hash_prefix(std::string_view text) {
   }
   return text.substr(0, end + 1);
 }
+
+namespace {
 
 // crypt_data is about 32 KiB: on the heap, not a worker thread's stack.
 struct CryptScratch {

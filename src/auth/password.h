@@ -49,6 +49,10 @@ class StoredPassword {
 // libcrypt's default cost). Error: the password holds a NUL byte, or libcrypt failed.
 Result<std::string> hash_password(std::string_view password);
 
+// The method prefix of a crypt(3) string, "$id$" with an alphanumeric id (the "modular
+// crypt format"); nullopt when `text` is not of that form.
+std::optional<std::string_view> hash_prefix(std::string_view text);
+
 // Equal contents, in time that depends only on the lengths.
 bool same_secret(std::string_view a, std::string_view b);
 
